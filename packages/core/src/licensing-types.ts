@@ -1,0 +1,52 @@
+import type { Machine } from './machine.js'
+import type { Conditions, PolarClient, PolarServer } from './polar-types.js'
+import type { LicenseState, Policy } from './state.js'
+import type { LicenseStore } from './store.js'
+
+export interface LicensingOptions {
+  /** Your Polar organization id (a UUID). */
+  organizationId: string
+  store: LicenseStore
+  machine: Machine
+  /** `production` (default), `sandbox`, or a base URL such as the emulator's. */
+  server?: PolarServer | undefined
+  policy?: Partial<Policy> | undefined
+  /** The clock, epoch ms. Default `Date.now`. */
+  now?: (() => number) | undefined
+  fetch?: typeof fetch | undefined
+  /** Per request attempt, in ms. */
+  timeoutMs?: number | undefined
+  /** Extra attempts for retryable failures. */
+  retry?: number | undefined
+  /** Use this client instead of creating one (tests, custom transports). */
+  client?: PolarClient | undefined
+}
+
+export interface ActivateOptions {
+  /** The activation's label in Polar. Default: the machine's label (host name). */
+  label?: string | undefined
+  meta?: Conditions | undefined
+}
+
+export interface CheckOptions {
+  /**
+   * `never`: the cached grant only, no network (the start-up path).
+   * `auto` (default): validate online when revalidation is due.
+   * `always`: validate online now.
+   */
+  online?: 'never' | 'auto' | 'always' | undefined
+}
+
+export type StateListener = (state: LicenseState) => void
+
+export interface Licensing {
+  /** Activates the key on this machine (or reuses this machine's seat). Throws a KeygateError on failure. */
+  activate(key: string, options?: ActivateOptions): Promise<LicenseState>
+  check(options?: CheckOptions): Promise<LicenseState>
+  /** Validates online now. Never throws: a failure is reported in the state's `error`. */
+  refresh(): Promise<LicenseState>
+  /** Frees this machine's seat and removes the local grant. */
+  deactivate(): Promise<void>
+  subscribe(listener: StateListener): () => void
+  readonly policy: Readonly<Policy>
+}

@@ -1,0 +1,18 @@
+/**
+ * The machine a grant is bound to. The fingerprint is sent to Polar as an
+ * activation condition and stored in the grant, so a record copied to another
+ * machine is refused both online and offline. It must never be a raw hardware id.
+ */
+export interface Machine {
+  fingerprint(): Promise<string>
+  /** A person-readable name for the activation (Polar's `label`), e.g. the host name. */
+  label(): Promise<string>
+}
+
+/** A machine with fixed values: for tests, browsers, or ids the app derives itself. */
+export function staticMachine(fingerprint: string, label = 'This device'): Machine {
+  return {
+    fingerprint: async () => fingerprint,
+    label: async () => label,
+  }
+}

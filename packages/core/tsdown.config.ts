@@ -1,0 +1,14 @@
+import { defineConfig } from 'tsdown'
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    'admin/index': 'src/admin/index.ts',
+  },
+  format: 'esm',
+  platform: 'neutral',
+  dts: true,
+  clean: true,
+  fixedExtension: false,
+})

@@ -1,0 +1,11 @@
+import { defineConfig } from 'tsdown'
+
+export default defineConfig({
+  entry: { index: 'src/index.ts', preload: 'src/preload.ts' },
+  format: 'esm',
+  platform: 'node',
+  dts: true,
+  clean: true,
+  fixedExtension: false,
+  external: ['electron'],
+})
