@@ -1,3 +1,5 @@
+import type { InactiveReason } from './state.js'
+
 /** Every failure keygate reports. A UI can switch on `code`. */
 export type KeygateErrorCode =
   | 'invalid_input'
@@ -25,6 +27,12 @@ export interface KeygateErrorOptions {
   detail?: string | undefined
   /** Seconds to wait before trying again (429 `Retry-After`). */
   retryAfter?: number | undefined
+  /**
+   * Set by a store whose record is intact but not for this machine (e.g. encrypted
+   * with another user's OS key): the license state it implies, such as
+   * `machine_mismatch`. Core reports that state instead of treating the record as damaged.
+   */
+  reason?: InactiveReason | undefined
   cause?: unknown
 }
 
@@ -38,6 +46,7 @@ export class KeygateError extends Error {
   readonly status: number | undefined
   readonly detail: string | undefined
   readonly retryAfter: number | undefined
+  readonly reason: InactiveReason | undefined
 
   constructor(code: KeygateErrorCode, message: string, options: KeygateErrorOptions = {}) {
     super(message.startsWith('[keygate]') ? message : `[keygate] ${message}`, {
@@ -47,6 +56,7 @@ export class KeygateError extends Error {
     this.status = options.status
     this.detail = options.detail
     this.retryAfter = options.retryAfter
+    this.reason = options.reason
   }
 
   /**
