@@ -1,5 +1,7 @@
 export { isKeygateError, KeygateError, type KeygateErrorCode, maskKey } from './errors.js'
+export { type EvaluateContext, evaluate } from './evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './grant.js'
+export { createLicensing } from './licensing.js'
 export type {
   ActivateOptions,
   CheckOptions,
@@ -8,6 +10,7 @@ export type {
   StateListener,
 } from './licensing-types.js'
 export { type Machine, staticMachine } from './machine.js'
+export { createPolarClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './polar-client.js'
 export {
   type ActivateRequest,
   type Conditions,
@@ -22,6 +25,21 @@ export {
   resolveServer,
   type ValidateRequest,
 } from './polar-types.js'
+export {
+  checkMetadata,
+  checkUuid4,
+  isUuid4,
+  KEY_MAX_LENGTH,
+  LABEL_MAX_LENGTH,
+  METADATA_KEY_MAX_LENGTH,
+  METADATA_MAX_PAIRS,
+  METADATA_VALUE_MAX_LENGTH,
+  normalizeKey,
+  normalizeLabel,
+  validateActivateRequest,
+  validateDeactivateRequest,
+  validateValidateRequest,
+} from './request-rules.js'
 export {
   type ActivationInfo,
   type ActiveState,

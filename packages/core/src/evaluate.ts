@@ -1,0 +1,115 @@
+import type { KeygateError } from './errors.js'
+import { activationInfo, type Grant, licenseInfo } from './grant.js'
+import type { InactiveReason, InactiveState, LicenseState, Policy } from './state.js'
+
+export interface EvaluateContext {
+  /** The current time, epoch ms. */
+  now: number
+  policy: Readonly<Policy>
+  /** This machine's fingerprint, compared with the one the grant was bound to. */
+  fingerprint: string
+}
+
+/**
+ * Decides what a cached grant allows right now. Pure: no I/O and no clock of its own,
+ * so every state is reachable in a unit test. The order of the decisions matters and
+ * is documented in the README:
+ *
+ * 1. a definitive verdict from Polar kept in the grant;
+ * 2. a grant bound to another machine;
+ * 3. a clock set back beyond the tolerance;
+ * 4. the key's own expiry, then a cached status other than `granted`;
+ * 5. the age of the last validation: active, grace, or grace expired.
+ */
+export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
+  const { now, policy, fingerprint } = context
+  const license = licenseInfo(grant)
+  const activation = activationInfo(grant)
+  const inactive = (reason: InactiveReason, detail: string | undefined): InactiveState => ({
+    status: 'inactive',
+    reason,
+    ...(detail === undefined ? {} : { detail }),
+    license,
+    activation,
+  })
+
+  if (grant.verdict !== undefined) return inactive(grant.verdict.reason, grant.verdict.detail)
+
+  if (fingerprint !== grant.fingerprint) {
+    return inactive(
+      'machine_mismatch',
+      'This license record was activated on another machine. Activate the license key on this machine.',
+    )
+  }
+
+  if (now < grant.clockHighWater - policy.clockTolerance) {
+    return inactive(
+      'clock_tampered',
+      `The system clock reads ${iso(now)}, earlier than ${iso(grant.clockHighWater)} which was already seen. Set the clock to the correct time, then check the license again.`,
+    )
+  }
+
+  // Within the tolerance the clock may have gone back a little; measure time from the
+  // latest instant ever seen so setting the clock back cannot stretch grace or expiry.
+  const effectiveNow = Math.max(now, grant.clockHighWater)
+  const expiresAt = license.expiresAt
+  if (expiresAt !== null && effectiveNow >= expiresAt) {
+    return inactive('expired', `The license key expired on ${iso(expiresAt)}.`)
+  }
+  if (license.status !== 'granted') {
+    return inactive(
+      'revoked',
+      `The license key is ${license.status}: the seller disabled or revoked it.`,
+    )
+  }
+
+  const age = effectiveNow - grant.validatedAt
+  const licensed = { license, activation, validatedAt: grant.validatedAt, expiresAt }
+  if (age <= policy.revalidateAfter) {
+    return {
+      status: 'active',
+      ...licensed,
+      nextCheckAt: grant.validatedAt + policy.revalidateAfter,
+    }
+  }
+  if (age <= policy.gracePeriod) {
+    const graceEnd = grant.validatedAt + policy.gracePeriod
+    return {
+      status: 'grace',
+      ...licensed,
+      graceEndsAt: expiresAt === null ? graceEnd : Math.min(graceEnd, expiresAt),
+      why: 'revalidation_due',
+    }
+  }
+  return inactive(
+    'grace_expired',
+    `The license was last confirmed online on ${iso(grant.validatedAt)} and the grace period ended on ${iso(grant.validatedAt + policy.gracePeriod)}. Connect to the internet so it can be checked again.`,
+  )
+}
+
+/**
+ * The state to report when going online failed transiently: the cached record still
+ * decides (active while fresh, then grace, then grace expired) and the error is reported
+ * beside it. A grace state then says Polar was unreachable rather than merely due.
+ */
+export function withTransientFailure(state: LicenseState, error: KeygateError): LicenseState {
+  if (state.status === 'grace') return { ...state, why: 'unreachable', error }
+  return { ...state, error }
+}
+
+/** True when `check({ online: 'auto' })` should go online for this state. */
+export function needsRevalidation(state: LicenseState, now: number): boolean {
+  switch (state.status) {
+    case 'active':
+      return now >= state.nextCheckAt
+    case 'grace':
+      return true
+    case 'inactive':
+      // A successful validation can lift these; verdicts and foreign records it cannot.
+      return state.reason === 'grace_expired' || state.reason === 'clock_tampered'
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString()
+}

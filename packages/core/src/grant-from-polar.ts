@@ -1,0 +1,166 @@
+import type { KeygateError } from './errors.js'
+import { GRANT_VERSION, type Grant } from './grant.js'
+import type {
+  Conditions,
+  PolarActivation,
+  PolarLicenseKey,
+  PolarResult,
+  PolarValidatedKey,
+} from './polar-types.js'
+import type { InactiveReason } from './state.js'
+
+/**
+ * The activation condition that binds a seat to this machine. Polar refuses a validate
+ * whose conditions differ, so a record copied to another machine fails online as well.
+ */
+export const MACHINE_CONDITION = 'keygate_machine'
+
+export function machineConditions(fingerprint: string): Conditions {
+  return { [MACHINE_CONDITION]: fingerprint }
+}
+
+/** Where a grant comes from: the same key, organization, server and machine mean the same seat. */
+export interface GrantOrigin {
+  key: string
+  organizationId: string
+  server: string
+  fingerprint: string
+}
+
+export function sameSeat(grant: Grant, origin: GrantOrigin): boolean {
+  return (
+    grant.key === origin.key &&
+    grant.organizationId === origin.organizationId &&
+    grant.server === origin.server &&
+    grant.fingerprint === origin.fingerprint
+  )
+}
+
+/** Only what the library uses; customer data in Polar's answer is dropped here. */
+function licenseSnapshot(key: PolarLicenseKey): Grant['license'] {
+  return {
+    id: key.id,
+    displayKey: key.display_key,
+    status: key.status,
+    expiresAt: key.expires_at,
+    limitActivations: key.limit_activations,
+    usage: key.usage,
+    limitUsage: key.limit_usage,
+    benefitId: key.benefit_id,
+    customerId: key.customer_id,
+  }
+}
+
+/**
+ * Times after a successful answer. `validatedAt` is the server's time when it sent one,
+ * so a local clock that is ahead cannot buy offline time. The high-water mark restarts
+ * from this moment: an online answer forgives a clock that was once ahead, while a clock
+ * behind Polar's by more than the tolerance still reads as set back.
+ */
+function confirmedTimes(
+  serverTime: number | undefined,
+  now: number,
+): Pick<Grant, 'validatedAt' | 'clockHighWater'> {
+  const validatedAt = serverTime ?? now
+  return { validatedAt, clockHighWater: Math.max(now, validatedAt) }
+}
+
+export function grantFromActivation(
+  origin: GrantOrigin,
+  conditions: Conditions,
+  result: PolarResult<PolarActivation>,
+  now: number,
+): Grant {
+  const a = result.data
+  return {
+    v: GRANT_VERSION,
+    ...origin,
+    conditions,
+    activation: { id: a.id, label: a.label, meta: a.meta, createdAt: a.created_at },
+    license: licenseSnapshot(a.license_key),
+    ...confirmedTimes(result.serverTime, now),
+  }
+}
+
+/** For keys whose benefit supports no activations: the key alone is validated. */
+export function grantFromValidation(
+  origin: GrantOrigin,
+  conditions: Conditions,
+  result: PolarResult<PolarValidatedKey>,
+  now: number,
+): Grant {
+  return {
+    v: GRANT_VERSION,
+    ...origin,
+    conditions,
+    activation: null,
+    license: licenseSnapshot(result.data),
+    ...confirmedTimes(result.serverTime, now),
+  }
+}
+
+/** A successful revalidation: fresh snapshot and times, and any earlier verdict lifted. */
+export function revalidatedGrant(
+  grant: Grant,
+  result: PolarResult<PolarValidatedKey>,
+  now: number,
+): Grant {
+  const { verdict: _lifted, ...rest } = grant
+  const seen = result.data.activation
+  return {
+    ...rest,
+    activation:
+      grant.activation === null || seen === null
+        ? grant.activation
+        : { ...grant.activation, label: seen.label, meta: seen.meta },
+    license: licenseSnapshot(result.data),
+    ...confirmedTimes(result.serverTime, now),
+  }
+}
+
+export function grantWithVerdict(
+  grant: Grant,
+  reason: InactiveReason,
+  detail: string,
+  now: number,
+): Grant {
+  return { ...grant, verdict: { reason, detail, at: now } }
+}
+
+/**
+ * The license state a definitive answer from Polar implies, or null when the error must
+ * not change the grant (transient failures, and refusals of our own request such as a
+ * 422, which a paying user must not be locked out for).
+ */
+export function verdictReason(error: KeygateError): InactiveReason | null {
+  switch (error.code) {
+    case 'revoked':
+    case 'expired':
+    case 'key_not_found':
+    case 'activation_not_found':
+    case 'conditions_mismatch':
+      return error.code
+    case 'usage_limit':
+      return 'usage_exhausted'
+    default:
+      return null
+  }
+}
+
+const EXPLANATIONS: Partial<Record<InactiveReason, string>> = {
+  revoked: 'The seller revoked or disabled this license key.',
+  expired: 'This license key has expired.',
+  key_not_found:
+    'Polar no longer knows this license key: it was deleted, or replaced by a new key (rotated) in the customer portal. Enter the current key.',
+  activation_not_found:
+    "This machine's activation was removed (for example from the customer portal). Activate the license key again.",
+  conditions_mismatch:
+    'Polar refused this record: it belongs to another machine. Activate the license key on this machine.',
+  usage_exhausted: 'This license key has no usages left.',
+}
+
+/** A sentence for a person, with Polar's own words when it sent any. */
+export function verdictDetail(reason: InactiveReason, error: KeygateError): string {
+  const explanation = EXPLANATIONS[reason] ?? error.message.replace(/^\[keygate\] /, '')
+  return error.detail === undefined ? explanation : `${explanation} (Polar: "${error.detail}")`
+}

@@ -1,0 +1,206 @@
+import { KeygateError } from './errors.js'
+import type {
+  ActivateRequest,
+  Conditions,
+  DeactivateRequest,
+  ValidateRequest,
+} from './polar-types.js'
+
+/**
+ * Polar's field rules, checked before anything is sent so a bad value fails fast with
+ * `invalid_input` instead of a 422 (whose body echoes the key) or a wasted request.
+ * Pure: no I/O, usable by anything that builds a request (UI forms, the emulator).
+ *
+ * Lengths count Unicode code points, as Polar's server (Python) does.
+ */
+
+/**
+ * Longest key accepted. Polar's own keys are an uppercase UUID with an optional prefix
+ * (~40 characters); imported keys can be any string, but nothing longer than this is a
+ * key someone typed or pasted on purpose.
+ */
+export const KEY_MAX_LENGTH = 1024
+
+/**
+ * Longest activation label accepted. Polar sets no limit on `label`; ours keeps a
+ * host-name sized label (DNS names are at most 253 characters) readable in the
+ * customer portal and out of Polar's way should it add one.
+ */
+export const LABEL_MAX_LENGTH = 255
+
+/** `conditions` and `meta`: Polar's metadata rules. */
+export const METADATA_MAX_PAIRS = 50
+export const METADATA_KEY_MAX_LENGTH = 40
+export const METADATA_VALUE_MAX_LENGTH = 500
+
+const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i
+
+/** True for a canonical (hyphenated) version-4 UUID, in either case. */
+export function isUuid4(value: unknown): value is string {
+  return typeof value === 'string' && UUID4.test(value)
+}
+
+function invalid(message: string): KeygateError {
+  return new KeygateError('invalid_input', message)
+}
+
+function codePoints(value: string): number {
+  let count = 0
+  for (const _ of value) count++
+  return count
+}
+
+/**
+ * The key as it is sent: trimmed (pasted keys often carry a space or newline). Throws
+ * `invalid_input` for an empty, oversized or NUL-bearing key; the message never shows it.
+ */
+export function normalizeKey(key: unknown): string {
+  if (typeof key !== 'string') throw invalid('The license key must be a string.')
+  const trimmed = key.trim()
+  if (trimmed === '') throw invalid('The license key is empty. Enter the key from your receipt.')
+  if (trimmed.includes('\0')) throw invalid('The license key contains a NUL character.')
+  if (codePoints(trimmed) > KEY_MAX_LENGTH) {
+    throw invalid(
+      `The license key is longer than ${KEY_MAX_LENGTH} characters; paste only the key itself.`,
+    )
+  }
+  return trimmed
+}
+
+/** Throws `invalid_input` unless `value` is a version-4 UUID. */
+export function checkUuid4(field: string, value: unknown): string {
+  if (!isUuid4(value)) {
+    throw invalid(
+      `${field} must be a version-4 UUID such as 1f0e5d2c-3b4a-4c5d-8e7f-0a1b2c3d4e5f` +
+        ` (got ${describe(value)}); copy it from Polar's dashboard.`,
+    )
+  }
+  return value
+}
+
+/** The label as it is sent: trimmed, 1..LABEL_MAX_LENGTH characters, no NUL. */
+export function normalizeLabel(label: unknown): string {
+  if (typeof label !== 'string') throw invalid('label must be a string.')
+  const trimmed = label.trim()
+  if (trimmed === '') throw invalid('label must not be empty.')
+  if (trimmed.includes('\0')) throw invalid('label must not contain a NUL character.')
+  const length = codePoints(trimmed)
+  if (length > LABEL_MAX_LENGTH) {
+    throw invalid(`label must be at most ${LABEL_MAX_LENGTH} characters (got ${length}).`)
+  }
+  return trimmed
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/**
+ * Throws `invalid_input` unless `value` is a flat object Polar accepts as `conditions`
+ * or `meta`: at most 50 pairs, keys 1–40 characters, values a string of 1–500
+ * characters, an integer, a finite number or a boolean; no NUL anywhere.
+ */
+export function checkMetadata(field: 'conditions' | 'meta', value: unknown): Conditions {
+  if (!isPlainObject(value)) throw invalid(`${field} must be a plain object of key-value pairs.`)
+  const entries = Object.entries(value)
+  if (entries.length > METADATA_MAX_PAIRS) {
+    throw invalid(`${field} may hold at most ${METADATA_MAX_PAIRS} pairs (got ${entries.length}).`)
+  }
+  for (const [name, item] of entries) {
+    const keyLength = codePoints(name)
+    if (keyLength < 1 || keyLength > METADATA_KEY_MAX_LENGTH) {
+      throw invalid(
+        `${field} keys must be 1–${METADATA_KEY_MAX_LENGTH} characters (got ${keyLength}).`,
+      )
+    }
+    if (name.includes('\0')) throw invalid(`${field} keys must not contain a NUL character.`)
+    checkMetadataValue(`${field}.${name}`, item)
+  }
+  return value as Conditions
+}
+
+function checkMetadataValue(path: string, item: unknown): void {
+  if (typeof item === 'boolean') return
+  if (typeof item === 'number') {
+    if (!Number.isFinite(item)) throw invalid(`${path} must be a finite number (got ${item}).`)
+    return
+  }
+  if (typeof item === 'string') {
+    const length = codePoints(item)
+    if (length < 1 || length > METADATA_VALUE_MAX_LENGTH) {
+      throw invalid(
+        `${path} must be a string of 1–${METADATA_VALUE_MAX_LENGTH} characters (got ${length}).`,
+      )
+    }
+    if (item.includes('\0')) throw invalid(`${path} must not contain a NUL character.`)
+    return
+  }
+  throw invalid(
+    `${path} must be a string, a number or a boolean (got ${describe(item)}); nothing nested.`,
+  )
+}
+
+/** Throws `invalid_input` unless `value` is a whole number ≥ 0. */
+function checkIncrementUsage(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`incrementUsage must be a whole number of 0 or more (got ${describe(value)}).`)
+  }
+  return value
+}
+
+/** Type names only: values may be secrets or long. */
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  // Strings are never echoed: a key passed in the wrong argument must not leak.
+  if (typeof value === 'string') return `a string of ${codePoints(value)} characters`
+  if (typeof value === 'number') return String(value)
+  return `a value of type ${typeof value}`
+}
+
+/** Checks an activate request and returns it as it will be sent (key and label trimmed). */
+export function validateActivateRequest(request: ActivateRequest): ActivateRequest {
+  return {
+    key: normalizeKey(request.key),
+    organizationId: checkUuid4('organizationId', request.organizationId),
+    label: normalizeLabel(request.label),
+    ...(request.conditions === undefined
+      ? {}
+      : { conditions: checkMetadata('conditions', request.conditions) }),
+    ...(request.meta === undefined ? {} : { meta: checkMetadata('meta', request.meta) }),
+  }
+}
+
+/** Checks a validate request and returns it as it will be sent (key trimmed). */
+export function validateValidateRequest(request: ValidateRequest): ValidateRequest {
+  return {
+    key: normalizeKey(request.key),
+    organizationId: checkUuid4('organizationId', request.organizationId),
+    ...(request.activationId === undefined
+      ? {}
+      : { activationId: checkUuid4('activationId', request.activationId) }),
+    ...(request.benefitId === undefined
+      ? {}
+      : { benefitId: checkUuid4('benefitId', request.benefitId) }),
+    ...(request.customerId === undefined
+      ? {}
+      : { customerId: checkUuid4('customerId', request.customerId) }),
+    ...(request.incrementUsage === undefined
+      ? {}
+      : { incrementUsage: checkIncrementUsage(request.incrementUsage) }),
+    ...(request.conditions === undefined
+      ? {}
+      : { conditions: checkMetadata('conditions', request.conditions) }),
+  }
+}
+
+/** Checks a deactivate request and returns it as it will be sent (key trimmed). */
+export function validateDeactivateRequest(request: DeactivateRequest): DeactivateRequest {
+  return {
+    key: normalizeKey(request.key),
+    organizationId: checkUuid4('organizationId', request.organizationId),
+    activationId: checkUuid4('activationId', request.activationId),
+  }
+}

@@ -1,0 +1,47 @@
+import type { StateListener } from './licensing-types.js'
+import type { LicenseState } from './state.js'
+
+export interface StateEmitter {
+  /** Passes the state to every listener when it differs meaningfully from the last one. */
+  emit(state: LicenseState): LicenseState
+  subscribe(listener: StateListener): () => void
+}
+
+/** Fields a UI reacts to; a repeated check that changes none of them is not news. */
+function signature(state: LicenseState): string {
+  return JSON.stringify([
+    state.status,
+    state.status === 'inactive' ? state.reason : null,
+    state.status === 'inactive' ? (state.detail ?? null) : state.validatedAt,
+    state.status === 'grace' ? [state.graceEndsAt, state.why] : null,
+    state.error?.code ?? null,
+  ])
+}
+
+export function createStateEmitter(): StateEmitter {
+  const listeners = new Set<StateListener>()
+  let last: string | undefined
+  return {
+    emit(state) {
+      const next = signature(state)
+      if (next === last) return state
+      last = next
+      for (const listener of [...listeners]) {
+        try {
+          // An async listener's rejection is swallowed too, rather than left unhandled.
+          const returned: unknown = listener(state)
+          if (returned instanceof Promise) returned.catch(() => undefined)
+        } catch {
+          // A listener's bug must not break activate/check for the app that called them.
+        }
+      }
+      return state
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => {
+        listeners.delete(listener)
+      }
+    },
+  }
+}

@@ -1,0 +1,183 @@
+import * as admin from './emulator-admin.js'
+import { type Answer, route } from './emulator-router.js'
+import { createState } from './emulator-state.js'
+import type {
+  CreateKeyOptions,
+  EmulatedActivation,
+  EmulatedKey,
+  EmulatorRequestLog,
+  EmulatorServer,
+  FaultKind,
+  KeyRef,
+  PolarEmulatorOptions,
+  TimeInput,
+} from './emulator-types.js'
+import { createFaultQueue } from './faults.js'
+import { listen } from './http-server.js'
+import { createRateLimiter, DEFAULT_RATE_LIMIT } from './rate-limit.js'
+
+/** The client IP every in-process call (`fetch`, `handler`) counts as. */
+export const IN_PROCESS_IP = '127.0.0.1'
+
+export interface HandleOptions {
+  /** The client IP the rate limit counts this request against. Default `127.0.0.1`. */
+  clientIp?: string | undefined
+}
+
+export interface PolarEmulator {
+  /** Your organization's id in the emulator (pass it as `organizationId`). */
+  readonly organizationId: string
+  /** The benefit keys belong to unless `createKey` says otherwise. */
+  readonly benefitId: string
+  /** A `fetch` that answers Polar's routes in-process (the host is ignored). */
+  readonly fetch: typeof fetch
+  /** For msw: `http.all('*', ({ request }) => emulator.handler(request))`. */
+  handler(request: Request, options?: HandleOptions): Promise<Response>
+  /** Serves the emulator over real HTTP on 127.0.0.1 (port 0 = any free port). */
+  listen(port?: number): Promise<EmulatorServer>
+
+  createKey(options?: CreateKeyOptions): EmulatedKey
+  /** The key as it is now (deleted keys included). Throws for an unknown key. */
+  getKey(ref: KeyRef): EmulatedKey
+  updateKey(ref: KeyRef, patch: admin.KeyPatch): EmulatedKey
+  /** The seller revokes the key: activate 403, validate 404 "no longer active". */
+  revoke(ref: KeyRef): EmulatedKey
+  /** The seller disables the key (answers like revoked). */
+  disable(ref: KeyRef): EmulatedKey
+  /** Re-enables a revoked or disabled key. */
+  grant(ref: KeyRef): EmulatedKey
+  /** Sets `expires_at` (default: now, so the key is expired at once). */
+  expire(ref: KeyRef, at?: TimeInput): EmulatedKey
+  /** The customer rotates the key: returns the new string; the old one answers 404. */
+  rotate(ref: KeyRef): string
+  /** Deletes the key: every endpoint answers 404 "Not found". */
+  remove(ref: KeyRef): void
+  /** Frees a seat as the customer portal does. False when it was not live. */
+  removeActivation(activationId: string): boolean
+  /** Takes a seat without a request, e.g. to fill a key's seats in setup. */
+  addActivation(ref: KeyRef, options?: admin.AddActivationOptions): EmulatedActivation
+  /** Live (not deactivated) activations of a key, oldest first. */
+  listActivations(ref: KeyRef): EmulatedActivation[]
+
+  /** The emulator's clock, epoch ms. */
+  now(): number
+  /** Moves the emulator's clock forward (negative moves it back). */
+  advance(ms: number): void
+  /** Sets the emulator's clock to a moment. */
+  setClock(at: TimeInput): void
+
+  /** Every request seen, oldest first, keys masked. */
+  readonly requests: ReadonlyArray<EmulatorRequestLog>
+  clearRequests(): void
+  /** While offline, every request fails as a dropped connection. */
+  setOffline(offline: boolean): void
+  /** The next `count` requests fail this way, then Polar answers again. */
+  failNext(count: number, kind: FaultKind): void
+  /** Forgets rate-limit counters and blocks. */
+  resetRateLimit(): void
+}
+
+export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEmulator {
+  const base = options.now ?? Date.now
+  let offset = 0
+  const now = () => base() + offset
+  const state = createState()
+  const limiter = createRateLimiter(
+    options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
+  )
+  const faults = createFaultQueue()
+  const requests: EmulatorRequestLog[] = []
+  const ctx: admin.AdminContext = {
+    state,
+    now,
+    organizationId: (options.organizationId ?? crypto.randomUUID()).toLowerCase(),
+    benefitId: crypto.randomUUID(),
+  }
+  const deps = {
+    state,
+    now,
+    sandbox: options.sandbox === true,
+    polarVersions: options.polarVersions ?? null,
+    limiter,
+    faults,
+    log: (entry: EmulatorRequestLog) => requests.push(Object.freeze(entry)),
+  }
+  const answer = (request: Request, ip: string): Promise<Answer> => route(deps, request, ip)
+
+  const emulatorFetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = toRequest(input, init)
+    const result = await answer(request, IN_PROCESS_IP)
+    if (result.kind === 'response') return result.response
+    if (result.kind === 'reset') throw connectionReset()
+    return hangUntilAborted(request.signal)
+  }
+
+  const setStatus = (status: EmulatedKey['status']) => (ref: KeyRef) =>
+    admin.updateKey(ctx, ref, { status })
+
+  const emulator: PolarEmulator = {
+    organizationId: ctx.organizationId,
+    benefitId: ctx.benefitId,
+    fetch: emulatorFetch as typeof fetch,
+    async handler(request, handleOptions) {
+      const result = await answer(request, handleOptions?.clientIp ?? IN_PROCESS_IP)
+      if (result.kind === 'response') return result.response
+      // msw turns Response.error() into a network error for the caller.
+      if (result.kind === 'reset') return Response.error()
+      return hangUntilAborted(request.signal)
+    },
+    listen: (port = 0) => listen(answer, port),
+
+    createKey: (createOptions) => admin.createKey(ctx, createOptions),
+    getKey: (ref) => admin.snapshotKey(admin.resolveKey(ctx, ref)),
+    updateKey: (ref, patch) => admin.updateKey(ctx, ref, patch),
+    revoke: setStatus('revoked'),
+    disable: setStatus('disabled'),
+    grant: setStatus('granted'),
+    expire: (ref, at) => admin.updateKey(ctx, ref, { expiresAt: at ?? now() }),
+    rotate: (ref) => admin.rotateKey(ctx, ref),
+    remove: (ref) => admin.removeKey(ctx, ref),
+    removeActivation: (id) => admin.removeActivation(ctx, id),
+    addActivation: (ref, activationOptions) => admin.addActivation(ctx, ref, activationOptions),
+    listActivations: (ref) => admin.listActivations(ctx, ref),
+
+    now,
+    advance(ms) {
+      offset += ms
+    },
+    setClock(at) {
+      offset = admin.toTime(at, 'setClock') - base()
+    },
+
+    requests,
+    clearRequests() {
+      requests.length = 0
+    },
+    setOffline: (offline) => faults.setOffline(offline),
+    failNext: (count, kind) => faults.failNext(count, kind),
+    resetRateLimit: () => limiter.reset(),
+  }
+  return emulator
+}
+
+function toRequest(input: RequestInfo | URL, init?: RequestInit): Request {
+  // A bare path is fine: the emulator routes by path and ignores the host.
+  if (typeof input === 'string' && input.startsWith('/')) {
+    return new Request(`http://polar.emulator${input}`, init)
+  }
+  return new Request(input, init)
+}
+
+/** What undici's fetch throws when the peer drops the connection. */
+function connectionReset(): TypeError {
+  const cause = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })
+  return new TypeError('fetch failed', { cause })
+}
+
+/** Never settles, except when the caller aborts: then rejects with the abort reason. */
+function hangUntilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason)
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+  })
+}
