@@ -8,6 +8,8 @@ export default defineConfig({
   },
   format: 'esm',
   platform: 'neutral',
+  // Only the emulator's listen() imports node:http, lazily; it stays an import.
+  external: [/^node:/],
   dts: true,
   clean: true,
   fixedExtension: false,

@@ -1,6 +1,7 @@
 export { isKeygateError, KeygateError, type KeygateErrorCode, maskKey } from './errors.js'
 export { type EvaluateContext, evaluate } from './evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './grant.js'
+export { MACHINE_CONDITION } from './grant-from-polar.js'
 export { createLicensing } from './licensing.js'
 export type {
   ActivateOptions,

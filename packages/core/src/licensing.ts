@@ -1,16 +1,12 @@
-import { isKeygateError, KeygateError } from './errors.js'
-import { evaluate, needsRevalidation, withTransientFailure } from './evaluate.js'
+import { isKeygateError } from './errors.js'
+import { evaluate, needsRevalidation } from './evaluate.js'
 import { type Grant, serializeGrant } from './grant.js'
 import {
   type GrantOrigin,
   grantFromActivation,
   grantFromValidation,
-  grantWithVerdict,
   machineConditions,
-  revalidatedGrant,
   sameSeat,
-  verdictDetail,
-  verdictReason,
 } from './grant-from-polar.js'
 import type {
   ActivateOptions,
@@ -21,7 +17,8 @@ import type {
 import { type PolarClient, resolveServer } from './polar-types.js'
 import { resolvePolicy } from './policy.js'
 import { checkMetadata, checkUuid4, normalizeKey, normalizeLabel } from './request-rules.js'
-import type { InactiveReason, InactiveState, LicenseState } from './state.js'
+import { createRevalidator } from './revalidate.js'
+import type { InactiveState, LicenseState } from './state.js'
 import { createStateEmitter } from './state-emitter.js'
 import {
   asStoreError,
@@ -67,6 +64,8 @@ export function createLicensing(options: LicensingOptions): Licensing {
     })
     return client
   }
+
+  const revalidate = createRevalidator({ store, machine, policy, now, getClient })
 
   const ours = (grant: Grant) => grant.organizationId === organizationId && grant.server === server
   const otherOrigin = (grant: Grant): InactiveState => ({
@@ -141,68 +140,6 @@ export function createLicensing(options: LicensingOptions): Licensing {
     }
     if (online === 'always' || (online === 'auto' && needsRevalidation(state, at))) return refresh()
     return emitter.emit(state)
-  }
-
-  /**
-   * Validates the grant online and stores the outcome; runs inside the store lock.
-   * `failure` is the client's error, when there was one.
-   */
-  async function revalidate(
-    grant: Grant,
-  ): Promise<{ state: LicenseState; failure?: KeygateError }> {
-    const fingerprint = await machine.fingerprint()
-    const context = { policy, fingerprint }
-    // A copied record stays refused; validating it would only refresh another machine's seat.
-    if (fingerprint !== grant.fingerprint)
-      return { state: evaluate(grant, { ...context, now: now() }) }
-    let outcome: Grant
-    let failure: KeygateError | undefined
-    try {
-      const polar = await getClient()
-      const result = await polar.validate({
-        key: grant.key,
-        organizationId: grant.organizationId,
-        ...(grant.activation === null
-          ? {}
-          : { activationId: grant.activation.id, conditions: grant.conditions }),
-      })
-      outcome = revalidatedGrant(grant, result, now())
-    } catch (error) {
-      failure = asKeygateError(error)
-      const reason = verdictReason(failure)
-      if (reason === null) {
-        // Transient (or our own request refused): the record stays byte-for-byte as it was.
-        const cached = evaluate(grant, { ...context, now: now() })
-        return { state: withTransientFailure(cached, failure), failure }
-      }
-      const settled = grant.activation === null ? reason : await probeNotFound(grant, reason)
-      outcome = grantWithVerdict(grant, settled, verdictDetail(settled, failure), now())
-    }
-    const state = evaluate(outcome, { ...context, now: now() })
-    try {
-      await store.write(serializeGrant(outcome))
-      return failure ? { state, failure } : { state }
-    } catch (error) {
-      const storeError = asStoreError(error, 'The license record could not be saved')
-      return { state: { ...state, error: storeError }, failure: failure ?? storeError }
-    }
-  }
-
-  /**
-   * Polar answers "Not found" both for a removed activation and for a key that no longer
-   * exists (deleted or rotated). Asking about the key alone tells them apart.
-   */
-  async function probeNotFound(grant: Grant, reason: InactiveReason): Promise<InactiveReason> {
-    if (reason !== 'activation_not_found' && reason !== 'key_not_found') return reason
-    try {
-      await (await getClient()).validate({ key: grant.key, organizationId: grant.organizationId })
-      return 'activation_not_found'
-    } catch (error) {
-      const probe = isKeygateError(error) ? verdictReason(error) : null
-      if (probe === 'key_not_found' || probe === 'activation_not_found') return 'key_not_found'
-      // Revoked or expired meanwhile says more; a failed probe leaves the first answer.
-      return probe ?? 'activation_not_found'
-    }
   }
 
   async function refresh(): Promise<LicenseState> {
@@ -297,7 +234,14 @@ export function createLicensing(options: LicensingOptions): Licensing {
   async function deactivate(): Promise<void> {
     await store.lock(async () => {
       const record = await readRecord(store)
-      if (record.kind !== 'grant') return
+      if (record.kind === 'empty') return
+      if (record.kind !== 'grant') {
+        // Nothing we can free; moved aside (not deleted) so the next check starts clean.
+        await store.quarantine(
+          record.kind === 'damaged' ? record.reason : `deactivated: ${record.error.message}`,
+        )
+        return
+      }
       const grant = record.grant
       const fingerprint = await machine.fingerprint()
       // A copied record's seat belongs to the machine it came from: only forget it here.
@@ -333,11 +277,4 @@ export function createLicensing(options: LicensingOptions): Licensing {
     subscribe: emitter.subscribe,
     policy,
   }
-}
-
-function asKeygateError(error: unknown): KeygateError {
-  if (isKeygateError(error)) return error
-  return new KeygateError('network', `Polar could not be reached: ${String(error)}`, {
-    cause: error,
-  })
 }

@@ -1,21 +1,20 @@
-import type { $Fetch } from 'ofetch'
-import * as v from 'valibot'
-import { KeygateError } from './errors.js'
+import type { RequestContext } from './polar-errors.js'
 import {
-  badResponse,
-  failureFromFetch,
-  failureFromResponse,
-  parseBody,
-  type RawResponse,
-  type RequestContext,
-} from './polar-errors.js'
+  type Body,
+  checkBaseURL,
+  checkHeaderValue,
+  checkNumber,
+  compact,
+  createTransport,
+  meta,
+  parseResponse,
+} from './polar-transport.js'
 import {
   type ActivateRequest,
   type DeactivateRequest,
   PolarActivationSchema,
   type PolarClient,
   type PolarClientOptions,
-  type PolarResult,
   PolarValidatedKeySchema,
   resolveServer,
   type ValidateRequest,
@@ -25,16 +24,13 @@ import {
   validateDeactivateRequest,
   validateValidateRequest,
 } from './request-rules.js'
-import { type AttemptFailure, defaultSleep, type Endpoint, retryDelay } from './retry.js'
+import { defaultSleep, type Endpoint } from './retry.js'
 
 export const DEFAULT_TIMEOUT_MS = 10_000
 export const DEFAULT_RETRY = 2
 const MAX_RETRY = 10
 
 const PATH = '/v1/customer-portal/license-keys/'
-
-type Body = Record<string, unknown>
-type Attempt = { ok: true; response: RawResponse } | { ok: false; failure: AttemptFailure }
 
 /**
  * The customer-portal license-key client: no secret, safe to ship in an app.
@@ -55,98 +51,12 @@ export function createPolarClient(options: PolarClientOptions = {}): PolarClient
     headers['polar-version'] = checkHeaderValue('polarVersion', options.polarVersion)
   }
 
-  // ofetch is loaded on the first request: the offline start-up check never pays for it.
-  let fetcher: Promise<$Fetch> | undefined
-  const getFetcher = () => {
-    fetcher ??= import('ofetch').then(
-      ({ ofetch }) =>
-        ofetch.create(
-          { baseURL, headers, retry: 0, ignoreResponseError: true, responseType: 'text' },
-          { fetch: fetchImpl },
-        ),
-      (cause: unknown) => {
-        fetcher = undefined
-        throw new KeygateError(
-          'network',
-          'Could not load the HTTP client (the ofetch package); check that the app ships it.',
-          { cause },
-        )
-      },
-    )
-    return fetcher
-  }
-
-  async function attempt(ctx: RequestContext, body: Body): Promise<Attempt> {
-    const $fetch = await getFetcher()
-    // A fresh timer per attempt: ofetch 1.5.1 would reuse one timeout signal across its
-    // own retries, failing every retry after a first timeout.
-    const controller = new AbortController()
-    let timedOut = false
-    let onAbort: (() => void) | undefined
-    const expired = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new Error('timeout'))
-      controller.signal.addEventListener('abort', onAbort, { once: true })
-    })
-    const timer = setTimeout(() => {
-      timedOut = true
-      controller.abort()
-    }, timeoutMs)
-    try {
-      const request = $fetch.raw<string, 'text'>(PATH + ctx.endpoint, {
-        method: 'POST',
-        body,
-        signal: controller.signal,
-      })
-      // Settles the race even if a custom fetch ignores the signal.
-      request.catch(() => {})
-      expired.catch(() => {})
-      const response = await Promise.race([request, expired])
-      return {
-        ok: true,
-        response: {
-          status: response.status,
-          statusText: response.statusText,
-          headers: response.headers,
-          body: response._data,
-        },
-      }
-    } catch (error) {
-      return { ok: false, failure: failureFromFetch(ctx, error, timedOut, timeoutMs) }
-    } finally {
-      clearTimeout(timer)
-      if (onAbort) controller.signal.removeEventListener('abort', onAbort)
-    }
-  }
-
-  async function send(ctx: RequestContext, body: Body): Promise<RawResponse> {
-    for (let retries = 0; ; retries++) {
-      const result = await attempt(ctx, body)
-      if (result.ok && result.response.status >= 200 && result.response.status < 300) {
-        return result.response
-      }
-      const failure = result.ok ? failureFromResponse(ctx, result.response) : result.failure
-      const delay = retryDelay(ctx.endpoint, failure, retries, retry)
-      if (delay === undefined) throw withAttempts(failure.error, retries + 1)
-      await sleep(delay)
-    }
-  }
+  const transport = createTransport({ baseURL, headers, fetch: fetchImpl, timeoutMs, retry, sleep })
+  const send = (ctx: RequestContext, body: Body) =>
+    transport({ ctx, method: 'POST', path: PATH + ctx.endpoint, body })
 
   function context(endpoint: Endpoint, key: string, withActivation = false): RequestContext {
     return { endpoint, label: `[POST] ${PATH}${endpoint}`, baseURL, key, withActivation }
-  }
-
-  function parse<T>(
-    ctx: RequestContext,
-    response: RawResponse,
-    schema: v.GenericSchema<unknown, T>,
-  ): PolarResult<T> {
-    const parsed = parseBody(response.body)
-    if (!parsed.ok) throw badResponse(ctx, response.status, parsed.what)
-    const result = v.safeParse(schema, parsed.json)
-    if (!result.success) {
-      throw badResponse(ctx, response.status, `unexpected shape: ${describeIssues(result.issues)}`)
-    }
-    return meta(response, result.output)
   }
 
   return {
@@ -161,7 +71,7 @@ export function createPolarClient(options: PolarClientOptions = {}): PolarClient
         meta: r.meta,
       })
       const ctx = context('activate', r.key)
-      return parse(ctx, await send(ctx, body), PolarActivationSchema)
+      return parseResponse(ctx, await send(ctx, body), PolarActivationSchema)
     },
     async validate(request: ValidateRequest) {
       const r = validateValidateRequest(request)
@@ -175,7 +85,7 @@ export function createPolarClient(options: PolarClientOptions = {}): PolarClient
         conditions: r.conditions,
       })
       const ctx = context('validate', r.key, r.activationId !== undefined)
-      return parse(ctx, await send(ctx, body), PolarValidatedKeySchema)
+      return parseResponse(ctx, await send(ctx, body), PolarValidatedKeySchema)
     },
     async deactivate(request: DeactivateRequest) {
       const r = validateDeactivateRequest(request)
@@ -188,63 +98,4 @@ export function createPolarClient(options: PolarClientOptions = {}): PolarClient
       return meta(await send(context('deactivate', r.key, true), body), null)
     },
   }
-}
-
-function meta<T>(response: RawResponse, data: T): PolarResult<T> {
-  const date = Date.parse(response.headers.get('date') ?? '')
-  return {
-    data,
-    serverTime: Number.isNaN(date) ? undefined : date,
-    sandbox: response.headers.get('x-polar-sandbox')?.trim() === '1',
-  }
-}
-
-/** Polar treats a present `null` differently from an absent field: send only what is set. */
-function compact(body: Body): Body {
-  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined))
-}
-
-/** Paths and expectations only: the received values may be PII. */
-function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
-  return issues
-    .slice(0, 5)
-    .map((issue) => `${v.getDotPath(issue) ?? '(root)'} (expected ${issue.expected ?? 'valid'})`)
-    .join(', ')
-}
-
-function withAttempts(error: KeygateError, attempts: number): KeygateError {
-  if (attempts < 2) return error
-  return new KeygateError(error.code, `${error.message} (${attempts} attempts)`, {
-    status: error.status,
-    detail: error.detail,
-    retryAfter: error.retryAfter,
-    cause: error.cause,
-  })
-}
-
-function checkBaseURL(url: string): string {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new KeygateError('invalid_input', `server must be 'production', 'sandbox' or a URL.`)
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new KeygateError('invalid_input', `server must be an http(s) URL.`)
-  }
-  return url
-}
-
-function checkNumber(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new KeygateError('invalid_input', `${name} must be a whole number from ${min} to ${max}.`)
-  }
-  return value
-}
-
-function checkHeaderValue(name: string, value: string): string {
-  if (typeof value !== 'string' || !/^[\x21-\x7e]+$/.test(value)) {
-    throw new KeygateError('invalid_input', `${name} must be a version name such as '2026-10'.`)
-  }
-  return value
 }

@@ -162,3 +162,15 @@ describe('concurrency inside one process', () => {
     )
   })
 })
+
+describe('deactivate with a record that cannot be read', () => {
+  it('moves a foreign record aside, so the next check starts clean', async () => {
+    const t = setup()
+    const foreign = foreignStore()
+    const licensing = t.make({ store: foreign.store })
+    await licensing.deactivate()
+    expect(foreign.quarantines()).toBe(1)
+    expect(await licensing.check()).toEqual({ status: 'inactive', reason: 'not_activated' })
+    expect(t.emulator.requests).toHaveLength(0)
+  })
+})
