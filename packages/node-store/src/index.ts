@@ -1,1 +1,9 @@
-export {}
+export { createFileStore, type FileStore, type FileStoreOptions } from './file-store.js'
+export {
+  commandSource,
+  defaultMachineIdSources,
+  fileSource,
+  type MachineIdSource,
+} from './machine-id-sources.js'
+export { type NodeMachine, type NodeMachineOptions, nodeMachine } from './node-machine.js'
+export { appDataDir } from './paths.js'

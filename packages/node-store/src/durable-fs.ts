@@ -1,0 +1,40 @@
+import { mkdir, open } from 'node:fs/promises'
+import { platform } from 'node:os'
+
+/** Creates the folder (and missing parents) readable by this user only. */
+export async function ensureDir(dir: string): Promise<void> {
+  // `mode` applies to the folders mkdir creates; an existing folder keeps its own.
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+}
+
+/**
+ * Makes a rename or unlink inside `dir` durable: without it, a power cut right after
+ * the rename can bring back the old directory entry. Windows cannot open a folder
+ * for fsync (and NTFS journals renames), so it is skipped there; filesystems that
+ * refuse (EINVAL, EISDIR, EPERM on some network mounts) are tolerated for the same reason.
+ */
+export async function syncDir(dir: string): Promise<void> {
+  if (platform() === 'win32') return
+  let handle: Awaited<ReturnType<typeof open>> | undefined
+  try {
+    handle = await open(dir, 'r')
+    await handle.sync()
+  } catch (error) {
+    if (!isErrno(error, 'EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP', 'EBADF')) throw error
+  } finally {
+    await handle?.close().catch(() => undefined)
+  }
+}
+
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code
+    return typeof code === 'string' ? code : undefined
+  }
+  return undefined
+}
+
+export function isErrno(error: unknown, ...codes: string[]): boolean {
+  const code = errnoCode(error)
+  return code !== undefined && codes.includes(code)
+}

@@ -1,0 +1,156 @@
+import { KeygateError } from '@keygate/core'
+import { lock as lockFile } from 'proper-lockfile'
+import { ensureDir, errnoCode } from './durable-fs.js'
+
+export interface FileLockSettings {
+  /** The file the lock protects (it may not exist yet). */
+  file: string
+  /** The lock itself: a folder proper-lockfile creates next to `file`. */
+  lockPath: string
+  /** Folder holding both, created when missing. */
+  dir: string
+  /** A lock not refreshed for this long belongs to a dead process and is taken over. */
+  staleMs: number
+  /** Longest wait for the lock, in-process queue included. */
+  timeoutMs: number
+}
+
+/** proper-lockfile's floor for `stale`: lower values are raised to it. */
+export const MIN_STALE_MS = 2000
+
+// proper-lockfile refuses a second acquire of the same lock from one process (it sees
+// its own folder and answers ELOCKED), so holders in this process queue here first.
+const queues = new Map<string, Promise<void>>()
+
+/** Runs `fn` holding the lock, exclusive across processes and within this one. */
+export async function withFileLock<T>(
+  settings: FileLockSettings,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + settings.timeoutMs
+  const previous = queues.get(settings.lockPath) ?? Promise.resolve()
+  let endTurn = (): void => undefined
+  const turn = new Promise<void>((resolve) => {
+    endTurn = resolve
+  })
+  const tail = previous.then(() => turn)
+  queues.set(settings.lockPath, tail)
+  try {
+    await beforeDeadline(previous, deadline, () => busyInProcess(settings))
+    const held = await acquire(settings, deadline)
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown }
+    try {
+      outcome = { ok: true, value: await fn() }
+    } catch (error) {
+      outcome = { ok: false, error }
+    }
+    await held.release()
+    const compromised = held.compromised()
+    if (compromised !== undefined) throw compromisedError(settings, compromised)
+    if (!outcome.ok) throw outcome.error
+    return outcome.value
+  } finally {
+    endTurn()
+    if (queues.get(settings.lockPath) === tail) queues.delete(settings.lockPath)
+  }
+}
+
+interface HeldLock {
+  release(): Promise<void>
+  /** Set when proper-lockfile found the lock taken over or removed while held. */
+  compromised(): Error | undefined
+}
+
+async function acquire(settings: FileLockSettings, deadline: number): Promise<HeldLock> {
+  await ensureDir(settings.dir).catch((error: unknown) => {
+    throw new KeygateError(
+      'store',
+      `Could not create the license folder ${settings.dir} (${errnoCode(error) ?? 'error'}). Check that this user may write there.`,
+      { cause: error },
+    )
+  })
+  let compromised: Error | undefined
+  let delay = 25
+  for (;;) {
+    try {
+      const release = await lockFile(settings.file, {
+        realpath: false, // the record may not exist yet
+        lockfilePath: settings.lockPath,
+        stale: settings.staleMs,
+        // Refresh at a quarter of the stale window, so a busy event loop or a short
+        // system sleep can miss two refreshes before another process may take over.
+        update: Math.max(1000, Math.floor(settings.staleMs / 4)),
+        retries: 0, // our own loop below, bounded by the deadline
+        // The default throws from a timer and would crash the app: record it instead.
+        onCompromised: (error) => {
+          compromised = error
+        },
+      })
+      return {
+        release: () => release().catch(() => undefined), // a compromised lock is already gone
+        compromised: () => compromised,
+      }
+    } catch (error) {
+      const code = errnoCode(error)
+      if (code === 'ENOENT') {
+        // The folder vanished between ensureDir and the lock: recreate it and try again.
+        await ensureDir(settings.dir).catch(() => undefined)
+      } else if (code !== 'ELOCKED') {
+        throw new KeygateError(
+          'store',
+          `Could not take the license lock ${settings.lockPath} (${code ?? 'error'}). Check that this user may write to ${settings.dir}.`,
+          { cause: error },
+        )
+      }
+      const remaining = deadline - Date.now()
+      if (remaining <= 0) throw heldElsewhere(settings)
+      // Jittered backoff so processes that collided do not retry in lockstep.
+      await sleep(Math.min(delay * (0.5 + Math.random()), remaining))
+      delay = Math.min(delay * 2, 500)
+    }
+  }
+}
+
+async function beforeDeadline(
+  promise: Promise<void>,
+  deadline: number,
+  onTimeout: () => KeygateError,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - Date.now()))
+  })
+  try {
+    await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
+
+function heldElsewhere(settings: FileLockSettings): KeygateError {
+  return new KeygateError(
+    'store',
+    `Another instance of the app is holding the license lock (${settings.lockPath}); gave up after ${seconds(settings.timeoutMs)}. Close other instances and try again. A lock left by a crashed instance is taken over once it is ${seconds(settings.staleMs)} old.`,
+  )
+}
+
+function busyInProcess(settings: FileLockSettings): KeygateError {
+  return new KeygateError(
+    'store',
+    `Another license operation in this process held the license lock (${settings.lockPath}) for over ${seconds(settings.timeoutMs)}. lock() is not reentrant: never call it from inside its own callback.`,
+  )
+}
+
+function compromisedError(settings: FileLockSettings, cause: Error): KeygateError {
+  return new KeygateError(
+    'store',
+    `The license lock (${settings.lockPath}) was lost while this operation held it: it was not refreshed within ${seconds(settings.staleMs)} (a frozen process or a system sleep?) and another instance may have taken it over. The operation may have raced that instance; check the license again.`,
+    { cause },
+  )
+}

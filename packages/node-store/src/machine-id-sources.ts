@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/**
+ * One place an OS keeps a stable machine id. `read` gives the raw id or null when
+ * this source has none here; a throw counts as none. The raw id never leaves
+ * `nodeMachine`: only its salted hash does.
+ */
+export interface MachineIdSource {
+  /** For diagnostics, e.g. `/etc/machine-id`. */
+  readonly name: string
+  read(signal: AbortSignal): Promise<string | null>
+}
+
+/** A file holding the id as text (Linux's machine-id files). */
+export function fileSource(path: string): MachineIdSource {
+  return {
+    name: path,
+    async read(signal) {
+      return readFile(path, { encoding: 'utf8', signal })
+    },
+  }
+}
+
+/** A command whose output holds the id; `parse` picks it out. Never goes through a shell. */
+export function commandSource(
+  name: string,
+  file: string,
+  args: readonly string[],
+  parse: (stdout: string) => string | null,
+): MachineIdSource {
+  return {
+    name,
+    read(signal) {
+      return new Promise((resolve, reject) => {
+        execFile(
+          file,
+          args,
+          { signal, windowsHide: true, encoding: 'utf8', maxBuffer: 1024 * 1024 },
+          (error, stdout) => (error ? reject(error) : resolve(parse(stdout))),
+        )
+      })
+    },
+  }
+}
+
+/** `ioreg -rd1 -c IOPlatformExpertDevice` prints `"IOPlatformUUID" = "…"`. */
+export function parseIoreg(stdout: string): string | null {
+  return /"IOPlatformUUID"\s*=\s*"([^"]+)"/.exec(stdout)?.[1] ?? null
+}
+
+/** `reg query … /v MachineGuid` prints `    MachineGuid    REG_SZ    …`. */
+export function parseRegQuery(stdout: string): string | null {
+  return /MachineGuid\s+REG_SZ\s+(\S+)/i.exec(stdout)?.[1] ?? null
+}
+
+/** The sources tried on `platform`, most trusted first. */
+export function defaultMachineIdSources(
+  platform: NodeJS.Platform = process.platform,
+): MachineIdSource[] {
+  if (platform === 'darwin') {
+    return [
+      commandSource(
+        'IOPlatformUUID',
+        '/usr/sbin/ioreg',
+        ['-rd1', '-c', 'IOPlatformExpertDevice'],
+        parseIoreg,
+      ),
+    ]
+  }
+  if (platform === 'win32') {
+    // An absolute path: a `reg.exe` planted in the working folder must not answer.
+    // `/reg:64` reads the 64-bit view even from a 32-bit Node.
+    const reg = join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'reg.exe')
+    return [
+      commandSource(
+        'MachineGuid',
+        reg,
+        ['query', 'HKLM\\SOFTWARE\\Microsoft\\Cryptography', '/v', 'MachineGuid', '/reg:64'],
+        parseRegQuery,
+      ),
+    ]
+  }
+  // Linux and the BSDs with systemd/dbus: the same id, the dbus copy on older systems.
+  return [fileSource('/etc/machine-id'), fileSource('/var/lib/dbus/machine-id')]
+}
+
+/**
+ * The id in a canonical form, or null when it cannot identify a machine: empty,
+ * systemd's `uninitialized` placeholder (first boot), or all zeros / all F's
+ * (VM images and broken firmware report those on every machine).
+ */
+export function usableMachineId(raw: string | null | undefined): string | null {
+  if (typeof raw !== 'string') return null
+  const id = raw.trim().toLowerCase()
+  if (id.length < 8 || id === 'uninitialized' || id.includes('\0')) return null
+  const digits = id.replace(/[-{}\s]/g, '')
+  if (/^0+$/.test(digits) || /^f+$/.test(digits)) return null
+  return id
+}

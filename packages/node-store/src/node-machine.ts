@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto'
+import { hostname } from 'node:os'
+import { KeygateError, LABEL_MAX_LENGTH, type Machine } from '@keygate/core'
+import envPaths from 'env-paths'
+import { INSTALL_ID_FILE, installId } from './install-id.js'
+import {
+  defaultMachineIdSources,
+  type MachineIdSource,
+  usableMachineId,
+} from './machine-id-sources.js'
+import { type LocationOptions, resolveDir } from './paths.js'
+
+export interface NodeMachineOptions extends LocationOptions {
+  /**
+   * Mixed into the hash so the fingerprint is yours alone: another app (or a leaked
+   * record) cannot link it to the raw machine id or to other apps' fingerprints.
+   * Any constant string, e.g. your app id. Changing it changes every fingerprint.
+   */
+  salt: string
+  /** The activation label shown in Polar. Default: the host name. */
+  label?: string | undefined
+  /** Where to look for the OS machine id, in order. Default: the platform's own sources. */
+  sources?: readonly MachineIdSource[] | undefined
+  /** Longest wait for one source, in ms. Default 3000. */
+  timeoutMs?: number | undefined
+}
+
+/** A `Machine` that also says which source its fingerprint came from. */
+export interface NodeMachine extends Machine {
+  /** The source used: e.g. `/etc/machine-id`, `MachineGuid`, or `install-id` for the fallback. */
+  source(): Promise<string>
+}
+
+const DEFAULT_LABEL = 'This device'
+const DEFAULT_TIMEOUT_MS = 3000
+
+/**
+ * The machine as Node sees it: the fingerprint is a salted SHA-256 of the OS machine
+ * id, falling back to a random install id kept in `dir` (or `appName`'s data folder;
+ * default: a `keygate` data folder shared by apps, harmless since ids are salted).
+ */
+export function nodeMachine(options: NodeMachineOptions): NodeMachine {
+  const { salt } = options
+  if (typeof salt !== 'string' || salt.length === 0) {
+    throw new KeygateError('invalid_input', 'nodeMachine needs a non-empty salt, e.g. your app id.')
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new KeygateError(
+      'invalid_input',
+      'nodeMachine timeoutMs must be a positive number of ms.',
+    )
+  }
+  const fallbackDir =
+    options.dir !== undefined || options.appName !== undefined
+      ? resolveDir(options, 'nodeMachine')
+      : envPaths('keygate', { suffix: '' }).data
+  const sources = options.sources ?? defaultMachineIdSources()
+  const label = sanitizeLabel(options.label ?? safeHostname())
+
+  let found: Promise<{ fingerprint: string; source: string }> | undefined
+  const find = () => {
+    if (found !== undefined) return found
+    const pending = (async () => {
+      const { id, source } = await machineId(sources, timeoutMs, fallbackDir)
+      // The raw id lives only in this closure: it is hashed and dropped.
+      const fingerprint = createHash('sha256').update(`${salt}:${id}`).digest('hex')
+      return { fingerprint, source }
+    })()
+    found = pending
+    // A failure (e.g. a read-only disk for the install id) is retried on the next call.
+    pending.catch(() => {
+      if (found === pending) found = undefined
+    })
+    return pending
+  }
+
+  return {
+    fingerprint: async () => (await find()).fingerprint,
+    label: async () => label,
+    source: async () => (await find()).source,
+  }
+}
+
+async function machineId(
+  sources: readonly MachineIdSource[],
+  timeoutMs: number,
+  fallbackDir: string,
+): Promise<{ id: string; source: string }> {
+  for (const source of sources) {
+    const id = usableMachineId(await readBounded(source, timeoutMs))
+    if (id !== null) return { id, source: source.name }
+  }
+  return { id: `install:${await installId(fallbackDir)}`, source: INSTALL_ID_FILE }
+}
+
+/** The source's answer, or null when it fails or takes longer than `timeoutMs`. */
+async function readBounded(source: MachineIdSource, timeoutMs: number): Promise<string | null> {
+  const controller = new AbortController()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort()
+      resolve(null)
+    }, timeoutMs)
+  })
+  try {
+    // Raced as well as signalled: a source that ignores the signal still cannot hang us.
+    return await Promise.race([source.read(controller.signal).catch(() => null), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function safeHostname(): string {
+  try {
+    return hostname()
+  } catch {
+    return DEFAULT_LABEL
+  }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it strips
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]+/g
+
+/** Printable, single-line, no NUL (Polar refuses it), at most core's LABEL_MAX_LENGTH (255) characters. */
+function sanitizeLabel(raw: string): string {
+  const clean = raw.replace(CONTROL_CHARS, ' ').replace(/\s+/g, ' ').trim()
+  const cut = Array.from(clean).slice(0, LABEL_MAX_LENGTH).join('').trim()
+  return cut.length > 0 ? cut : DEFAULT_LABEL
+}

@@ -1,0 +1,102 @@
+import { mkdir, rm, stat, utimes } from 'node:fs/promises'
+import { join } from 'node:path'
+import { KeygateError } from '@keygate/core'
+import { createFileStore } from '@keygate/node-store'
+import { afterEach, describe, expect, it } from 'vitest'
+import { removeTempDirs, tempDir } from './temp-dir.js'
+
+afterEach(removeTempDirs)
+
+async function rejection(promise: Promise<unknown>): Promise<KeygateError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(KeygateError)
+  return error as KeygateError
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve))
+
+describe('createFileStore: lock', () => {
+  it('runs holders one at a time, in order, across store instances of one file', async () => {
+    const dir = await tempDir()
+    let inside = 0
+    let most = 0
+    const order: number[] = []
+    await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        createFileStore({ dir }).lock(async () => {
+          inside++
+          most = Math.max(most, inside)
+          order.push(i)
+          for (let n = 0; n < 5; n++) await tick()
+          inside--
+        }),
+      ),
+    )
+    expect(most).toBe(1)
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
+  })
+
+  it("returns fn's value, passes on its error, and is free again after either", async () => {
+    const store = createFileStore({ dir: join(await tempDir(), 'not-yet-created') })
+    expect(await store.lock(async () => 42)).toBe(42)
+    const boom = new Error('boom')
+    await expect(store.lock(async () => Promise.reject(boom))).rejects.toBe(boom)
+    expect(await store.lock(async () => 'again')).toBe('again')
+    await expect(stat(`${store.path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('holds a lock folder next to the record while fn runs', async () => {
+    const store = createFileStore({ dir: await tempDir() })
+    await store.lock(async () => {
+      expect((await stat(`${store.path}.lock`)).isDirectory()).toBe(true)
+    })
+  })
+
+  it('gives up with a clear store error when another process holds the lock', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockTimeoutMs: 200 })
+    await mkdir(`${store.path}.lock`) // a live holder: fresh mtime
+    let ran = false
+    const error = await rejection(
+      store.lock(async () => {
+        ran = true
+      }),
+    )
+    expect(ran).toBe(false)
+    expect(error.code).toBe('store')
+    expect(error.message).toContain('Another instance of the app is holding the license lock')
+  })
+
+  it('takes over a lock older than the stale window (its holder died)', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockStaleMs: 2000, lockTimeoutMs: 500 })
+    await mkdir(`${store.path}.lock`)
+    const old = new Date(Date.now() - 60_000)
+    await utimes(`${store.path}.lock`, old, old)
+    expect(await store.lock(async () => 'took over')).toBe('took over')
+  })
+
+  it('reports a reentrant call as a store error instead of hanging', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockTimeoutMs: 100 })
+    const error = await rejection(store.lock(() => store.lock(async () => 'inner')))
+    expect(error.message).toContain('not reentrant')
+    expect(await store.lock(async () => 'free')).toBe('free')
+  })
+
+  it('turns a lock lost while held into a store error for that operation, not a crash', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockStaleMs: 2000 })
+    const error = await rejection(
+      store.lock(async () => {
+        // Someone removed our lock (e.g. judged it stale): proper-lockfile notices on
+        // its next refresh, after `update` (1 s here).
+        await rm(`${store.path}.lock`, { recursive: true })
+        await new Promise((resolve) => setTimeout(resolve, 1500))
+        return 'done'
+      }),
+    )
+    expect(error.code).toBe('store')
+    expect(error.message).toContain('was lost')
+    expect(await store.lock(async () => 'next')).toBe('next')
+  })
+})

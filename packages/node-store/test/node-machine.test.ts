@@ -1,0 +1,193 @@
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { KeygateError, LABEL_MAX_LENGTH } from '@keygate/core'
+import { defaultMachineIdSources, type MachineIdSource, nodeMachine } from '@keygate/node-store'
+import { afterEach, describe, expect, it } from 'vitest'
+import { parseIoreg, parseRegQuery } from '../src/machine-id-sources.js'
+import { runFixture } from './run-fixture.js'
+import { removeTempDirs, tempDir } from './temp-dir.js'
+
+afterEach(removeTempDirs)
+
+const RAW = '3F2504E0-4F89-41D3-9A0C-0305E82C3301'
+
+function fixed(value: string | null, name = 'fixed'): MachineIdSource & { reads: number } {
+  const source = {
+    name,
+    reads: 0,
+    async read() {
+      source.reads++
+      return value
+    },
+  }
+  return source
+}
+
+const failing: MachineIdSource = {
+  name: 'failing',
+  read: async () => Promise.reject(new Error('EACCES')),
+}
+const hanging: MachineIdSource = { name: 'hanging', read: () => new Promise(() => undefined) }
+
+describe('nodeMachine: fingerprint', () => {
+  it('is a salted SHA-256: 64 hex characters, never the raw id, memoized per instance', async () => {
+    const source = fixed(RAW)
+    const machine = nodeMachine({ salt: 'acme-notes', sources: [source] })
+    const fingerprint = await machine.fingerprint()
+    expect(fingerprint).toMatch(/^[0-9a-f]{64}$/)
+    expect(fingerprint).not.toContain(RAW.toLowerCase().replace(/-/g, '').slice(0, 8))
+    expect(await machine.fingerprint()).toBe(fingerprint)
+    expect(source.reads).toBe(1)
+    expect(await machine.source()).toBe('fixed')
+  })
+
+  it('is stable across instances and differs with the salt', async () => {
+    const a = await nodeMachine({ salt: 'app-a', sources: [fixed(RAW)] }).fingerprint()
+    const again = await nodeMachine({ salt: 'app-a', sources: [fixed(RAW)] }).fingerprint()
+    const b = await nodeMachine({ salt: 'app-b', sources: [fixed(RAW)] }).fingerprint()
+    const otherMachine = await nodeMachine({
+      salt: 'app-a',
+      sources: [fixed('9b2d1c3e-0000-4000-8000-00000000beef')],
+    }).fingerprint()
+    expect(again).toBe(a)
+    expect(b).not.toBe(a)
+    expect(otherMachine).not.toBe(a)
+  })
+
+  it('ignores case and surrounding whitespace in the OS id', async () => {
+    const upper = await nodeMachine({ salt: 's', sources: [fixed(`${RAW}\n`)] }).fingerprint()
+    const lower = await nodeMachine({
+      salt: 's',
+      sources: [fixed(RAW.toLowerCase())],
+    }).fingerprint()
+    expect(upper).toBe(lower)
+  })
+
+  it('tries sources in order, skipping failing, hanging and placeholder ids', async () => {
+    const machine = nodeMachine({
+      salt: 's',
+      timeoutMs: 50,
+      sources: [
+        failing,
+        hanging,
+        fixed(null, 'empty'),
+        fixed('uninitialized\n', 'systemd first boot'),
+        fixed('00000000-0000-0000-0000-000000000000', 'zeros'),
+        fixed('FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', 'ones'),
+        fixed(RAW, 'good'),
+      ],
+    })
+    expect(await machine.source()).toBe('good')
+    expect(await machine.fingerprint()).toBe(
+      await nodeMachine({ salt: 's', sources: [fixed(RAW)] }).fingerprint(),
+    )
+  })
+
+  it('refuses an empty salt', () => {
+    expect(() => nodeMachine({ salt: '' })).toThrow(KeygateError)
+  })
+
+  it('is the same in another process (the real OS sources)', async () => {
+    const dir = await tempDir()
+    const here = nodeMachine({ salt: 'cross-process', dir })
+    const child = await runFixture<{ fingerprint: string; source: string }>(
+      'fingerprint.ts',
+      ['cross-process', dir],
+      await tempDir(),
+    )
+    expect(child.fingerprint).toBe(await here.fingerprint())
+    expect(child.source).toBe(await here.source())
+  })
+})
+
+describe('nodeMachine: fallback install id', () => {
+  it('creates a random install id in dir (0600) and keeps using it', async () => {
+    const dir = await tempDir()
+    const machine = nodeMachine({ salt: 's', dir, sources: [failing] })
+    const fingerprint = await machine.fingerprint()
+    expect(await machine.source()).toBe('install-id')
+    const id = (await readFile(join(dir, 'install-id'), 'utf8')).trim()
+    expect(id).toMatch(/^[0-9a-f]{32}$/)
+    expect(fingerprint).not.toContain(id)
+    if (process.platform !== 'win32') {
+      expect((await stat(join(dir, 'install-id'))).mode & 0o777).toBe(0o600)
+    }
+    const later = nodeMachine({ salt: 's', dir, sources: [] })
+    expect(await later.fingerprint()).toBe(fingerprint)
+    const elsewhere = nodeMachine({ salt: 's', dir: await tempDir(), sources: [] })
+    expect(await elsewhere.fingerprint()).not.toBe(fingerprint)
+  })
+
+  it('agrees on one id when many instances start at once', async () => {
+    const dir = join(await tempDir(), 'fresh')
+    const prints = await Promise.all(
+      Array.from({ length: 8 }, () => nodeMachine({ salt: 's', dir, sources: [] }).fingerprint()),
+    )
+    expect(new Set(prints).size).toBe(1)
+    expect(await readdir(dir)).toEqual(['install-id'])
+  })
+
+  it('replaces a damaged install id and keeps the damaged file aside', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'install-id'), 'not an id')
+    const machine = nodeMachine({ salt: 's', dir, sources: [] })
+    expect(await machine.fingerprint()).toMatch(/^[0-9a-f]{64}$/)
+    const names = await readdir(dir)
+    expect(names).toContain('install-id')
+    expect(names.some((name) => name.startsWith('install-id.unreadable-'))).toBe(true)
+  })
+
+  it('fails with a store error when the id cannot be kept, and retries on the next call', async () => {
+    const root = await tempDir()
+    const dir = join(root, 'blocked')
+    await writeFile(dir, 'a file where the folder should be')
+    const machine = nodeMachine({ salt: 's', dir, sources: [] })
+    await expect(machine.fingerprint()).rejects.toMatchObject({ code: 'store' })
+    await rm(dir)
+    await mkdir(dir)
+    expect(await machine.fingerprint()).toMatch(/^[0-9a-f]{64}$/)
+  })
+})
+
+describe('nodeMachine: label', () => {
+  it('defaults to the host name, cleaned and cut to Polar-friendly length', async () => {
+    expect(await nodeMachine({ salt: 's', sources: [] }).label()).toBe(
+      hostname().trim().slice(0, LABEL_MAX_LENGTH) || 'This device',
+    )
+    expect(await nodeMachine({ salt: 's', label: "  Ann's\tMacBook\0 " }).label()).toBe(
+      "Ann's MacBook",
+    )
+    const long = await nodeMachine({ salt: 's', label: '🚀'.repeat(500) }).label()
+    expect(Array.from(long)).toHaveLength(LABEL_MAX_LENGTH)
+    expect(await nodeMachine({ salt: 's', label: '\n\t' }).label()).toBe('This device')
+  })
+})
+
+describe('OS sources', () => {
+  it('reads the id from ioreg and reg query output', () => {
+    expect(
+      parseIoreg(
+        '+-o MacBookPro18,3  <class IOPlatformExpertDevice>\n    "IOPlatformSerialNumber" = "C02XYZ"\n    "IOPlatformUUID" = "564D0E2A-1B2C-4D5E-8F90-1234567890AB"\n',
+      ),
+    ).toBe('564D0E2A-1B2C-4D5E-8F90-1234567890AB')
+    expect(
+      parseRegQuery(
+        '\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Cryptography\r\n    MachineGuid    REG_SZ    6b29fc40-ca47-1067-b31d-00dd010662da\r\n\r\n',
+      ),
+    ).toBe('6b29fc40-ca47-1067-b31d-00dd010662da')
+    expect(parseIoreg('nothing here')).toBeNull()
+    expect(parseRegQuery('ERROR: The system was unable to find the specified registry key')).toBe(
+      null,
+    )
+  })
+
+  it('looks in the right place on each OS', () => {
+    expect(defaultMachineIdSources('linux').map((s) => s.name)).toEqual([
+      '/etc/machine-id',
+      '/var/lib/dbus/machine-id',
+    ])
+    expect(defaultMachineIdSources('darwin').map((s) => s.name)).toEqual(['IOPlatformUUID'])
+    expect(defaultMachineIdSources('win32').map((s) => s.name)).toEqual(['MachineGuid'])
+  })
+})

@@ -1,0 +1,52 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createFileStore } from '@keygate/node-store'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bundleFixture, startChild } from './fixtures/build-fixture.js'
+
+// Short for the test (proper-lockfile's floor is 2 s); the holder refreshes every second,
+// leaving two seconds of slack for a loaded CI machine.
+const STALE_MS = 3000
+
+let work: string
+let holder: string
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'keygate-stale-'))
+  holder = await bundleFixture('lock-holder.ts', work)
+})
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true })
+})
+
+describe('a lock whose holder was killed', () => {
+  it('blocks others while the holder lives, and no longer than the stale window after SIGKILL', async () => {
+    const dir = join(work, 'store')
+    const child = startChild(holder, { LOCK_DIR: dir, LOCK_STALE_MS: String(STALE_MS) })
+    try {
+      await child.waitFor((line) => line === 'locked')
+
+      // Alive, it keeps its lock fresh: waiting past the stale window does not steal it.
+      const patient = createFileStore({ dir, lockStaleMs: STALE_MS, lockTimeoutMs: STALE_MS + 700 })
+      await expect(patient.lock(async () => 'stolen')).rejects.toMatchObject({
+        code: 'store',
+        message: expect.stringContaining('Another instance of the app is holding the license lock'),
+      })
+
+      child.process.kill('SIGKILL')
+      await child.exited
+      // The dead holder's lock folder is still there: no exit handler ran.
+      expect((await stat(join(dir, 'license.json.lock'))).isDirectory()).toBe(true)
+
+      // The stale window (plus one refresh interval and retry slack) bounds the wait.
+      const next = createFileStore({ dir, lockStaleMs: STALE_MS, lockTimeoutMs: STALE_MS + 2000 })
+      expect(await next.lock(async () => 'taken over')).toBe('taken over')
+      await next.write('{"after":"takeover"}')
+      expect(await next.read()).toBe('{"after":"takeover"}')
+    } finally {
+      child.process.kill('SIGKILL')
+    }
+  })
+})
