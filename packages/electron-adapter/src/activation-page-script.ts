@@ -1,0 +1,186 @@
+import type { InactiveReason, KeygateErrorCode } from '@keygate/core'
+import type {
+  KeygateErrorData,
+  KeygateRendererApi,
+  RendererLicenseState,
+} from './renderer-types.js'
+
+/** What the page's script is given, embedded as JSON. */
+export interface ActivationPageConfig {
+  productName: string
+  errors: Readonly<Record<KeygateErrorCode, string>>
+  inactive: Readonly<Record<InactiveReason, string>>
+}
+
+/**
+ * The activation page's script. It runs in the page, not here: it is embedded with
+ * `Function.prototype.toString`, so it must stay self-contained (no imports, no
+ * closures over this module); types are checked like any other code.
+ */
+export function activationPageScript(config: ActivationPageConfig): void {
+  const api = (window as Window & { keygate?: KeygateRendererApi }).keygate
+  const q = <E extends HTMLElement>(selector: string): E => {
+    const element = document.querySelector<E>(selector)
+    if (element === null) throw new Error(`activation page: ${selector} is missing`)
+    return element
+  }
+  const heading = q<HTMLHeadingElement>('#heading')
+  const summary = q<HTMLParagraphElement>('#summary')
+  const detail = q<HTMLParagraphElement>('#detail')
+  const form = q<HTMLFormElement>('#form')
+  const input = q<HTMLInputElement>('#key')
+  const submit = q<HTMLButtonElement>('#activate')
+  const progress = q<HTMLParagraphElement>('#progress')
+  const message = q<HTMLParagraphElement>('#message')
+  const check = q<HTMLButtonElement>('#check')
+  const deactivate = q<HTMLButtonElement>('#deactivate')
+  const done = q<HTMLButtonElement>('#continue')
+  const DAY = 24 * 60 * 60 * 1000
+  let busy = false
+  let holdUntil = 0
+
+  const date = (ms: number) =>
+    new Date(ms).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' })
+  const moreDays = (n: number) => `${n} more ${n === 1 ? 'day' : 'days'}`
+  const say = (text: string) => {
+    message.textContent = text
+    message.hidden = text === ''
+  }
+  const errorText = (error: KeygateErrorData) =>
+    (config.errors[error.code] ?? error.message).replace(
+      '{seconds}',
+      String(Math.ceil(error.retryAfter ?? 60)),
+    )
+
+  const setBusy = (on: boolean, text: string) => {
+    busy = on
+    form.setAttribute('aria-busy', String(on))
+    input.readOnly = on
+    submit.textContent = on ? 'Activating…' : 'Activate'
+    for (const button of [submit, check, deactivate]) button.disabled = on
+    if (!on && Date.now() < holdUntil) submit.disabled = true
+    progress.textContent = text
+  }
+
+  const render = (state: RendererLicenseState) => {
+    const licensed = state.status !== 'inactive'
+    form.hidden = licensed
+    deactivate.hidden = !licensed
+    done.hidden = !licensed
+    check.hidden = !(
+      state.status === 'grace' ||
+      (state.status === 'inactive' &&
+        (state.reason === 'grace_expired' || state.reason === 'clock_tampered'))
+    )
+    const more = state.status === 'inactive' ? (state.detail ?? '') : ''
+    detail.textContent = more === '' ? '' : `Details: ${more}`
+    detail.hidden = more === ''
+    heading.textContent = licensed
+      ? `${config.productName} is activated`
+      : `Activate ${config.productName}`
+    if (state.status === 'active') {
+      const until = state.expiresAt === null ? '' : ` It is valid until ${date(state.expiresAt)}.`
+      summary.textContent = `This computer is activated with license key ${state.license.displayKey}.${until}`
+    } else if (state.status === 'grace') {
+      const left = moreDays(Math.max(0, Math.ceil((state.graceEndsAt - Date.now()) / DAY)))
+      summary.textContent =
+        state.why === 'unreachable'
+          ? `Your license couldn't be checked because the license server can't be reached. The app keeps working for ${left} (until ${date(state.graceEndsAt)}). Connect to the internet and choose Check again.`
+          : `Your license is due for its regular online check. The app keeps working for ${left} (until ${date(state.graceEndsAt)}) while it is checked.`
+    } else {
+      const key = state.license === undefined ? '' : ` (license key ${state.license.displayKey})`
+      summary.textContent = `${config.inactive[state.reason]}${key}`
+    }
+  }
+
+  const fail = (error: unknown) => {
+    const text = error instanceof Error ? error.message : String(error)
+    say(`Something went wrong: ${text}`)
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    if (busy || api === undefined) return
+    const key = input.value.trim()
+    if (key === '') {
+      input.setAttribute('aria-invalid', 'true')
+      say('Enter your license key.')
+      input.focus()
+      return
+    }
+    say('')
+    setBusy(true, 'Activating your license…')
+    let after = ''
+    try {
+      const result = await api.activate(key)
+      render(result.state)
+      if (result.ok) {
+        input.value = ''
+        input.removeAttribute('aria-invalid')
+        after = 'Activated. Thank you!'
+      } else {
+        input.setAttribute('aria-invalid', 'true')
+        say(errorText(result.error))
+        if (result.error.code === 'rate_limited') {
+          // Polar blocks the network for this long: a retry before it only extends the block.
+          holdUntil = Date.now() + (result.error.retryAfter ?? 60) * 1000
+          setTimeout(() => {
+            if (!busy) submit.disabled = false
+          }, holdUntil - Date.now())
+        }
+      }
+    } catch (error) {
+      fail(error)
+    } finally {
+      setBusy(false, after)
+      if (form.hidden) done.focus()
+      else input.focus()
+    }
+  })
+
+  check.addEventListener('click', async () => {
+    if (busy || api === undefined) return
+    say('')
+    setBusy(true, 'Checking your license…')
+    let after = ''
+    try {
+      const state = await api.refresh()
+      render(state)
+      if (state.error !== undefined) say(errorText(state.error))
+      else if (state.status === 'active') after = 'Your license is confirmed.'
+    } catch (error) {
+      fail(error)
+    } finally {
+      setBusy(false, after)
+    }
+  })
+
+  deactivate.addEventListener('click', async () => {
+    if (busy || api === undefined) return
+    say('')
+    setBusy(true, 'Deactivating this computer…')
+    let after = ''
+    try {
+      const result = await api.deactivate()
+      render(result.state)
+      if (result.ok) after = 'This computer is deactivated and its seat is free.'
+      else say(errorText(result.error))
+    } catch (error) {
+      fail(error)
+    } finally {
+      setBusy(false, after)
+    }
+  })
+
+  done.addEventListener('click', () => window.close())
+
+  if (api === undefined) {
+    form.hidden = true
+    say("This window can't reach the app's license service (the keygate preload is missing).")
+    return
+  }
+  api.onChange((state) => {
+    if (!busy) render(state)
+  })
+  api.status().then(render, fail)
+}

@@ -1,0 +1,86 @@
+import type {
+  App,
+  BrowserWindow,
+  BrowserWindowConstructorOptions,
+  ContextBridge,
+  IpcMainInvokeEvent,
+  IpcRenderer,
+  Net,
+  SafeStorage,
+  WebContents,
+} from 'electron'
+
+// The parts of Electron the adapter uses, as Picks of Electron's own interfaces: the
+// real modules fit, tests pass small fakes, and nothing imports electron at runtime.
+
+export type ElectronApp = Pick<App, 'whenReady' | 'getPath' | 'getName' | 'getAppPath'>
+
+export type ElectronSafeStorage = Pick<
+  SafeStorage,
+  'isEncryptionAvailable' | 'encryptString' | 'decryptString'
+> &
+  Partial<Pick<SafeStorage, 'getSelectedStorageBackend'>>
+
+export type ElectronNet = Pick<Net, 'fetch' | 'isOnline'>
+
+/** The sender of an `invoke`, as far as the bridge looks at it. */
+export interface ElectronInvokeEvent {
+  readonly senderFrame: Pick<NonNullable<IpcMainInvokeEvent['senderFrame']>, 'url'> | null
+  readonly sender: Pick<WebContents, 'id' | 'send' | 'isDestroyed' | 'getURL'>
+}
+
+/**
+ * `ipcMain.handle`/`removeHandler` with the event narrowed to what the bridge reads.
+ * Electron's own `ipcMain` is assignable (its listener receives a full event).
+ */
+export interface ElectronIpcMain {
+  handle(
+    channel: string,
+    listener: (event: ElectronInvokeEvent, ...args: unknown[]) => unknown,
+  ): void
+  removeHandler(channel: string): void
+}
+
+/** `powerMonitor`, for its `resume` event only. */
+export interface ElectronPowerMonitor {
+  on(event: 'resume', listener: () => void): unknown
+  removeListener(event: 'resume', listener: () => void): unknown
+}
+
+/** What `createElectronLicensing` takes from Electron: pass the modules themselves. */
+export interface ElectronModules {
+  app: ElectronApp
+  safeStorage: ElectronSafeStorage
+  net: ElectronNet
+  /** Needed for the renderer bridge; without it no IPC channel is registered. */
+  ipcMain?: ElectronIpcMain | undefined
+  /** Needed to revalidate after sleep; without it only the timers run. */
+  powerMonitor?: ElectronPowerMonitor | undefined
+}
+
+/** The window the activation page opens in, as far as the adapter touches it. */
+export type ActivationBrowserWindow = Pick<BrowserWindow, 'loadURL'> & {
+  webContents: Pick<WebContents, 'setWindowOpenHandler'>
+}
+
+export type BrowserWindowClass<W extends ActivationBrowserWindow> = new (
+  options: BrowserWindowConstructorOptions,
+) => W
+
+type RendererListener = (event: unknown, ...args: unknown[]) => void
+
+/**
+ * `ipcRenderer` as far as the preload uses it. Electron's own is assignable; the event a
+ * listener gets is left opaque, since the page must never see it.
+ */
+export interface ElectronIpcRenderer {
+  invoke: IpcRenderer['invoke']
+  on(channel: string, listener: RendererListener): unknown
+  removeListener(channel: string, listener: RendererListener): unknown
+}
+
+/** The preload side: `contextBridge` and `ipcRenderer`. */
+export interface ElectronPreloadModules {
+  contextBridge: Pick<ContextBridge, 'exposeInMainWorld'>
+  ipcRenderer: ElectronIpcRenderer
+}

@@ -1,0 +1,84 @@
+import {
+  type ActivationInfo,
+  isKeygateError,
+  KeygateError,
+  type LicenseInfo,
+  type LicenseState,
+  maskKey,
+} from '@keygate/core'
+import type { EncryptionStatus, KeygateErrorData, RendererLicenseState } from './renderer-types.js'
+
+/**
+ * The state a renderer may see. Built field by field, never spread, so nothing added
+ * to core's state later (or a key) can leak through IPC by accident.
+ */
+export function toRendererState(
+  state: LicenseState,
+  encryption: EncryptionStatus,
+): RendererLicenseState {
+  const error = state.error === undefined ? {} : { error: toErrorData(state.error) }
+  if (state.status === 'inactive') {
+    return {
+      status: 'inactive',
+      reason: state.reason,
+      ...(state.detail === undefined ? {} : { detail: state.detail }),
+      ...(state.license === undefined ? {} : { license: copyLicense(state.license) }),
+      ...(state.activation === undefined ? {} : { activation: copyActivation(state.activation) }),
+      ...error,
+      encryption,
+    }
+  }
+  const licensed = {
+    license: copyLicense(state.license),
+    activation: copyActivation(state.activation),
+    validatedAt: state.validatedAt,
+    expiresAt: state.expiresAt,
+    ...error,
+    encryption,
+  }
+  if (state.status === 'active') {
+    return { status: 'active', ...licensed, nextCheckAt: state.nextCheckAt }
+  }
+  return { status: 'grace', ...licensed, graceEndsAt: state.graceEndsAt, why: state.why }
+}
+
+function copyActivation(activation: ActivationInfo | null): ActivationInfo | null {
+  if (activation === null) return null
+  return { id: activation.id, label: activation.label, createdAt: activation.createdAt }
+}
+
+function copyLicense(license: LicenseInfo): LicenseInfo {
+  return {
+    id: license.id,
+    displayKey: license.displayKey,
+    status: license.status,
+    expiresAt: license.expiresAt,
+    limitActivations: license.limitActivations,
+    usage: license.usage,
+    limitUsage: license.limitUsage,
+    benefitId: license.benefitId,
+    customerId: license.customerId,
+  }
+}
+
+/**
+ * Any thrown value as a `KeygateErrorData`. Messages are core's own and never hold the
+ * key; `key` is scrubbed anyway, since a foreign error (Electron's, a bug) might echo it.
+ */
+export function toErrorData(error: unknown, key?: string): KeygateErrorData {
+  const known = isKeygateError(error)
+    ? error
+    : new KeygateError(
+        'server',
+        `Something unexpected went wrong: ${error instanceof Error ? error.message : String(error)}`,
+      )
+  const data = known.toJSON()
+  const secret = key?.trim()
+  if (secret === undefined || secret.length < 4) return data
+  const scrub = (text: string) => text.split(secret).join(maskKey(secret))
+  return {
+    ...data,
+    message: scrub(data.message),
+    ...(data.detail === undefined ? {} : { detail: scrub(data.detail) }),
+  }
+}

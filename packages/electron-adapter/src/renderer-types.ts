@@ -1,0 +1,73 @@
+import type {
+  ActivationInfo,
+  GraceWhy,
+  InactiveReason,
+  KeygateError,
+  LicenseInfo,
+} from '@keygate/core'
+
+/**
+ * Whether the grant on disk is encrypted with the OS keyring (`safeStorage`): `os`, or
+ * `unavailable` (no keyring, e.g. Linux falling back to `basic_text`).
+ */
+export type EncryptionStatus = 'os' | 'unavailable'
+
+/** A `KeygateError` as it crosses IPC: `error.toJSON()`, no stack, no cause, no key. */
+export type KeygateErrorData = ReturnType<KeygateError['toJSON']>
+
+interface RendererLicensed {
+  /** What the app may show: Polar's `displayKey` (`****-` + last 6), never the key. */
+  license: LicenseInfo
+  activation: ActivationInfo | null
+  /** Last successful online validation, epoch ms. */
+  validatedAt: number
+  /** The key's own expiry, epoch ms, or null. */
+  expiresAt: number | null
+  /** The last background check's failure, when it failed transiently. */
+  error?: KeygateErrorData
+  encryption: EncryptionStatus
+}
+
+export interface RendererActiveState extends RendererLicensed {
+  status: 'active'
+  nextCheckAt: number
+}
+
+export interface RendererGraceState extends RendererLicensed {
+  status: 'grace'
+  /** When the app stops running without a successful validation, epoch ms. */
+  graceEndsAt: number
+  why: GraceWhy
+}
+
+export interface RendererInactiveState {
+  status: 'inactive'
+  reason: InactiveReason
+  detail?: string
+  license?: LicenseInfo
+  activation?: ActivationInfo | null
+  error?: KeygateErrorData
+  encryption: EncryptionStatus
+}
+
+/** The license state as a renderer sees it: plain data, safe to structured-clone. */
+export type RendererLicenseState = RendererActiveState | RendererGraceState | RendererInactiveState
+
+/** What `activate` and `deactivate` answer: they never reject for a license failure. */
+export type RendererActionResult =
+  | { ok: true; state: RendererLicenseState }
+  | { ok: false; error: KeygateErrorData; state: RendererLicenseState }
+
+/** The API `exposeLicenseApi()` puts on `window.keygate`. */
+export interface KeygateRendererApi {
+  /** The current state, from the cache: no network. */
+  status(): Promise<RendererLicenseState>
+  /** Activates the key on this machine. A failure comes back as `{ ok: false, error }`. */
+  activate(key: string): Promise<RendererActionResult>
+  /** Frees this machine's seat and forgets the license. */
+  deactivate(): Promise<RendererActionResult>
+  /** Validates online now (throttled by main); failures are in the state's `error`. */
+  refresh(): Promise<RendererLicenseState>
+  /** Called with every change of the state. Returns a function that unsubscribes. */
+  onChange(listener: (state: RendererLicenseState) => void): () => void
+}

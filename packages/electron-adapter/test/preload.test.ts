@@ -1,0 +1,107 @@
+import { describe, expect, it, vi } from 'vitest'
+import type { ElectronPreloadModules } from '../src/electron-types.js'
+import type { KeygateRendererApi, RendererLicenseState } from '../src/renderer-types.js'
+
+// The real `electron` package only works inside Electron: give the preload entry fakes.
+const electron = vi.hoisted(() => {
+  type Listener = (event: unknown, ...args: unknown[]) => void
+  const listeners = new Map<string, Set<Listener>>()
+  const invoked: Array<{ channel: string; args: unknown[] }> = []
+  const exposed = new Map<string, unknown>()
+  return {
+    listeners,
+    invoked,
+    exposed,
+    emit(channel: string, ...args: unknown[]) {
+      for (const listener of listeners.get(channel) ?? [])
+        listener({ sender: 'ipcRenderer!' }, ...args)
+    },
+    contextBridge: {
+      exposeInMainWorld(apiKey: string, api: unknown) {
+        exposed.set(apiKey, api)
+      },
+    },
+    ipcRenderer: {
+      async invoke(channel: string, ...args: unknown[]) {
+        invoked.push({ channel, args })
+        return { status: 'inactive', reason: 'not_activated', encryption: 'os' }
+      },
+      on(channel: string, listener: Listener) {
+        const set = listeners.get(channel) ?? new Set()
+        set.add(listener)
+        listeners.set(channel, set)
+        return this
+      },
+      removeListener(channel: string, listener: Listener) {
+        listeners.get(channel)?.delete(listener)
+        return this
+      },
+    },
+  }
+})
+vi.mock('electron', () => ({
+  contextBridge: electron.contextBridge,
+  ipcRenderer: electron.ipcRenderer,
+}))
+
+const { exposeLicenseApi } = await import('../src/preload.js')
+
+const STATE: RendererLicenseState = {
+  status: 'inactive',
+  reason: 'not_activated',
+  encryption: 'os',
+}
+
+describe('exposeLicenseApi', () => {
+  it('puts a small typed API on window.keygate through contextBridge', async () => {
+    exposeLicenseApi()
+    const api = electron.exposed.get('keygate') as KeygateRendererApi
+    expect(Object.keys(api).sort()).toEqual([
+      'activate',
+      'deactivate',
+      'onChange',
+      'refresh',
+      'status',
+    ])
+
+    await api.status()
+    await api.activate('ACME-KEY')
+    await api.deactivate()
+    await api.refresh()
+    expect(electron.invoked.map((i) => [i.channel, ...i.args])).toEqual([
+      ['keygate:status'],
+      ['keygate:activate', 'ACME-KEY'],
+      ['keygate:deactivate'],
+      ['keygate:refresh'],
+    ])
+  })
+
+  it('passes listeners the state only, never the IPC event', () => {
+    electron.invoked.length = 0
+    const fakes: ElectronPreloadModules = {
+      contextBridge: electron.contextBridge,
+      ipcRenderer: electron.ipcRenderer,
+    }
+    const api = exposeLicenseApi({ key: 'license', electron: fakes })
+    const first = vi.fn()
+    const second = vi.fn()
+    const offFirst = api.onChange(first)
+    const offSecond = api.onChange(second)
+    electron.emit('keygate:changed', STATE)
+    expect(first.mock.calls).toEqual([[STATE]])
+    expect(second.mock.calls).toEqual([[STATE]])
+
+    // Subscribed in main once, unsubscribed after the last listener left.
+    offFirst()
+    expect(electron.invoked.map((i) => i.channel)).toEqual(['keygate:subscribe'])
+    offSecond()
+    offSecond()
+    expect(electron.invoked.map((i) => i.channel)).toEqual([
+      'keygate:subscribe',
+      'keygate:unsubscribe',
+    ])
+    expect(electron.listeners.get('keygate:changed')?.size).toBe(0)
+    electron.emit('keygate:changed', STATE)
+    expect(first).toHaveBeenCalledTimes(1)
+  })
+})
