@@ -1,4 +1,5 @@
 import * as admin from './emulator-admin.js'
+import { type AccessTokenOptions, createOrgApi } from './emulator-org-api.js'
 import { type Answer, route } from './emulator-router.js'
 import { createState } from './emulator-state.js'
 import type {
@@ -75,6 +76,14 @@ export interface PolarEmulator {
   failNext(count: number, kind: FaultKind): void
   /** Forgets rate-limit counters and blocks. */
   resetRateLimit(): void
+
+  /**
+   * An organization access token for the seller API (`/v1/license-keys/…`), sent as
+   * `Authorization: Bearer <token>`. Default scopes `license_keys:read` and `:write`.
+   */
+  createAccessToken(options?: AccessTokenOptions): string
+  /** The token is refused (401) from now on. False when it was not live. */
+  revokeAccessToken(token: string): boolean
 }
 
 export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEmulator {
@@ -102,7 +111,13 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
     faults,
     log: (entry: EmulatorRequestLog) => requests.push(Object.freeze(entry)),
   }
-  const answer = (request: Request, ip: string): Promise<Answer> => route(deps, request, ip)
+  const orgApi = createOrgApi({
+    ...deps,
+    organizationId: ctx.organizationId,
+    rateLimit: options.rateLimit !== false,
+  })
+  const answer = (request: Request, ip: string): Promise<Answer> =>
+    orgApi.answer(request, ip, (next, nextIp) => route(deps, next, nextIp))
 
   const emulatorFetch = async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = toRequest(input, init)
@@ -155,7 +170,13 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
     },
     setOffline: (offline) => faults.setOffline(offline),
     failNext: (count, kind) => faults.failNext(count, kind),
-    resetRateLimit: () => limiter.reset(),
+    resetRateLimit: () => {
+      limiter.reset()
+      orgApi.resetRateLimit()
+    },
+
+    createAccessToken: (tokenOptions) => orgApi.createAccessToken(tokenOptions),
+    revokeAccessToken: (token) => orgApi.revokeAccessToken(token),
   }
   return emulator
 }

@@ -5,6 +5,7 @@ export {
   type PolarEmulator,
 } from './emulator.js'
 export type { AddActivationOptions, KeyPatch } from './emulator-admin.js'
+export type { AccessTokenOptions, LicenseKeyScope } from './emulator-org-api.js'
 export type {
   CreateKeyOptions,
   EmulatedActivation,
