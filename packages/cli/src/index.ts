@@ -1,2 +1,10 @@
 #!/usr/bin/env node
-export {}
+import { run } from './cli.js'
+
+// The bin entry: everything else lives in cli.ts so it can be tested without a process.
+process.exitCode = await run(process.argv.slice(2), {
+  env: process.env,
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  now: Date.now,
+})

@@ -138,10 +138,14 @@ describe('emulator: 422 RequestValidationError', () => {
 describe('emulator: answers outside the rules', () => {
   it('answers a wrong path with 404 {"detail":"Not Found"} and no error field', async () => {
     const { emulator } = setup()
-    const res = await emulator.fetch('https://api.polar.sh/v1/license-keys/activate', {
-      method: 'POST',
-      body: '{}',
-    })
+    // (`/v1/license-keys/…` is the organization API now: without a token it answers 401.)
+    const res = await emulator.fetch(
+      'https://api.polar.sh/v1/customer-portal/license-key/activate',
+      {
+        method: 'POST',
+        body: '{}',
+      },
+    )
     expect(res.status).toBe(404)
     expect(await res.json()).toEqual({ detail: 'Not Found' })
   })

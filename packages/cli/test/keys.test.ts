@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest'
+import { DAY, keygate, useEmulator } from './helpers.js'
+
+/** `keygate keys …` as real processes against the emulator's organization API over HTTP. */
+
+const emulator = useEmulator()
+
+function seller(args: readonly string[], token = emulator.token) {
+  return keygate([...args, '--server', emulator.url], { POLAR_ACCESS_TOKEN: token })
+}
+
+describe('keygate keys list', () => {
+  it('prints a readable table, a page at a time, and walks every page with --all', async () => {
+    const { polar } = emulator
+    const benefit = crypto.randomUUID()
+    const keys = Array.from({ length: 23 }, () => polar.createKey({ benefitId: benefit }))
+    const page = await seller(['keys', 'list', '--benefit', benefit, '--limit', '10'])
+    expect(page.code).toBe(0)
+    const lines = page.stdout.trim().split('\n')
+    expect(lines[0]).toMatch(/^ID +KEY +STATUS +SEATS +USAGE +EXPIRES +CUSTOMER$/)
+    expect(lines.slice(1, 11).map((l) => l.split(/\s+/)[0])).toEqual(
+      keys.slice(0, 10).map((k) => k.id),
+    )
+    expect(page.stdout).toContain('Page 1 of 3, 23 license keys. Next: --page 2, or --all.')
+
+    const last = await seller([
+      'keys',
+      'list',
+      '--benefit',
+      benefit,
+      '--limit',
+      '10',
+      '--page',
+      '3',
+    ])
+    expect(last.stdout).toContain(keys[22]?.id)
+    expect(last.stdout).toContain('Page 3 of 3')
+
+    const all = await seller([
+      'keys',
+      'list',
+      '--benefit',
+      benefit,
+      '--all',
+      '--limit',
+      '10',
+      '--json',
+    ])
+    const out = JSON.parse(all.stdout)
+    expect(out.total).toBe(23)
+    expect(out.items.map((k: { id: string }) => k.id)).toEqual(keys.map((k) => k.id))
+    for (const key of keys) expect(all.stdout).not.toContain(key.key)
+  })
+
+  it('finds a customer with --search and filters by status', async () => {
+    const { polar } = emulator
+    const wanted = polar.createKey({ status: 'disabled' })
+    const email = await customerEmail(wanted.id)
+    const found = await seller(['keys', 'list', '--search', email.toUpperCase()])
+    expect(found.code).toBe(0)
+    expect(found.stdout).toContain(wanted.id)
+    expect(found.stdout.trim().split('\n')).toHaveLength(2)
+    const disabled = await seller(['keys', 'list', '--status', 'disabled', '--all'])
+    expect(disabled.stdout).toContain(wanted.id)
+    expect(disabled.stdout).not.toMatch(/ granted /)
+  })
+})
+
+/** The customer's email as the org API reports it (the CLI's JSON output). */
+async function customerEmail(id: string): Promise<string> {
+  const run = await seller(['keys', 'show', id, '--json'])
+  return JSON.parse(run.stdout).customer.email
+}
+
+describe('keygate keys show', () => {
+  it('accepts the id, the masked key or the full key, and never prints the full key', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ prefix: 'SHOW', limitActivations: 2 })
+    polar.addActivation(key, { label: 'Ada’s laptop' })
+    for (const ref of [key.id, key.displayKey, key.key]) {
+      const run = await seller(['keys', 'show', ref])
+      expect(run.code).toBe(0)
+      expect(run.stdout).toContain(`${key.displayKey} (id ${key.id})`)
+      expect(run.stdout).toMatch(/^License key: +\*{4}-/m)
+      expect(run.stdout).toMatch(/Seats: +1 of 2 in use/)
+      expect(run.stdout).toContain('Ada’s laptop')
+      expect(run.stdout + run.stderr).not.toContain(key.key)
+    }
+  })
+
+  it('exits 1 with a clear message for a key Polar does not have, without echoing it', async () => {
+    const unknown = 'ACME-00000000-0000-4000-8000-00000000ABCD'
+    const run = await seller(['keys', 'show', unknown])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('No license key')
+    expect(run.stderr).toContain('****-00ABCD')
+    expect(run.stderr).not.toContain(unknown)
+    const byId = await seller(['keys', 'show', crypto.randomUUID()])
+    expect(byId.code).toBe(1)
+    expect(byId.stderr).toMatch(/has no license key .* \(404\)/)
+  })
+})
+
+describe('keygate keys revoke, enable, extend, set-limit', () => {
+  it('revokes and re-enables a key', async () => {
+    const { polar } = emulator
+    const key = polar.createKey()
+    const revoked = await seller(['keys', 'revoke', key.id])
+    expect(revoked.code).toBe(0)
+    expect(revoked.stdout).toContain(`Revoked ${key.displayKey}`)
+    expect(polar.getKey(key).status).toBe('revoked')
+    const enabled = await seller(['keys', 'enable', key.displayKey])
+    expect(enabled.code).toBe(0)
+    expect(polar.getKey(key).status).toBe('granted')
+  })
+
+  it('extends from the current expiry, sets a date, or removes the expiry', async () => {
+    const { polar } = emulator
+    const expiresAt = Date.now() + 10 * DAY
+    const key = polar.createKey({ expiresAt })
+    expect((await seller(['keys', 'extend', key.id, '--days', '30'])).code).toBe(0)
+    expect(polar.getKey(key).expiresAt).toBe(expiresAt + 30 * DAY)
+    expect((await seller(['keys', 'extend', key.id, '--until', '2030-01-31'])).code).toBe(0)
+    expect(polar.getKey(key).expiresAt).toBe(Date.parse('2030-01-31'))
+    const never = await seller(['keys', 'extend', key.id, '--never'])
+    expect(never.stdout).toContain('now expires: never')
+    expect(polar.getKey(key).expiresAt).toBeNull()
+  })
+
+  it('extends an expired key from today, not from its past expiry', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ expiresAt: Date.now() - 100 * DAY })
+    const before = Date.now()
+    expect((await seller(['keys', 'extend', key.id, '--days', '7'])).code).toBe(0)
+    const expiry = polar.getKey(key).expiresAt ?? 0
+    expect(expiry).toBeGreaterThanOrEqual(before + 7 * DAY)
+    expect(expiry).toBeLessThan(before + 8 * DAY)
+  })
+
+  it('changes the activation and usage limits', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ limitActivations: 1, limitUsage: 10 })
+    const run = await seller(['keys', 'set-limit', key.id, '--activations', '3', '--usage', 'none'])
+    expect(run.code).toBe(0)
+    expect(polar.getKey(key)).toMatchObject({ limitActivations: 3, limitUsage: null })
+  })
+
+  it('exits 1 naming the scope when the token may only read', async () => {
+    const { polar } = emulator
+    const key = polar.createKey()
+    const readOnly = polar.createAccessToken({ scopes: ['license_keys:read'] })
+    const run = await seller(['keys', 'revoke', key.id], readOnly)
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('license_keys:write')
+    expect(polar.getKey(key).status).toBe('granted')
+  })
+})
+
+describe('keygate: tokens, usage errors, help', () => {
+  it('exits 1 for a token Polar refuses (401), never printing it', async () => {
+    const bogus = 'polar_oat_0000000000000000000000000000bogus'
+    const run = await seller(['keys', 'list'], bogus)
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/does not accept this access token \(401\)/)
+    expect(run.stderr + run.stdout).not.toContain(bogus)
+  })
+
+  it('exits 2 without POLAR_ACCESS_TOKEN, and refuses a --token flag', async () => {
+    const missing = await keygate(['keys', 'list', '--server', emulator.url])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('POLAR_ACCESS_TOKEN')
+    const flag = await keygate(['keys', 'list', '--token=polar_oat_secret'], {
+      POLAR_ACCESS_TOKEN: emulator.token,
+    })
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toContain('shell history')
+    expect(flag.stderr).not.toContain('polar_oat_secret')
+  })
+
+  it('exits 2 for an unknown command or option, and prints help with exit 0', async () => {
+    const unknown = await keygate(['keys', 'delete', 'x'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('Unknown command "keys delete"')
+    const option = await keygate(['keys', 'revoke', 'x', '--force'])
+    expect(option.code).toBe(2)
+    expect(option.stderr).toContain("'--force'")
+    const help = await keygate(['keys', 'extend', '--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain(
+      'Usage: keygate keys extend KEY (--days N | --until DATE | --never)',
+    )
+    const version = await keygate(['--version'])
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+})
