@@ -1,5 +1,4 @@
 import { KeygateError } from '@keygate/core'
-import { lock as lockFile } from 'proper-lockfile'
 import { ensureDir, errnoCode } from './durable-fs.js'
 
 export interface FileLockSettings {
@@ -13,6 +12,15 @@ export interface FileLockSettings {
   staleMs: number
   /** Longest wait for the lock, in-process queue included. */
   timeoutMs: number
+}
+
+// proper-lockfile (with graceful-fs, which patches fs on load) costs ~20 ms to import:
+// loaded on the first lock, so the read-only start-up check never pays for it.
+const importLockfile = () => import('proper-lockfile')
+let lockfileModule: ReturnType<typeof importLockfile> | undefined
+const loadLockfile = () => {
+  lockfileModule ??= importLockfile()
+  return lockfileModule
 }
 
 /** proper-lockfile's floor for `stale`: lower values are raised to it. */
@@ -62,6 +70,7 @@ interface HeldLock {
 }
 
 async function acquire(settings: FileLockSettings, deadline: number): Promise<HeldLock> {
+  const { lock: lockFile } = await loadLockfile()
   await ensureDir(settings.dir).catch((error: unknown) => {
     throw new KeygateError(
       'store',

@@ -3,7 +3,6 @@ import { constants } from 'node:fs'
 import { lstat, open, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { KeygateError, type LicenseStore } from '@keygate/core'
-import writeFileAtomic from 'write-file-atomic'
 import { ensureDir, errnoCode, isErrno, syncDir } from './durable-fs.js'
 import { MIN_STALE_MS, withFileLock } from './file-lock.js'
 import { assertSafeName, type LocationOptions, resolveDir } from './paths.js'
@@ -132,12 +131,22 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   }
 }
 
+// Loaded on the first write: the start-up check only reads (write-file-atomic and
+// signal-exit cost a few ms to import).
+const importWriter = () => import('write-file-atomic')
+let writerModule: ReturnType<typeof importWriter> | undefined
+const loadWriter = () => {
+  writerModule ??= importWriter()
+  return writerModule
+}
+
 /**
  * Temp file in the same folder, fsync, chmod 0600, rename: a crash leaves old or new.
  * On Windows the rename fails while another process (an antivirus scan, a second
  * instance reading) has the file open; that clears within moments, so retry briefly.
  */
 async function writeReplacing(path: string, text: string): Promise<void> {
+  const { default: writeFileAtomic } = await loadWriter()
   for (let attempt = 1; ; attempt++) {
     try {
       return await writeFileAtomic(path, text, { mode: 0o600, fsync: true })
@@ -164,6 +173,12 @@ async function readRecord(path: string): Promise<string | null> {
     if (info.isDirectory()) throw unreadable(path, 'it is a folder, not a file')
     if (!info.isFile()) throw unreadable(path, 'it is not a regular file')
     if (info.size > MAX_RECORD_BYTES) throw unreadable(path, `it is ${info.size} bytes long`)
+    // One read sized by the fstat above (plus a byte, to notice a file still growing)
+    // instead of readFile's own fstat and read-until-EOF loop: each is a thread-pool
+    // round trip, and they were most of the start-up check's time.
+    const buffer = Buffer.allocUnsafe(info.size + 1)
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
+    if (bytesRead <= info.size) return buffer.toString('utf8', 0, bytesRead)
     return await handle.readFile('utf8')
   } catch (error) {
     if (error instanceof KeygateError) throw error

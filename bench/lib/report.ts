@@ -1,0 +1,239 @@
+import type { ContentionResult } from '../sections/contention.js'
+import type { ImportCostResult } from '../sections/import-cost.js'
+import type { InProcessResult } from '../sections/in-process.js'
+import type { LoopbackResult } from '../sections/loopback.js'
+import type { BundleSize, SizeResult } from '../sections/size.js'
+import type { WholeProcessResult } from '../sections/whole-process.js'
+import { describe, type Summary } from './stats.js'
+
+export interface RunMeta {
+  date: string
+  commit: string | null
+  node: string
+  v8: string
+  platform: string
+  arch: string
+  cpus: number
+  cpuModel: string
+  memoryGB: number
+  /** 1-minute load average before and after: other work on the machine skews figures. */
+  loadAverage: { before: number; after: number }
+  durationSeconds: number
+  quick: boolean
+  /** Packages whose sources were newer than their dist when the run started. */
+  stalePackages: string[]
+}
+
+export interface Budget {
+  name: string
+  limit: string
+  measured: string
+  met: boolean
+}
+
+/** What the sections measured; a section that failed is absent. */
+export interface Measured {
+  inProcess?: InProcessResult | undefined
+  wholeProcess?: WholeProcessResult | undefined
+  importCost?: ImportCostResult | undefined
+  size?: SizeResult | undefined
+  loopback?: LoopbackResult | undefined
+  contention?: ContentionResult | undefined
+}
+
+export interface Results extends Measured {
+  schema: 1
+  meta: RunMeta
+  budgets: Budget[]
+}
+
+export const BUDGETS = {
+  checkMedianMicros: 100,
+  wholeProcessRatio: 1.15,
+  /** 10 KB, read as 10 KiB. */
+  startupGzipBytes: 10 * 1024,
+} as const
+
+export function budgets(results: Measured): Budget[] {
+  const out: Budget[] = []
+  if (results.inProcess) {
+    const median = results.inProcess.check.median
+    out.push({
+      name: "in-process check({ online: 'never' }) median",
+      limit: `≤ ${BUDGETS.checkMedianMicros} µs`,
+      measured: `${median.toFixed(1)} µs`,
+      met: median <= BUDGETS.checkMedianMicros,
+    })
+  }
+  if (results.wholeProcess) {
+    const ratio = results.wholeProcess.ratio
+    out.push({
+      name: 'whole-process start-up, gate / bare node (medians)',
+      limit: `≤ ${BUDGETS.wholeProcessRatio}`,
+      measured: ratio.toFixed(3),
+      met: ratio <= BUDGETS.wholeProcessRatio,
+    })
+  }
+  if (results.size) {
+    const gzip = results.size.startup.gzipBytes
+    out.push({
+      name: 'start-up path size, min+gz',
+      limit: `≤ ${BUDGETS.startupGzipBytes} B`,
+      measured: `${gzip} B`,
+      met: gzip <= BUDGETS.startupGzipBytes,
+    })
+  }
+  return out
+}
+
+const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`
+const header = (...names: string[]) => [row(names), row(names.map(() => '---'))]
+const cell = (s: Summary, digits = 2) => describe(s, digits)
+const range = (s: Summary, digits = 2) => `${s.min.toFixed(digits)}–${s.max.toFixed(digits)}`
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
+
+function sizeRow(name: string, size: BundleSize): string {
+  const top = Object.entries(size.byPackage)
+    .slice(0, 4)
+    .map(([pkg, bytes]) => `${pkg} ${kb(bytes)}`)
+    .join(', ')
+  return row([
+    name,
+    kb(size.gzipBytes),
+    kb(size.minBytes),
+    top,
+    size.lazy.minBytes === 0 ? '—' : `${kb(size.lazy.gzipBytes)} gz`,
+  ])
+}
+
+/** The results as Markdown: printed by the run and kept in docs/benchmarks.md. */
+export function markdown(results: Results): string {
+  const { meta } = results
+  const lines: string[] = [
+    `Run ${meta.date}${meta.commit ? ` at ${meta.commit.slice(0, 7)}` : ''} on ${meta.cpus} × ${meta.cpuModel}, ${meta.memoryGB} GB, ${meta.platform}/${meta.arch}, Node ${meta.node}; load average ${meta.loadAverage.before} → ${meta.loadAverage.after}; ${meta.durationSeconds} s${meta.quick ? ' (QUICK run: too few samples to publish)' : ''}.`,
+    '',
+    '**Budgets**',
+    '',
+    ...header('budget', 'limit', 'measured', ''),
+    ...results.budgets.map((b) => row([b.name, b.limit, b.measured, b.met ? 'met' : '**missed**'])),
+  ]
+
+  const ip = results.inProcess
+  if (ip) {
+    lines.push(
+      '',
+      '**1. In-process start-up check** (warm file store, real grant; each call timed)',
+      '',
+      ...header('what', 'median (IQR, runs)', 'p99', 'min–max'),
+      ...(
+        [
+          ["check({ online: 'never' })", ip.check],
+          ['↳ store.read()', ip.storeRead],
+          ['↳ parseGrant()', ip.parseGrant],
+          ['↳ evaluate()', ip.evaluate],
+          [`↳ evaluate(), per call in batches of ${ip.evaluateBatched.batch}`, ip.evaluateBatched],
+          ['(for reference: the timer itself, two clock reads)', ip.timer],
+        ] as const
+      ).map(([name, s]) => row([name, cell(s), `${s.p99.toFixed(2)} µs`, range(s)])),
+    )
+  }
+
+  const wp = results.wholeProcess
+  if (wp) {
+    lines.push(
+      '',
+      '**2. Whole-process start-up** (spawn to exit, variants interleaved)',
+      '',
+      ...header('process', 'median (IQR, runs)', 'p99', 'min–max', '÷ bare'),
+      ...(
+        [
+          ['bare node: read + JSON.parse the grant', wp.bare, 1],
+          ['keygate gate: import, check, print', wp.gate, wp.ratio],
+          ['keygate gate, bundled by esbuild', wp.gateBundled, wp.ratioBundled],
+          ['@polar-sh/sdk: import, validate online (loopback)', wp.sdkValidate, wp.ratioSdk],
+        ] as const
+      ).map(([name, s, ratio]) =>
+        row([name, cell(s, 1), `${s.p99.toFixed(1)} ms`, range(s, 1), ratio.toFixed(3)]),
+      ),
+    )
+  }
+
+  const ic = results.importCost
+  if (ic) {
+    lines.push(
+      '',
+      '**3. Import cost** (cold, one fresh process per run, variants interleaved)',
+      '',
+      ...header('import', 'await import() (IQR, runs)', 'process spawn→exit'),
+      ...Object.entries(ic.variants).map(([name, v]) =>
+        row([name, v.importMs ? cell(v.importMs) : '—', cell(v.processMs, 1)]),
+      ),
+      '',
+      `Where the import time goes (each step given the ones above are loaded; median of ${ic.attribution.runs} processes):`,
+      '',
+      ...header('module', 'adds (median)', 'loaded by the start-up check'),
+      ...ic.attribution.steps.map((s) =>
+        row([
+          s.module,
+          `${s.medianMs.toFixed(2)} ms`,
+          s.onStartupPath ? 'yes' : 'no: on the first lock or write',
+        ]),
+      ),
+    )
+  }
+
+  const size = results.size
+  if (size) {
+    lines.push(
+      '',
+      `**4. Size** (${size.settings})`,
+      '',
+      ...header('bundle', 'min+gz (loaded at once)', 'min', 'largest parts (min)', 'lazy chunks'),
+      sizeRow('start-up path: createLicensing + createFileStore + nodeMachine', size.startup),
+      sizeRow("core's check path alone", size.coreCheck),
+      sizeRow('@polar-sh/sdk: Polar class, licenseKeys.validate', size.sdk),
+      sizeRow('@polar-sh/sdk: standalone validate function', size.sdkFunction),
+    )
+  }
+
+  const lb = results.loopback
+  if (lb) {
+    lines.push(
+      '',
+      `**5. Round trips over loopback** (emulator's HTTP server on 127.0.0.1 in its own process; after ${lb.warmupRounds} warm-up rounds)`,
+      '',
+      ...header('operation', 'median (IQR, runs)', 'p99', 'first call in a fresh process'),
+      ...Object.entries(lb.operations).map(([name, s]) =>
+        row([
+          name,
+          cell(s),
+          `${s.p99.toFixed(2)} ms`,
+          lb.firstCallMs[name] === undefined ? '—' : `${lb.firstCallMs[name]?.toFixed(2)} ms`,
+        ]),
+      ),
+    )
+  }
+
+  const ct = results.contention
+  if (ct) {
+    lines.push(
+      '',
+      `**6. Contention** (${ct.instances} processes on one store folder, started together)`,
+      '',
+      ...header('scenario', 'spawn → all active', '"go" → all active'),
+      row([
+        'empty store, all activate one key (1 seat taken)',
+        cell(ct.activate.fromSpawnMs, 0),
+        cell(ct.activate.fromGoMs, 1),
+      ]),
+      row([
+        "grant on disk, all check({ online: 'never' })",
+        cell(ct.check.fromSpawnMs, 0),
+        cell(ct.check.fromGoMs, 1),
+      ]),
+      '',
+      `Validate requests Polar received besides the one activate, per activation round: ${ct.activate.validateRequests.join(', ')}.`,
+    )
+  }
+  return lines.join('\n')
+}

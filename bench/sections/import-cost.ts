@@ -1,0 +1,141 @@
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { BenchContext } from '../lib/context.js'
+import { runNode } from '../lib/processes.js'
+import { dependencyEntry } from '../lib/resolve-dependency.js'
+import { type Summary, seededShuffle, summarize } from '../lib/stats.js'
+import { fixture, root } from '../lib/workspace.js'
+import type { Bundles } from './size.js'
+
+export interface ImportCost {
+  /** What is imported, as an app would write it (or the command run). */
+  imports: string[]
+  /** Time spent in `await import(...)` in a fresh process (Node's own boot excluded). */
+  importMs?: Summary | undefined
+  /** Spawn to exit of that process (Node's boot included). */
+  processMs: Summary
+}
+
+export interface AttributionStep {
+  module: string
+  /** Median extra time this import added, given everything above it was already loaded. */
+  medianMs: number
+  /** Loaded by the start-up check; false: only on the first lock or write (lazy import). */
+  onStartupPath: boolean
+}
+
+export interface ImportCostResult {
+  variants: Record<string, ImportCost>
+  /** The packages' imports one by one in a fresh process, heaviest suspects split out. */
+  attribution: { runs: number; steps: AttributionStep[] }
+}
+
+/** The CLI is a command, not an import: its figure is `keygate --version`, spawn to exit. */
+const CLI = 'keygate --version (@keygate/cli is a command)'
+
+export async function measureImportCost(
+  ctx: BenchContext,
+  bundles: Bundles,
+  /** Packages in the bundled start-up path's eagerly loaded chunks (from the size step). */
+  eagerPackages: ReadonlySet<string>,
+): Promise<ImportCostResult> {
+  const runs = ctx.quick ? 6 : 20
+  const warmup = 2
+  const local = (name: string) => pathToFileURL(fixture(name)).href
+  const variants: Record<string, string[]> = {
+    'empty module (loader floor)': [local('empty')],
+    '@keygate/core': ['@keygate/core'],
+    '@keygate/node-store': ['@keygate/node-store'],
+    '@keygate/electron-adapter': ['@keygate/electron-adapter'],
+    'start-up path (createLicensing + createFileStore + nodeMachine)': [local('startup-path')],
+    'start-up path, bundled by esbuild': [pathToFileURL(bundles.startup).href],
+    '@polar-sh/sdk (Polar class)': ['@polar-sh/sdk'],
+    '@polar-sh/sdk standalone validate function': [
+      '@polar-sh/sdk/core.js',
+      '@polar-sh/sdk/funcs/customerPortalLicenseKeysValidate.js',
+    ],
+    [CLI]: [join(root, 'packages', 'cli', 'dist', 'index.js'), '--version'],
+  }
+  const names = Object.keys(variants)
+  const importMs: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
+  const processMs: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
+  for (let round = 0; round < warmup + runs; round++) {
+    for (const name of seededShuffle(names, 1000 + round)) {
+      const [first = '', ...rest] = variants[name] ?? []
+      const command = name === CLI
+      const result = command
+        ? await runNode(first, rest, ctx.env(ctx.grantDir))
+        : await runNode(fixture('import-one'), variants[name] ?? [], ctx.env(ctx.grantDir))
+      if (round < warmup) continue
+      processMs[name]?.push(result.ms)
+      if (command) continue
+      const steps = JSON.parse(result.stdout) as number[]
+      importMs[name]?.push(steps.reduce((a, b) => a + b, 0))
+    }
+  }
+  const out: Record<string, ImportCost> = {}
+  for (const name of names) {
+    const imported = importMs[name] ?? []
+    out[name] = {
+      imports: variants[name] ?? [],
+      importMs: imported.length > 0 ? summarize(imported, 'ms') : undefined,
+      processMs: summarize(processMs[name] ?? [], 'ms'),
+    }
+  }
+  return { variants: out, attribution: await attribute(ctx, runs, eagerPackages) }
+}
+
+/** Imports the start-up path piece by piece, so each piece's share is visible. */
+async function attribute(
+  ctx: BenchContext,
+  runs: number,
+  eagerPackages: ReadonlySet<string>,
+): Promise<ImportCostResult['attribution']> {
+  const core = join(root, 'packages', 'core')
+  const nodeStore = join(root, 'packages', 'node-store')
+  const lockfile = await dependencyEntry(nodeStore, 'proper-lockfile')
+  // [label, specifier, package]: a step with an empty label folds into the one above.
+  const steps: Array<[string, string, string]> = [
+    ['node:fs, node:path, node:os', 'node:fs', 'node:'],
+    ['', 'node:path', 'node:'],
+    ['', 'node:os', 'node:'],
+    ['node:crypto', 'node:crypto', 'node:'],
+    ['node:child_process', 'node:child_process', 'node:'],
+    ['valibot', (await dependencyEntry(core, 'valibot')).url, 'valibot'],
+    ['@keygate/core (its own code)', '@keygate/core', '@keygate/core'],
+    [
+      'env-paths (imports node:process)',
+      (await dependencyEntry(nodeStore, 'env-paths')).url,
+      'env-paths',
+    ],
+    ['graceful-fs', (await dependencyEntry(lockfile.dir, 'graceful-fs')).url, 'graceful-fs'],
+    ['proper-lockfile (rest: retry, signal-exit)', lockfile.url, 'proper-lockfile'],
+    [
+      'write-file-atomic',
+      (await dependencyEntry(nodeStore, 'write-file-atomic')).url,
+      'write-file-atomic',
+    ],
+    ['@keygate/node-store (its own code)', '@keygate/node-store', '@keygate/node-store'],
+  ]
+  const specifiers = steps.map(([, specifier]) => specifier)
+  const per: number[][] = specifiers.map(() => [])
+  for (let run = 0; run < runs; run++) {
+    const result = await runNode(fixture('import-one'), specifiers, ctx.env(ctx.grantDir))
+    const ms = JSON.parse(result.stdout) as number[]
+    ms.forEach((value, i) => {
+      per[i]?.push(value)
+    })
+  }
+  // Steps with an empty label are folded into the one above them.
+  const merged: AttributionStep[] = []
+  steps.forEach(([label, , pkg], i) => {
+    const median = summarize(per[i] ?? [], 'ms').median
+    const last = merged[merged.length - 1]
+    if (label === '' && last) last.medianMs = Math.round((last.medianMs + median) * 1000) / 1000
+    else {
+      const onStartupPath = pkg === 'node:' || eagerPackages.has(pkg)
+      merged.push({ module: label, medianMs: median, onStartupPath })
+    }
+  })
+  return { runs, steps: merged }
+}
