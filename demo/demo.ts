@@ -1,14 +1,17 @@
 /**
  * `pnpm demo`: the life of a license, told with real figures. Polar is played by the
  * emulator from `@keygate/core/testing`, served on 127.0.0.1; nothing else is contacted.
+ * The record lives where a real app keeps it: `@keygate/node-store`'s file store (in a
+ * temp folder), bound to this machine by `nodeMachine`.
  * Exits 0 when every step behaved as told, 1 (with the step that did not) otherwise.
  */
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { hostname, tmpdir } from 'node:os'
+import { copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createLicensing, type LicenseState, type LicenseStore, staticMachine } from '@keygate/core'
+import { createLicensing, type LicenseState, staticMachine } from '@keygate/core'
 import { createPolarEmulator, type EmulatorServer } from '@keygate/core/testing'
+import { createFileStore, nodeMachine } from '@keygate/node-store'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -25,42 +28,6 @@ function expectThat(ok: boolean, what: string): void {
 
 function step(n: number, title: string): void {
   console.log(`\n${n}. ${title}`)
-}
-
-/**
- * The record on disk: a JSON file in a temp folder, replaced atomically (write, rename).
- * A stand-in for `@keygate/node-store`'s file store; its lock only covers this process.
- */
-function jsonFileStore(path: string): LicenseStore {
-  let tail: Promise<unknown> = Promise.resolve()
-  let moved = 0
-  const read = async (): Promise<string | null> => {
-    try {
-      return await readFile(path, 'utf8')
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw error
-    }
-  }
-  return {
-    read,
-    async write(text) {
-      await writeFile(`${path}.tmp`, text, { mode: 0o600 })
-      await rename(`${path}.tmp`, path)
-    },
-    clear: () => rm(path, { force: true }),
-    lock(fn) {
-      const run = tail.then(fn, fn)
-      tail = run.catch(() => undefined)
-      return run
-    },
-    async quarantine() {
-      if ((await read()) === null) return null
-      const aside = `${path}.unreadable-${++moved}`
-      await rename(path, aside)
-      return aside
-    },
-  }
 }
 
 function days(ms: number): string {
@@ -91,20 +58,22 @@ async function main(): Promise<void> {
   const emulator = createPolarEmulator({ now: () => clock })
   let server: EmulatorServer | undefined = await emulator.listen()
   const { port, url } = server
-  const dir = await mkdtemp(join(tmpdir(), 'keygate-demo-'))
-  const store = jsonFileStore(join(dir, 'license.json'))
+  let root: string | undefined
   try {
+    root = await mkdtemp(join(tmpdir(), 'keygate-demo-'))
+    // What a real app passes: its data folder (a temp folder here) and a salt of its own.
+    const store = createFileStore({ dir: join(root, 'this-computer') })
+    const machine = nodeMachine({ salt: 'keygate-demo', dir: store.dir })
     const key = emulator.createKey({ limitActivations: 2, prefix: 'DEMO' })
     const seats = () => `${emulator.listActivations(key).length} of 2 seats in use`
-    const licensing = createLicensing({
+    const options = {
       organizationId: emulator.organizationId,
       server: url,
-      store,
-      machine: staticMachine('demo-fingerprint-of-this-machine', hostname()),
       now: () => clock,
       retry: 0,
       timeoutMs: 2000,
-    })
+    }
+    const licensing = createLicensing({ ...options, store, machine })
     const later = (ms: number) => {
       clock += ms
     }
@@ -112,11 +81,21 @@ async function main(): Promise<void> {
     console.log('keygate demo: one license key, from purchase to revocation')
     console.log(`Polar is played by a local emulator at ${url}; nothing else is contacted.`)
     console.log(`The seller created a license key with 2 seats: ${key.displayKey}`)
+    console.log(`The app keeps its license in ${store.path},`)
+    console.log(`bound to this computer by a salted hash of its ${await machine.source()}.`)
 
     step(1, 'The customer enters the key; the app activates this machine')
     const activated = await licensing.activate(key.key)
     expectThat(activated.status === 'active', describe(activated, clock))
     expectThat(emulator.listActivations(key).length === 1, `Polar counts ${seats()}`)
+    // Windows has no such modes; the user's profile folder protects the file there.
+    if (process.platform !== 'win32') {
+      const { mode } = await stat(store.path)
+      expectThat(
+        (mode & 0o777) === 0o600,
+        'the record on disk has mode 0600: other users of this computer cannot read the key',
+      )
+    }
 
     step(2, 'Every start of the app checks the license offline')
     const samples: number[] = []
@@ -132,7 +111,31 @@ async function main(): Promise<void> {
       `active, decided from the record on disk in ${micros} µs (median of ${CHECKS} starts), no network`,
     )
 
-    step(3, 'Three days later, Polar cannot be reached (the server is stopped)')
+    step(3, 'Someone copies the record to another computer')
+    const copy = createFileStore({ dir: join(root, 'other-computer') })
+    await mkdir(copy.dir)
+    await copyFile(store.path, copy.path)
+    // That computer's nodeMachine would hash its own machine id: a different fingerprint.
+    const elsewhere = createLicensing({
+      ...options,
+      store: copy,
+      machine: staticMachine('fingerprint-of-another-computer', 'another-laptop'),
+    })
+    const copied = await elsewhere.check()
+    expectThat(
+      copied.status === 'inactive' && copied.reason === 'machine_mismatch',
+      `on that computer the app is ${describe(copied, clock)}`,
+    )
+    const requestsBefore = emulator.requests.length
+    const forced = await elsewhere.refresh()
+    expectThat(
+      forced.status === 'inactive' &&
+        forced.reason === 'machine_mismatch' &&
+        emulator.requests.length === requestsBefore,
+      `asked to validate online, it sends nothing to Polar: still ${seats()}`,
+    )
+
+    step(4, 'Three days later, Polar cannot be reached (the server is stopped)')
     await server.close()
     server = undefined
     later(3 * DAY)
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
       'a retry that fails leaves the record on disk byte-for-byte as it was',
     )
 
-    step(4, 'Five more days pass without reaching Polar: the grace period is over')
+    step(5, 'Five more days pass without reaching Polar: the grace period is over')
     later(5 * DAY)
     const locked = await licensing.check()
     expectThat(
@@ -156,7 +159,7 @@ async function main(): Promise<void> {
       describe(locked, clock),
     )
 
-    step(5, 'Polar is reachable again')
+    step(6, 'Polar is reachable again')
     server = await emulator.listen(port)
     const back = await licensing.check()
     expectThat(
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
       `the next start validates online and unlocks: ${describe(back, clock)}`,
     )
 
-    step(6, 'The customer enters the key again on the same machine (a reinstall)')
+    step(7, 'The customer enters the key again on the same machine (a reinstall)')
     later(MINUTE)
     const again = await licensing.activate(key.key)
     expectThat(again.status === 'active', describe(again, clock))
@@ -173,14 +176,14 @@ async function main(): Promise<void> {
       `this machine's seat is reused: still ${seats()}`,
     )
 
-    step(7, 'The customer deactivates this machine')
+    step(8, 'The customer deactivates this machine')
     later(MINUTE)
     await licensing.deactivate()
     expectThat(emulator.listActivations(key).length === 0, `the seat is freed: ${seats()}`)
     const gone = await licensing.check({ online: 'never' })
     expectThat(gone.status === 'inactive' && gone.reason === 'not_activated', describe(gone, clock))
 
-    step(8, 'The customer activates again; later the seller revokes the key')
+    step(9, 'The customer activates again; later the seller revokes the key')
     later(MINUTE)
     expectThat((await licensing.activate(key.key)).status === 'active', `active again, ${seats()}`)
     later(MINUTE)
@@ -199,7 +202,7 @@ async function main(): Promise<void> {
     console.log('\n✔ Every step behaved as described.')
   } finally {
     await server?.close()
-    await rm(dir, { recursive: true, force: true })
+    if (root !== undefined) await rm(root, { recursive: true, force: true })
   }
 }
 

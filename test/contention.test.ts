@@ -13,6 +13,7 @@ let work: string
 let worker: string
 let emulator: PolarEmulator
 let server: EmulatorServer
+let limitedServer: EmulatorServer | undefined
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'keygate-contention-'))
@@ -25,6 +26,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close()
+  await limitedServer?.close()
   await rm(work, { recursive: true, force: true })
 })
 
@@ -77,5 +79,29 @@ describe('eight app instances sharing one store folder', () => {
     expect(emulator.listActivations(key.key)).toHaveLength(1)
     const after = parseGrant(await readFile(join(dir, 'license.json'), 'utf8'))
     expect(after.ok).toBe(true)
+  })
+})
+
+describe('eight app instances under Polar’s real rate limit (3 requests/s per IP)', () => {
+  it('activate together: one request in all, every instance active on the one seat', async () => {
+    const limited = createPolarEmulator() // the default limit: 3 per second, then 60 s blocked
+    limitedServer = await limited.listen()
+    const key = limited.createKey({ limitActivations: 3 })
+    const outcomes = await together({
+      dir: join(work, 'rate-limited'),
+      server: limitedServer.url,
+      organizationId: limited.organizationId,
+      salt: 'contention-test',
+      action: 'activate',
+      key: key.key,
+    })
+    const seats = limited.listActivations(key.key)
+    expect(seats).toHaveLength(1)
+    // The first activates; the other seven find its fresh grant inside the lock.
+    expect(limited.requests.map((r) => r.endpoint)).toEqual(['activate'])
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ status: 'active', activationId: seats[0]?.id })
+      expect(outcome.error).toBeUndefined()
+    }
   })
 })

@@ -176,7 +176,7 @@ export function markdown(results: Results): string {
         row([
           s.module,
           `${s.medianMs.toFixed(2)} ms`,
-          s.onStartupPath ? 'yes' : 'no: on the first lock or write',
+          s.onStartupPath ? 'yes' : `no: on ${s.loadedOn ?? 'first use'}`,
         ]),
       ),
     )

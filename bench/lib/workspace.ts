@@ -103,7 +103,3 @@ export async function gitCommit(): Promise<string | null> {
     return null
   }
 }
-
-export function relativeToRoot(path: string): string {
-  return relative(root, path) || '.'
-}

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BenchContext } from '../lib/context.js'
@@ -20,8 +21,10 @@ export interface AttributionStep {
   module: string
   /** Median extra time this import added, given everything above it was already loaded. */
   medianMs: number
-  /** Loaded by the start-up check; false: only on the first lock or write (lazy import). */
+  /** Loaded by the start-up check; false: only later, by an `await import()`. */
   onStartupPath: boolean
+  /** When a module off the start-up path is loaded (`the first request`…). */
+  loadedOn?: string | undefined
 }
 
 export interface ImportCostResult {
@@ -94,29 +97,45 @@ async function attribute(
   const core = join(root, 'packages', 'core')
   const nodeStore = join(root, 'packages', 'node-store')
   const lockfile = await dependencyEntry(nodeStore, 'proper-lockfile')
-  // [label, specifier, package]: a step with an empty label folds into the one above.
-  const steps: Array<[string, string, string]> = [
-    ['node:fs, node:path, node:os', 'node:fs', 'node:'],
+  const WRITE = 'the first lock or write'
+  const REQUEST = 'the first request'
+  // [label, specifier, package, loaded later on]: an empty label folds into the step above.
+  // valibot and env-paths are bundled into core's and node-store's dist: no steps of their own.
+  const steps: Array<[string, string, string, string?]> = [
+    ['node:fs/promises, node:path, node:os', 'node:fs/promises', 'node:'],
     ['', 'node:path', 'node:'],
     ['', 'node:os', 'node:'],
     ['node:crypto', 'node:crypto', 'node:'],
     ['node:child_process', 'node:child_process', 'node:'],
-    ['valibot', (await dependencyEntry(core, 'valibot')).url, 'valibot'],
-    ['@keygate/core (its own code)', '@keygate/core', '@keygate/core'],
+    ['@keygate/core (valibot bundled in)', '@keygate/core', '@keygate/core'],
+    ['@keygate/node-store (env-paths bundled in)', '@keygate/node-store', '@keygate/node-store'],
     [
-      'env-paths (imports node:process)',
-      (await dependencyEntry(nodeStore, 'env-paths')).url,
-      'env-paths',
+      "@keygate/core's HTTP client (transport, errors, response schemas)",
+      await httpClientChunk(core),
+      '@keygate/core',
+      REQUEST,
     ],
-    ['graceful-fs', (await dependencyEntry(lockfile.dir, 'graceful-fs')).url, 'graceful-fs'],
-    ['proper-lockfile (rest: retry, signal-exit)', lockfile.url, 'proper-lockfile'],
+    [
+      'ofetch (and node-fetch-native)',
+      (await dependencyEntry(core, 'ofetch')).url,
+      'ofetch',
+      REQUEST,
+    ],
+    ['graceful-fs', (await dependencyEntry(lockfile.dir, 'graceful-fs')).url, 'graceful-fs', WRITE],
+    ['proper-lockfile (rest: retry, signal-exit)', lockfile.url, 'proper-lockfile', WRITE],
     [
       'write-file-atomic',
       (await dependencyEntry(nodeStore, 'write-file-atomic')).url,
       'write-file-atomic',
+      WRITE,
     ],
-    ['@keygate/node-store (its own code)', '@keygate/node-store', '@keygate/node-store'],
   ]
+  for (const [label, , pkg, later] of steps) {
+    // The size step saw what a bundler keeps at start: a "later" claim it contradicts is a bug.
+    if (later !== undefined && pkg !== '@keygate/core' && eagerPackages.has(pkg)) {
+      throw new Error(`${label} is loaded at start-up (size step), not on ${later}`)
+    }
+  }
   const specifiers = steps.map(([, specifier]) => specifier)
   const per: number[][] = specifiers.map(() => [])
   for (let run = 0; run < runs; run++) {
@@ -128,14 +147,25 @@ async function attribute(
   }
   // Steps with an empty label are folded into the one above them.
   const merged: AttributionStep[] = []
-  steps.forEach(([label, , pkg], i) => {
+  steps.forEach(([label, , , later], i) => {
     const median = summarize(per[i] ?? [], 'ms').median
     const last = merged[merged.length - 1]
     if (label === '' && last) last.medianMs = Math.round((last.medianMs + median) * 1000) / 1000
-    else {
-      const onStartupPath = pkg === 'node:' || eagerPackages.has(pkg)
-      merged.push({ module: label, medianMs: median, onStartupPath })
-    }
+    else
+      merged.push({
+        module: label,
+        medianMs: median,
+        onStartupPath: later === undefined,
+        loadedOn: later,
+      })
   })
   return { runs, steps: merged }
+}
+
+/** core's lazily loaded HTTP client: the dist chunk `createPolarClient` imports on first use. */
+async function httpClientChunk(core: string): Promise<string> {
+  const dist = join(core, 'dist')
+  const chunk = (await readdir(dist)).find((name) => /^polar-client-[\w-]+\.js$/.test(name))
+  if (chunk === undefined) throw new Error(`no polar-client chunk in ${dist}: rebuild core`)
+  return pathToFileURL(join(dist, chunk)).href
 }

@@ -15,7 +15,7 @@ export interface EvaluateContext {
  * so every state is reachable in a unit test. The order of the decisions matters and
  * is documented in the README:
  *
- * 1. a definitive verdict from Polar kept in the grant;
+ * 1. a definitive verdict from Polar kept in the grant (asked again after `revalidateAfter`);
  * 2. a grant bound to another machine;
  * 3. a clock set back beyond the tolerance;
  * 4. the key's own expiry, then a cached status other than `granted`;
@@ -25,17 +25,30 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
   const { now, policy, fingerprint } = context
   const license = licenseInfo(grant)
   const activation = activationInfo(grant)
-  const inactive = (reason: InactiveReason, detail: string | undefined): InactiveState => ({
+  const inactive = (
+    reason: InactiveReason,
+    detail: string | undefined,
+    nextCheckAt?: number,
+  ): InactiveState => ({
     status: 'inactive',
     reason,
     ...(detail === undefined ? {} : { detail }),
     license,
     activation,
+    ...(nextCheckAt === undefined ? {} : { nextCheckAt }),
   })
+  // Due since `since`, but never later than now: a clock set back must not postpone it.
+  const dueSince = (since: number) => Math.min(since, now)
+  const sameMachine = fingerprint === grant.fingerprint
 
-  if (grant.verdict !== undefined) return inactive(grant.verdict.reason, grant.verdict.detail)
+  if (grant.verdict !== undefined) {
+    // Asked again a day later, so a key the seller re-enables recovers without hammering
+    // Polar; a copied record is never sent to Polar at all.
+    const { reason, detail, at } = grant.verdict
+    return inactive(reason, detail, sameMachine ? at + policy.revalidateAfter : undefined)
+  }
 
-  if (fingerprint !== grant.fingerprint) {
+  if (!sameMachine) {
     return inactive(
       'machine_mismatch',
       'This license record was activated on another machine. Activate the license key on this machine.',
@@ -46,6 +59,7 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
     return inactive(
       'clock_tampered',
       `The system clock reads ${iso(now)}, earlier than ${iso(grant.clockHighWater)} which was already seen. Set the clock to the correct time, then check the license again.`,
+      now,
     )
   }
 
@@ -54,12 +68,14 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
   const effectiveNow = Math.max(now, grant.clockHighWater)
   const expiresAt = license.expiresAt
   if (expiresAt !== null && effectiveNow >= expiresAt) {
-    return inactive('expired', `The license key expired on ${iso(expiresAt)}.`)
+    // Only the cached expires_at says so: a subscription renewal extends it in Polar.
+    return inactive('expired', `The license key expired on ${iso(expiresAt)}.`, dueSince(expiresAt))
   }
   if (license.status !== 'granted') {
     return inactive(
       'revoked',
       `The license key is ${license.status}: the seller disabled or revoked it.`,
+      dueSince(grant.validatedAt),
     )
   }
 
@@ -84,6 +100,7 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
   return inactive(
     'grace_expired',
     `The license was last confirmed online on ${iso(grant.validatedAt)} and the grace period ended on ${iso(grant.validatedAt + policy.gracePeriod)}. Connect to the internet so it can be checked again.`,
+    dueSince(grant.validatedAt + policy.revalidateAfter),
   )
 }
 
@@ -105,8 +122,8 @@ export function needsRevalidation(state: LicenseState, now: number): boolean {
     case 'grace':
       return true
     case 'inactive':
-      // A successful validation can lift these; verdicts and foreign records it cannot.
-      return state.reason === 'grace_expired' || state.reason === 'clock_tampered'
+      // No nextCheckAt: no record, or a record Polar must not be asked about.
+      return state.nextCheckAt !== undefined && now >= state.nextCheckAt
   }
 }
 

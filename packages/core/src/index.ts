@@ -1,7 +1,10 @@
+export { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './client-options.js'
 export { isKeygateError, KeygateError, type KeygateErrorCode, maskKey } from './errors.js'
 export { type EvaluateContext, evaluate } from './evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './grant.js'
 export { MACHINE_CONDITION } from './grant-from-polar.js'
+// The HTTP client loads on its first request: importing core stays cheap.
+export { createPolarClient } from './lazy-polar-client.js'
 export { createLicensing } from './licensing.js'
 export type {
   ActivateOptions,
@@ -11,7 +14,6 @@ export type {
   StateListener,
 } from './licensing-types.js'
 export { type Machine, staticMachine } from './machine.js'
-export { createPolarClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './polar-client.js'
 export {
   type ActivateRequest,
   type Conditions,

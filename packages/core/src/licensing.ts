@@ -1,13 +1,8 @@
 import { isKeygateError } from './errors.js'
 import { evaluate, needsRevalidation } from './evaluate.js'
 import { type Grant, serializeGrant } from './grant.js'
-import {
-  type GrantOrigin,
-  grantFromActivation,
-  grantFromValidation,
-  machineConditions,
-  sameSeat,
-} from './grant-from-polar.js'
+import { type GrantOrigin, sameSeat } from './grant-from-polar.js'
+import { createPolarClient } from './lazy-polar-client.js'
 import type {
   ActivateOptions,
   CheckOptions,
@@ -18,6 +13,7 @@ import { type PolarClient, resolveServer } from './polar-types.js'
 import { resolvePolicy } from './policy.js'
 import { checkMetadata, checkUuid4, normalizeKey, normalizeLabel } from './request-rules.js'
 import { createRevalidator } from './revalidate.js'
+import { createSeats } from './seats.js'
 import type { InactiveState, LicenseState } from './state.js'
 import { createStateEmitter } from './state-emitter.js'
 import {
@@ -51,7 +47,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
   const getClient = (): Promise<PolarClient> => {
     client ??= options.client
       ? Promise.resolve(options.client)
-      : import('./polar-client.js').then(({ createPolarClient }) =>
+      : Promise.resolve().then(() =>
           createPolarClient({
             server,
             fetch: options.fetch,
@@ -66,6 +62,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
   }
 
   const revalidate = createRevalidator({ store, machine, policy, now, getClient })
+  const seats = createSeats({ store, policy, now, getClient, revalidate })
 
   const ours = (grant: Grant) => grant.organizationId === organizationId && grant.server === server
   const otherOrigin = (grant: Grant): InactiveState => ({
@@ -138,16 +135,30 @@ export function createLicensing(options: LicensingOptions): Licensing {
         state = { ...state, error: asStoreError(error, 'The license record could not be updated') }
       }
     }
-    if (online === 'always' || (online === 'auto' && needsRevalidation(state, at))) return refresh()
+    if (online === 'always') return refresh()
+    if (online === 'auto' && needsRevalidation(state, at)) return revalidateStored(true)
     return emitter.emit(state)
   }
 
-  async function refresh(): Promise<LicenseState> {
+  function refresh(): Promise<LicenseState> {
+    return revalidateStored(false)
+  }
+
+  /**
+   * Validates the stored grant online, under the lock. `onlyIfDue` (check's `auto`) asks
+   * Polar only if the grant re-read inside the lock is still due: instances started
+   * together then send one request between them, not one each (Polar's limit is per IP).
+   */
+  async function revalidateStored(onlyIfDue: boolean): Promise<LicenseState> {
     try {
       const state = await store.lock(async () => {
         const record = await readRecord(store)
         if (record.kind !== 'grant') return evaluateRecord(record)
         if (!ours(record.grant)) return otherOrigin(record.grant)
+        if (onlyIfDue) {
+          const cached = await evaluateRecord(record)
+          if (!needsRevalidation(cached, now())) return cached
+        }
         return (await revalidate(record.grant)).state
       })
       return emitter.emit(state)
@@ -182,53 +193,28 @@ export function createLicensing(options: LicensingOptions): Licensing {
         : normalizeLabel(activateOptions.label)
     const fingerprint = await machine.fingerprint()
     const origin: GrantOrigin = { key: licenseKey, organizationId, server, fingerprint }
-    const conditions = machineConditions(fingerprint)
 
-    const state = await store.lock(async () => {
+    let locked = false
+    const activated = store.lock(async () => {
+      locked = true
       // Re-read inside the lock: another process (or call) may have activated meanwhile.
       const record = await readRecord(store)
       if (record.kind === 'grant' && sameSeat(record.grant, origin)) {
-        const reused = await reuseSeat(record.grant)
+        const reused = await seats.reuse(record.grant)
         if (reused) return reused
       }
-      const polar = await getClient()
-      let grant: Grant
-      try {
-        const result = await polar.activate({
-          key: licenseKey,
-          organizationId,
-          label,
-          conditions,
-          meta,
-        })
-        grant = grantFromActivation(origin, conditions, result, now())
-      } catch (error) {
-        if (!isKeygateError(error) || error.code !== 'activation_not_supported') throw error
-        // The benefit has no activation limit: the key alone is validated from now on.
-        const result = await polar.validate({ key: licenseKey, organizationId })
-        grant = grantFromValidation(origin, conditions, result, now())
-      }
-      // Never silently overwrite a record we could not read: move it aside first.
-      if (record.kind === 'damaged') await store.quarantine(record.reason)
-      if (record.kind === 'foreign') {
-        await store.quarantine(`replaced by a new activation: ${record.error.message}`)
-      }
-      await store.write(serializeGrant(grant))
-      return evaluate(grant, { now: now(), policy, fingerprint })
+      return seats.take({ origin, label, meta }, record)
     })
-    return emitter.emit(state)
-  }
-
-  /**
-   * This machine already holds a seat for the key: confirm it instead of taking another.
-   * Returns undefined when Polar no longer knows the seat, so a new one is taken.
-   */
-  async function reuseSeat(grant: Grant): Promise<LicenseState | undefined> {
-    const { state, failure } = await revalidate(grant)
-    if (failure === undefined) return state
-    const gone = failure.code === 'activation_not_found' || failure.code === 'key_not_found'
-    if (gone && state.status === 'inactive') return undefined
-    throw failure
+    try {
+      return emitter.emit(await activated)
+    } catch (error) {
+      // The lock itself failed (say another instance held it too long): a seat this
+      // machine already holds still stands, with the error beside it.
+      if (locked) throw error
+      const held = await seats.held(origin)
+      if (held === undefined) throw error
+      return emitter.emit({ ...held, error: asStoreError(error, 'The license store failed') })
+    }
   }
 
   async function deactivate(): Promise<void> {

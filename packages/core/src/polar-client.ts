@@ -1,23 +1,13 @@
+import { type ClientSettings, resolveClientSettings } from './client-options.js'
 import type { RequestContext } from './polar-errors.js'
-import {
-  type Body,
-  checkBaseURL,
-  checkHeaderValue,
-  checkNumber,
-  compact,
-  createTransport,
-  meta,
-  parseResponse,
-} from './polar-transport.js'
-import {
-  type ActivateRequest,
-  type DeactivateRequest,
-  PolarActivationSchema,
-  type PolarClient,
-  type PolarClientOptions,
-  PolarValidatedKeySchema,
-  resolveServer,
-  type ValidateRequest,
+import { PolarActivationSchema, PolarValidatedKeySchema } from './polar-schemas.js'
+import { type Body, compact, createTransport, meta, parseResponse } from './polar-transport.js'
+import type {
+  ActivateRequest,
+  DeactivateRequest,
+  PolarClient,
+  PolarClientOptions,
+  ValidateRequest,
 } from './polar-types.js'
 import {
   validateActivateRequest,
@@ -26,11 +16,16 @@ import {
 } from './request-rules.js'
 import { defaultSleep, type Endpoint } from './retry.js'
 
-export const DEFAULT_TIMEOUT_MS = 10_000
-export const DEFAULT_RETRY = 2
-const MAX_RETRY = 10
-
 const PATH = '/v1/customer-portal/license-keys/'
+
+/**
+ * The customer-portal license-key client, loaded at once. Apps get it through
+ * `createPolarClient` from lazy-polar-client.ts, which loads this module on the first
+ * request; tests and tools that want it eagerly import it here.
+ */
+export function createPolarClient(options: PolarClientOptions = {}): PolarClient {
+  return clientFromSettings(resolveClientSettings(options))
+}
 
 /**
  * The customer-portal license-key client: no secret, safe to ship in an app.
@@ -39,17 +34,11 @@ const PATH = '/v1/customer-portal/license-keys/'
  * sent), gets a fresh timeout per attempt, and is retried only where that cannot cost
  * the customer a seat: see retry.ts. Every failure is a KeygateError.
  */
-export function createPolarClient(options: PolarClientOptions = {}): PolarClient {
-  const baseURL = checkBaseURL(resolveServer(options.server))
-  const timeoutMs = checkNumber('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 600_000)
-  const retry = checkNumber('retry', options.retry ?? DEFAULT_RETRY, 0, MAX_RETRY)
-  const sleep = options.sleep ?? defaultSleep
+export function clientFromSettings(settings: ClientSettings): PolarClient {
+  const { baseURL, headers, timeoutMs, retry } = settings
+  const sleep = settings.sleep ?? defaultSleep
   // Resolved per call so a fetch patched later (msw, an Electron net.fetch swap) is used.
-  const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (options.polarVersion !== undefined) {
-    headers['polar-version'] = checkHeaderValue('polarVersion', options.polarVersion)
-  }
+  const fetchImpl: typeof fetch = settings.fetch ?? ((input, init) => globalThis.fetch(input, init))
 
   const transport = createTransport({ baseURL, headers, fetch: fetchImpl, timeoutMs, retry, sleep })
   const send = (ctx: RequestContext, body: Body) =>

@@ -288,12 +288,11 @@ export function failureFromFetch(
 
 /**
  * ofetch wraps the fetch failure in a FetchError whose `options` hold the request body,
- * key included; keep only the fetch's own error as the cause.
+ * key included; keep only the fetch's own error as the cause. A fetch that rejected with
+ * nothing (undefined, null, '') leaves no cause: never keep the FetchError itself.
  */
 function unwrap(error: unknown): unknown {
-  if (error instanceof Error && error.name === 'FetchError' && error.cause !== undefined) {
-    return error.cause
-  }
+  if (error instanceof Error && error.name === 'FetchError') return error.cause || undefined
   return error
 }
 

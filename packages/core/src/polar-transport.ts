@@ -179,30 +179,3 @@ function withAttempts(error: KeygateError, attempts: number): KeygateError {
     cause: error.cause,
   })
 }
-
-export function checkBaseURL(url: string): string {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new KeygateError('invalid_input', `server must be 'production', 'sandbox' or a URL.`)
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new KeygateError('invalid_input', `server must be an http(s) URL.`)
-  }
-  return url
-}
-
-export function checkNumber(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new KeygateError('invalid_input', `${name} must be a whole number from ${min} to ${max}.`)
-  }
-  return value
-}
-
-export function checkHeaderValue(name: string, value: string): string {
-  if (typeof value !== 'string' || !/^[\x21-\x7e]+$/.test(value)) {
-    throw new KeygateError('invalid_input', `${name} must be a version name such as '2026-10'.`)
-  }
-  return value
-}

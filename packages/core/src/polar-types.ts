@@ -1,55 +1,11 @@
-import * as v from 'valibot'
-
 /**
- * Polar's response shapes, parsed leniently: only the fields keygate uses are
- * required, unknown fields are dropped (so customer PII never goes further), and
- * both the 2024 shape (with `user`) and the 2026-10 shape parse.
+ * The Polar client's contract: requests, results and options. Types only, plus
+ * `resolveServer`: the response schemas live in polar-schemas.ts, which only the HTTP
+ * clients import, so this module costs nothing on the start-up path.
  */
-const MetaValue = v.union([v.string(), v.number(), v.boolean()])
-const Meta = v.record(v.string(), MetaValue)
-const nullableString = v.optional(v.nullable(v.string()), null)
-const nullableInt = v.optional(v.nullable(v.number()), null)
+import type { PolarActivation, PolarValidatedKey } from './polar-schemas.js'
 
-export const PolarLicenseKeySchema = v.object({
-  id: v.string(),
-  organization_id: v.string(),
-  customer_id: v.string(),
-  benefit_id: v.string(),
-  display_key: v.string(),
-  status: v.string(),
-  limit_activations: nullableInt,
-  usage: v.optional(v.number(), 0),
-  limit_usage: nullableInt,
-  validations: v.optional(v.number(), 0),
-  last_validated_at: nullableString,
-  expires_at: nullableString,
-})
-
-export const PolarActivationBaseSchema = v.object({
-  id: v.string(),
-  license_key_id: v.string(),
-  label: v.string(),
-  meta: v.optional(Meta, {}),
-  created_at: v.string(),
-  modified_at: nullableString,
-})
-
-/** `LicenseKeyActivationRead`: what activate returns. */
-export const PolarActivationSchema = v.object({
-  ...PolarActivationBaseSchema.entries,
-  license_key: PolarLicenseKeySchema,
-})
-
-/** `ValidatedLicenseKey`: what validate returns (`activation` only when one was sent). */
-export const PolarValidatedKeySchema = v.object({
-  ...PolarLicenseKeySchema.entries,
-  activation: v.optional(v.nullable(PolarActivationBaseSchema), null),
-})
-
-export type PolarLicenseKey = v.InferOutput<typeof PolarLicenseKeySchema>
-export type PolarActivationBase = v.InferOutput<typeof PolarActivationBaseSchema>
-export type PolarActivation = v.InferOutput<typeof PolarActivationSchema>
-export type PolarValidatedKey = v.InferOutput<typeof PolarValidatedKeySchema>
+export type { PolarActivation, PolarLicenseKey, PolarValidatedKey } from './polar-schemas.js'
 
 /** Values Polar accepts in `conditions` and `meta`: flat, at most 50 pairs. */
 export type ConditionValue = string | number | boolean

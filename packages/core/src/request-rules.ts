@@ -44,6 +44,17 @@ function invalid(message: string): KeygateError {
   return new KeygateError('invalid_input', message)
 }
 
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * True when the text cannot be encoded as UTF-8 (a lone UTF-16 surrogate, e.g. a string
+ * cut in the middle of an emoji): Polar's server cannot store it and answers 500.
+ */
+function malformed(value: string): boolean {
+  return LONE_SURROGATE.test(value)
+}
+
 function codePoints(value: string): number {
   let count = 0
   for (const _ of value) count++
@@ -59,6 +70,9 @@ export function normalizeKey(key: unknown): string {
   const trimmed = key.trim()
   if (trimmed === '') throw invalid('The license key is empty. Enter the key from your receipt.')
   if (trimmed.includes('\0')) throw invalid('The license key contains a NUL character.')
+  if (malformed(trimmed)) {
+    throw invalid('The license key contains a broken character; copy it again from your receipt.')
+  }
   if (codePoints(trimmed) > KEY_MAX_LENGTH) {
     throw invalid(
       `The license key is longer than ${KEY_MAX_LENGTH} characters; paste only the key itself.`,
@@ -84,6 +98,9 @@ export function normalizeLabel(label: unknown): string {
   const trimmed = label.trim()
   if (trimmed === '') throw invalid('label must not be empty.')
   if (trimmed.includes('\0')) throw invalid('label must not contain a NUL character.')
+  if (malformed(trimmed)) {
+    throw invalid('label contains a broken character (half of an emoji?); it cannot be sent.')
+  }
   const length = codePoints(trimmed)
   if (length > LABEL_MAX_LENGTH) {
     throw invalid(`label must be at most ${LABEL_MAX_LENGTH} characters (got ${length}).`)
@@ -116,6 +133,7 @@ export function checkMetadata(field: 'conditions' | 'meta', value: unknown): Con
       )
     }
     if (name.includes('\0')) throw invalid(`${field} keys must not contain a NUL character.`)
+    if (malformed(name)) throw invalid(`${field} keys must not contain a broken character.`)
     checkMetadataValue(`${field}.${name}`, item)
   }
   return value as Conditions
@@ -135,6 +153,7 @@ function checkMetadataValue(path: string, item: unknown): void {
       )
     }
     if (item.includes('\0')) throw invalid(`${path} must not contain a NUL character.`)
+    if (malformed(item)) throw invalid(`${path} must not contain a broken character.`)
     return
   }
   throw invalid(

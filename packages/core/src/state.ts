@@ -83,6 +83,13 @@ export interface InactiveState {
   reason: InactiveReason
   /** Polar's detail or our own explanation, for a person. Never contains the key. */
   detail?: string | undefined
+  /**
+   * When `check({ online: 'auto' })` asks Polar again, epoch ms: `revalidateAfter` after a
+   * verdict from Polar (a re-enabled key recovers), or at once (a time not after the
+   * evaluation) when a validation may lift the state: grace expired, an expiry a renewal
+   * may have extended, a clock set back. Absent when asking Polar cannot change it.
+   */
+  nextCheckAt?: number | undefined
   /** What was known about the license, when there was a record. */
   license?: LicenseInfo | undefined
   activation?: ActivationInfo | null | undefined

@@ -102,15 +102,22 @@ describe('emulator: 422 RequestValidationError', () => {
     expect(res.json.detail[0]).toMatchObject({ loc: ['body', 'key'] })
   })
 
-  it('refuses increment_usage that is negative or not an integer', async () => {
+  it('refuses increment_usage that is negative or not an integer, taking lax forms', async () => {
     const { emulator, validate } = setup()
-    const key = emulator.createKey()
+    const key = emulator.createKey({ usage: 5 })
     expect((await validate(key.key, { increment_usage: -1 })).json.detail[0].type).toBe(
       'greater_than_equal',
     )
-    expect((await validate(key.key, { increment_usage: 1.5 })).status).toBe(422)
-    expect((await validate(key.key, { increment_usage: '2' })).status).toBe(422)
-    expect((await validate(key.key, { increment_usage: null })).status).toBe(200)
+    expect((await validate(key.key, { increment_usage: 1.5 })).json.detail[0].type).toBe(
+      'int_from_float',
+    )
+    expect((await validate(key.key, { increment_usage: 'two' })).json.detail[0].type).toBe(
+      'int_parsing',
+    )
+    // pydantic's lax mode: a numeric string and a boolean are integers.
+    expect((await validate(key.key, { increment_usage: '2' })).json.usage).toBe(7)
+    expect((await validate(key.key, { increment_usage: true })).json.usage).toBe(8)
+    expect((await validate(key.key, { increment_usage: null })).json.usage).toBe(8)
   })
 
   it('refuses a body that is not JSON, not an object, or empty', async () => {

@@ -261,8 +261,80 @@ describe('needsRevalidation', () => {
     ['grace expired', T0 + 8 * DAY, grant(), true],
     ['clock tampered', T0 - 2 * HOUR, grant(), true],
     ['a revoked verdict', T0, grant({ verdict: { reason: 'revoked', at: T0 } }), false],
+    [
+      'a revoked verdict, revalidateAfter later',
+      T0 + DAY,
+      grant({ verdict: { reason: 'revoked', at: T0 } }),
+      true,
+    ],
+    [
+      'expired by the cached expires_at (a renewal may have extended it)',
+      T0 + 3 * DAY,
+      grant({}, { expiresAt: new Date(T0 + 3 * DAY).toISOString() }),
+      true,
+    ],
+    [
+      'an expired verdict from Polar, within revalidateAfter',
+      T0 + DAY - 1,
+      grant({ verdict: { reason: 'expired', at: T0 } }),
+      false,
+    ],
     ['another machine', T0, grant({ fingerprint: 'other' }), false],
+    [
+      'a verdict on a record from another machine',
+      T0 + 2 * DAY,
+      grant({ fingerprint: 'other', verdict: { reason: 'revoked', at: T0 } }),
+      false,
+    ],
   ] as const)('%s → %s', (_name, now, g, expected) => {
     expect(needsRevalidation(at(now, g), now)).toBe(expected)
+  })
+})
+
+describe('evaluate: when an inactive state may be asked again (nextCheckAt)', () => {
+  const verdictAt = T0 + 2 * HOUR
+  const withVerdict = grant({ verdict: { reason: 'revoked', at: verdictAt } })
+
+  it('a verdict: revalidateAfter after Polar gave it', () => {
+    expect(at(T0 + 3 * HOUR, withVerdict)).toMatchObject({
+      status: 'inactive',
+      reason: 'revoked',
+      nextCheckAt: verdictAt + DAY,
+    })
+  })
+
+  it('an expiry from the cached expires_at: due since it passed', () => {
+    const expiresAt = T0 + 3 * DAY
+    const expiring = grant({}, { expiresAt: new Date(expiresAt).toISOString() })
+    expect(at(expiresAt + HOUR, expiring)).toMatchObject({
+      reason: 'expired',
+      nextCheckAt: expiresAt,
+    })
+  })
+
+  it('grace expired: due since revalidateAfter', () => {
+    expect(at(T0 + 8 * DAY)).toMatchObject({ reason: 'grace_expired', nextCheckAt: T0 + DAY })
+  })
+
+  it('a clock set back: due now', () => {
+    const now = T0 - 2 * HOUR
+    expect(at(now)).toMatchObject({ reason: 'clock_tampered', nextCheckAt: now })
+  })
+
+  it('never due before now, whatever the clock did', () => {
+    const expiring = grant(
+      { clockHighWater: T0 + 2 * DAY },
+      { expiresAt: new Date(T0 + 2 * DAY).toISOString() },
+    )
+    const now = T0 + 2 * DAY - 30 * 60 * 1000
+    expect(at(now, expiring)).toMatchObject({ reason: 'expired', nextCheckAt: now })
+  })
+
+  it('none for a record from another machine: Polar is never asked about it', () => {
+    const state = at(T0 + 2 * DAY, { ...withVerdict, fingerprint: 'other' })
+    expect(state).toMatchObject({ status: 'inactive', reason: 'revoked' })
+    expect(state.status === 'inactive' && 'nextCheckAt' in state).toBe(false)
+    const mismatch = at(T0, grant({ fingerprint: 'other' }))
+    expect(mismatch.status === 'inactive' && 'nextCheckAt' in mismatch).toBe(false)
   })
 })

@@ -145,6 +145,7 @@ describe('definitive answers from Polar', () => {
   it('activating again after a revocation throws revoked', async () => {
     const t = await activated()
     t.emulator.revoke(t.key)
+    await t.licensing.refresh()
     await expect(t.licensing.activate(t.key.key)).rejects.toMatchObject({ code: 'revoked' })
     expect(t.emulator.listActivations(t.key)).toHaveLength(1)
   })

@@ -4,7 +4,7 @@ import { staticMachine } from '../src/machine.js'
 import { createPolarClient } from '../src/polar-client.js'
 import type { PolarClient } from '../src/polar-types.js'
 import { type LicenseStore, type MemoryStore, memoryStore } from '../src/store.js'
-import type { CreateKeyOptions } from '../src/testing/emulator-types.js'
+import type { CreateKeyOptions, RateLimitOptions } from '../src/testing/emulator-types.js'
 import { createPolarEmulator } from '../src/testing/index.js'
 
 export const HOUR = 60 * 60 * 1000
@@ -35,13 +35,23 @@ export const offlineOnlyClient: PolarClient = {
   deactivate: () => Promise.reject(new Error('deactivate must not be called')),
 }
 
+export interface SetupOptions {
+  /** Polar's rate limit in the emulator. Default off (the clock stands still between requests). */
+  rateLimit?: RateLimitOptions | false
+  /** The client's per-attempt timeout. Default the client's own (10 s). */
+  timeoutMs?: number
+}
+
 /**
  * The emulator, a key, a store and licensing sharing one injected clock. Polar's rate
- * limit is off (the clock stands still between requests); retries never sleep.
+ * limit is off unless asked for; retries never sleep.
  */
-export function setup(keyOptions: CreateKeyOptions = {}) {
+export function setup(keyOptions: CreateKeyOptions = {}, options: SetupOptions = {}) {
   const clock = { now: T0 }
-  const emulator = createPolarEmulator({ now: () => clock.now, rateLimit: false })
+  const emulator = createPolarEmulator({
+    now: () => clock.now,
+    rateLimit: options.rateLimit ?? false,
+  })
   const key = emulator.createKey({ limitActivations: 2, ...keyOptions })
   const counted = countingStore()
   const client = createPolarClient({
@@ -49,6 +59,7 @@ export function setup(keyOptions: CreateKeyOptions = {}) {
     server: SERVER,
     retry: 0,
     sleep: async () => {},
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   })
   const make = (overrides: Partial<LicensingOptions> & { store?: LicenseStore } = {}) =>
     createLicensing({

@@ -148,7 +148,8 @@ describe('concurrency inside one process', () => {
     ])
     expect([a.status, b.status]).toEqual(['active', 'active'])
     expect(t.emulator.listActivations(t.key)).toHaveLength(1)
-    expect(t.endpoints()).toEqual(['activate', 'validate'])
+    // The second finds the first one's fresh grant inside the lock: no request at all.
+    expect(t.endpoints()).toEqual(['activate'])
   })
 
   it('a check racing an activation sees either nothing or the whole grant', async () => {
@@ -172,5 +173,31 @@ describe('deactivate with a record that cannot be read', () => {
     expect(foreign.quarantines()).toBe(1)
     expect(await licensing.check()).toEqual({ status: 'inactive', reason: 'not_activated' })
     expect(t.emulator.requests).toHaveLength(0)
+  })
+})
+
+describe('activate when the new grant cannot be saved', () => {
+  it('gives the new seat back, so retrying on a full disk does not burn seats', async () => {
+    const t = setup()
+    let full = true
+    const store: LicenseStore = {
+      ...t.store,
+      async write(text) {
+        if (full) throw new Error('ENOSPC: no space left on device')
+        await t.store.write(text)
+      },
+    }
+    const licensing = t.make({ store })
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(licensing.activate(t.key.key)).rejects.toMatchObject({
+        code: 'store',
+        message: expect.stringMatching(/ENOSPC/),
+      })
+    }
+    expect(t.emulator.listActivations(t.key)).toHaveLength(0)
+    expect(await t.store.read()).toBeNull()
+    full = false
+    expect((await licensing.activate(t.key.key)).status).toBe('active')
+    expect(t.emulator.listActivations(t.key)).toHaveLength(1)
   })
 })

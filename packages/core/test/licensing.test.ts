@@ -62,8 +62,16 @@ describe('activate', () => {
     await t.licensing.activate(t.key.key)
     const before = t.emulator.requests.length
     t.advance(HOUR)
+    // Fresh: the cached grant answers, Polar is not asked (see licensing-contention.test.ts).
+    expect(await t.licensing.activate(t.key.key)).toMatchObject({
+      status: 'active',
+      validatedAt: T0,
+    })
+    expect(t.endpoints(before)).toEqual([])
+    // Due: the seat is validated, never a second one taken.
+    t.advance(DAY)
     const again = await t.licensing.activate(t.key.key)
-    expect(again).toMatchObject({ status: 'active', validatedAt: T0 + HOUR })
+    expect(again).toMatchObject({ status: 'active', validatedAt: T0 + DAY + HOUR })
     expect(t.endpoints(before)).toEqual(['validate'])
     expect(t.emulator.listActivations(t.key)).toHaveLength(1)
   })
@@ -80,6 +88,8 @@ describe('activate', () => {
     await t.licensing.activate(t.key.key)
     const [old] = t.emulator.listActivations(t.key)
     t.emulator.removeActivation(old?.id ?? '')
+    // The app learns it on its next revalidation; the user then activates again.
+    expect(await t.licensing.refresh()).toMatchObject({ reason: 'activation_not_found' })
     const state = await t.licensing.activate(t.key.key)
     expect(state.status).toBe('active')
     const seats = t.emulator.listActivations(t.key)

@@ -184,3 +184,29 @@ describe('checkMetadata', () => {
     expect(rejection(() => checkMetadata('meta', value)).message).toMatch(message)
   })
 })
+
+describe('text Polar cannot store (a lone UTF-16 surrogate)', () => {
+  // JSON carries it as "\ud83d"; Polar's server then fails to encode it for PostgreSQL and
+  // answers 500 every time, which reads as an outage. Refused up front instead.
+  const lone = 'Ada’s laptop \ud83d'
+
+  it('is refused in the key, the label, and condition or meta keys and values', () => {
+    expect(rejection(activate({ key: `${KEY}\ud800` })).message).not.toContain(KEY)
+    expect(rejection(activate({ label: lone })).message).toMatch(/label/)
+    expect(rejection(activate({ meta: { note: lone } })).message).toMatch(/meta\.note/)
+    expect(rejection(activate({ conditions: { '\udc00x': 1 } })).message).toMatch(/conditions/)
+    rejection(validate({ conditions: { os: lone } }))
+  })
+
+  it('while whole emoji (surrogate pairs) and any other Unicode pass', () => {
+    const fine = 'Ada’s 💻 — ノート'
+    expect(
+      validateActivateRequest({ key: `${KEY}💻`, organizationId: ORG, label: fine }),
+    ).toMatchObject({
+      label: fine,
+    })
+    expect(checkMetadata('meta', { [fine.slice(0, 10)]: fine })).toEqual({
+      [fine.slice(0, 10)]: fine,
+    })
+  })
+})

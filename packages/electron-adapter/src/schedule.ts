@@ -1,4 +1,4 @@
-import type { InactiveReason, LicenseState, Policy } from '@keygate/core'
+import type { LicenseState, Policy } from '@keygate/core'
 
 /** How background revalidation spreads and backs off. All durations in ms. */
 export interface RevalidationTiming {
@@ -31,18 +31,21 @@ export const DEFAULT_TIMING: Readonly<RevalidationTiming> = Object.freeze({
 /** setTimeout fires at once for anything past 2^31-1 ms (~24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1
 
-/** States an online validation can still turn back into `active`. */
-const RECOVERABLE: ReadonlySet<InactiveReason> = new Set(['grace_expired', 'clock_tampered'])
-
-/** Whether background revalidation has anything to do for this state. */
-function isRevalidatable(state: LicenseState): boolean {
-  return state.status !== 'inactive' || RECOVERABLE.has(state.reason)
+/**
+ * When an online validation is next due, or null when none can change the state (no
+ * grant, a record from another machine). Core sets `nextCheckAt` on inactive states it
+ * may still lift: a day after a verdict from Polar (a re-enabled key), or at once for an
+ * expiry a subscription renewal may have extended, grace run out, a clock set back.
+ */
+function dueAt(state: LicenseState): number | null {
+  if (state.status === 'grace') return Number.NEGATIVE_INFINITY
+  return state.nextCheckAt ?? null
 }
 
 /** Whether an online validation is due now. */
 export function isDue(state: LicenseState, now: number): boolean {
-  if (!isRevalidatable(state)) return false
-  return state.status !== 'active' || state.nextCheckAt <= now
+  const due = dueAt(state)
+  return due !== null && due <= now
 }
 
 export interface PlanContext {
@@ -59,16 +62,18 @@ export interface PlanContext {
 
 /**
  * Milliseconds until the next online validation, or null when there is nothing to
- * revalidate (no grant, or a definitive verdict from Polar). Pure.
+ * revalidate (no grant, or a record Polar must not be asked about). Pure.
  */
 export function nextDelay(state: LicenseState, ctx: PlanContext): number | null {
-  if (!isRevalidatable(state)) return null
+  const due = dueAt(state)
+  if (due === null) return null
   const { now, timing, random } = ctx
   let delay: number
-  if (state.status === 'active') {
+  if (state.status === 'active' || due > now) {
     // Spread around the due time so a fleet started together does not stay together.
+    // A verdict waits for its day too, however many attempts failed before it.
     const spread = ctx.policy.revalidateAfter * timing.jitter
-    delay = state.nextCheckAt - now + (random() * 2 - 1) * spread
+    delay = due - now + (random() * 2 - 1) * spread
   } else if (ctx.failures === 0) {
     delay = timing.dueWindowMs * random()
   } else {

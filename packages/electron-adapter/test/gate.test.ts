@@ -66,16 +66,25 @@ describe('the start-up gate', () => {
     expect(h.gate.state).toMatchObject({ status: 'active' })
   })
 
-  it('starts inactive after a definitive verdict, and leaves Polar alone', async () => {
+  it('starts inactive after a definitive verdict, and asks Polar again once a day, no more', async () => {
     const h = setup()
     await h.gate.activate(h.key.key)
     h.polar.revoke(h.key)
     await h.gate.refresh()
     const requests = h.polar.requests.length
-    sleepFor(2 * DAY)
     expect(await h.gate.start()).toMatchObject({ status: 'inactive', reason: 'revoked' })
-    await vi.advanceTimersByTimeAsync(10 * DAY)
+    await vi.advanceTimersByTimeAsync(DAY - MINUTE)
     expect(h.polar.requests.length).toBe(requests)
+    await vi.advanceTimersByTimeAsync(2 * MINUTE)
+    expect(h.polar.requests.length).toBe(requests + 1)
+    await vi.advanceTimersByTimeAsync(9 * DAY)
+    expect(h.polar.requests.length).toBe(requests + 10)
+    expect(h.gate.state).toMatchObject({ status: 'inactive', reason: 'revoked' })
+
+    // The seller re-enables the key: the next daily question lets the user back in.
+    h.polar.grant(h.key)
+    await vi.advanceTimersByTimeAsync(DAY)
+    expect(h.gate.state).toMatchObject({ status: 'active' })
   })
 
   it('starts as machine_mismatch with a record copied from another machine', async () => {
@@ -103,6 +112,55 @@ describe('the start-up gate', () => {
     await h.gate.activate(h.key.key)
     await h.gate.deactivate()
     expect(seen).toEqual(['inactive', 'active', 'inactive'])
+  })
+})
+
+describe('a subscription renewal (Polar extends expires_at)', () => {
+  const PERIOD = 30 * DAY
+
+  async function subscribed() {
+    const h = setup()
+    h.polar.updateKey(h.key, { expiresAt: START + PERIOD })
+    await h.gate.activate(h.key.key)
+    return h
+  }
+
+  it('unlocks at start-up when the app was closed across the renewal', async () => {
+    const h = await subscribed()
+    sleepFor(PERIOD + DAY)
+    h.polar.updateKey(h.key, { expiresAt: START + 2 * PERIOD })
+    expect(await h.gate.start()).toMatchObject({ status: 'inactive', reason: 'expired' })
+    await vi.advanceTimersByTimeAsync(MINUTE)
+    expect(h.count('validate')).toBe(1)
+    expect(h.gate.state).toMatchObject({ status: 'active', expiresAt: START + 2 * PERIOD })
+  })
+
+  it('asks once a day while Polar still says expired, and unlocks when the renewal lands', async () => {
+    const h = await subscribed()
+    sleepFor(PERIOD + HOUR)
+    await h.gate.start()
+    await vi.advanceTimersByTimeAsync(MINUTE)
+    expect(h.count('validate')).toBe(1)
+    expect(h.gate.state).toMatchObject({ status: 'inactive', reason: 'expired' })
+    await vi.advanceTimersByTimeAsync(12 * HOUR)
+    expect(h.count('validate')).toBe(1)
+    h.polar.updateKey(h.key, { expiresAt: START + 2 * PERIOD })
+    await vi.advanceTimersByTimeAsync(12 * HOUR)
+    expect(h.count('validate')).toBe(2)
+    expect(h.gate.state).toMatchObject({ status: 'active' })
+  })
+
+  it('backs off while Polar is unreachable, leaving the record as it was', async () => {
+    const h = await subscribed()
+    sleepFor(PERIOD + DAY)
+    h.polar.setOffline(true)
+    await h.gate.start() // writes the hourly clock mark
+    const record = await h.store.read()
+    await vi.advanceTimersByTimeAsync(HOUR)
+    // At 30 s, then 45 s, 90 s, 3, 6, 12, 24 min later (each attempt: 1 + 2 retries).
+    expect(h.count('validate')).toBe(7 * 3)
+    expect(h.gate.state).toMatchObject({ reason: 'expired', error: { code: 'network' } })
+    expect(await h.store.read()).toBe(record)
   })
 })
 

@@ -82,6 +82,26 @@ describe('when the next online check runs', () => {
   })
 })
 
+describe('inactive states an online check may still lift (nextCheckAt)', () => {
+  const verdict: LicenseState = { status: 'inactive', reason: 'revoked', nextCheckAt: START + DAY }
+  const expired: LicenseState = { status: 'inactive', reason: 'expired', nextCheckAt: START - HOUR }
+
+  it('a verdict from Polar: asked again at nextCheckAt (± the jitter), however many failures', () => {
+    expect(isDue(verdict, START + DAY - 1)).toBe(false)
+    expect(isDue(verdict, START + DAY)).toBe(true)
+    expect(nextDelay(verdict, ctx())).toBe(DAY)
+    expect(nextDelay(verdict, ctx({ failures: 6 }))).toBe(DAY)
+    expect(nextDelay(verdict, ctx({ random: () => 0 }))).toBe(DAY - 2.4 * HOUR)
+  })
+
+  it('an expiry a renewal may have extended: due now, then backing off like grace', () => {
+    expect(isDue(expired, START)).toBe(true)
+    expect(nextDelay(expired, ctx())).toBe(30 * SECOND)
+    expect(nextDelay(expired, ctx({ failures: 3, random: () => 1 }))).toBe(4 * MINUTE)
+    expect(nextDelay(expired, ctx({ failures: 12, random: () => 1 }))).toBe(HOUR)
+  })
+})
+
 describe('the state a renderer sees', () => {
   it('holds only the fields it is meant to, as plain data', () => {
     const error = new KeygateError('network', 'Polar could not be reached', {

@@ -38,3 +38,13 @@ export function isErrno(error: unknown, ...codes: string[]): boolean {
   const code = errnoCode(error)
   return code !== undefined && codes.includes(code)
 }
+
+/**
+ * What a person can do about a failed write or lock in `dir`: a full or read-only disk
+ * is not a permission problem, and saying so sends them looking in the wrong place.
+ */
+export function writeHint(code: string | undefined, dir: string): string {
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'The disk is full: free some space.'
+  if (code === 'EROFS') return `The disk holding ${dir} is read-only.`
+  return `Check that this user may write to ${dir}.`
+}

@@ -1,5 +1,5 @@
 import { KeygateError } from '@keygate/core'
-import { ensureDir, errnoCode } from './durable-fs.js'
+import { ensureDir, errnoCode, writeHint } from './durable-fs.js'
 
 export interface FileLockSettings {
   /** The file the lock protects (it may not exist yet). */
@@ -72,9 +72,10 @@ interface HeldLock {
 async function acquire(settings: FileLockSettings, deadline: number): Promise<HeldLock> {
   const { lock: lockFile } = await loadLockfile()
   await ensureDir(settings.dir).catch((error: unknown) => {
+    const code = errnoCode(error)
     throw new KeygateError(
       'store',
-      `Could not create the license folder ${settings.dir} (${errnoCode(error) ?? 'error'}). Check that this user may write there.`,
+      `Could not create the license folder ${settings.dir} (${code ?? 'error'}). ${writeHint(code, settings.dir)}`,
       { cause: error },
     )
   })
@@ -107,7 +108,7 @@ async function acquire(settings: FileLockSettings, deadline: number): Promise<He
       } else if (code !== 'ELOCKED') {
         throw new KeygateError(
           'store',
-          `Could not take the license lock ${settings.lockPath} (${code ?? 'error'}). Check that this user may write to ${settings.dir}.`,
+          `Could not take the license lock ${settings.lockPath} (${code ?? 'error'}). ${writeHint(code, settings.dir)}`,
           { cause: error },
         )
       }

@@ -3,7 +3,7 @@ import { constants } from 'node:fs'
 import { lstat, open, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { KeygateError, type LicenseStore } from '@keygate/core'
-import { ensureDir, errnoCode, isErrno, syncDir } from './durable-fs.js'
+import { ensureDir, errnoCode, isErrno, syncDir, writeHint } from './durable-fs.js'
 import { MIN_STALE_MS, withFileLock } from './file-lock.js'
 import { assertSafeName, type LocationOptions, resolveDir } from './paths.js'
 
@@ -259,11 +259,9 @@ function unreadable(path: string, why: string, cause?: unknown): KeygateError {
 function writeError(path: string, error: unknown): KeygateError {
   const code = errnoCode(error)
   const hint =
-    code === 'ENOSPC'
-      ? 'The disk is full.'
-      : code === 'EISDIR' || code === 'ENOTEMPTY'
-        ? 'A folder stands where the file should be: move it away.'
-        : `Check that this user may write to ${dirname(path)}.`
+    code === 'EISDIR' || code === 'ENOTEMPTY'
+      ? 'A folder stands where the file should be: move it away.'
+      : writeHint(code, dirname(path))
   return new KeygateError(
     'store',
     `Could not save the license record ${path} (${describe(error)}). ${hint}`,

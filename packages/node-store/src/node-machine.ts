@@ -87,21 +87,39 @@ async function machineId(
   timeoutMs: number,
   fallbackDir: string,
 ): Promise<{ id: string; source: string }> {
+  const slow: MachineIdSource[] = []
   for (const source of sources) {
-    const id = usableMachineId(await readBounded(source, timeoutMs))
+    const raw = await readBounded(source, timeoutMs)
+    if (raw === TIMED_OUT) slow.push(source)
+    const id = usableMachineId(raw === TIMED_OUT ? null : raw)
+    if (id !== null) return { id, source: source.name }
+  }
+  // A source that was merely slow (a busy machine at login) is asked once more, with more
+  // time: switching to the install id would make this look like another machine, and
+  // the next start, with the OS id back, would then refuse the grant.
+  for (const source of slow) {
+    const raw = await readBounded(source, timeoutMs * RETRY_TIMEOUT_FACTOR)
+    const id = usableMachineId(raw === TIMED_OUT ? null : raw)
     if (id !== null) return { id, source: source.name }
   }
   return { id: `install:${await installId(fallbackDir)}`, source: INSTALL_ID_FILE }
 }
 
-/** The source's answer, or null when it fails or takes longer than `timeoutMs`. */
-async function readBounded(source: MachineIdSource, timeoutMs: number): Promise<string | null> {
+const TIMED_OUT = Symbol('timed out')
+/** The second, last read of a slow source gets this many times `timeoutMs`. */
+const RETRY_TIMEOUT_FACTOR = 2
+
+/** The source's answer, null when it fails, TIMED_OUT past `timeoutMs`. */
+async function readBounded(
+  source: MachineIdSource,
+  timeoutMs: number,
+): Promise<string | null | typeof TIMED_OUT> {
   const controller = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<null>((resolve) => {
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
     timer = setTimeout(() => {
       controller.abort()
-      resolve(null)
+      resolve(TIMED_OUT)
     }, timeoutMs)
   })
   try {

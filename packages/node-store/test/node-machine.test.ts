@@ -150,6 +150,39 @@ describe('nodeMachine: fallback install id', () => {
   })
 })
 
+describe('nodeMachine: a slow OS source', () => {
+  /** Hangs on the first read (a busy machine at login), answers at once afterwards. */
+  function slowOnce(): MachineIdSource & { reads: number } {
+    const source = {
+      name: 'slow once',
+      reads: 0,
+      read: () =>
+        source.reads++ === 0 ? new Promise<string>(() => undefined) : Promise.resolve(RAW),
+    }
+    return source
+  }
+
+  it('is asked again before the install id takes over: one slow read must not make this another machine', async () => {
+    const dir = await tempDir()
+    const source = slowOnce()
+    const machine = nodeMachine({ salt: 's', dir, timeoutMs: 20, sources: [source] })
+    expect(await machine.fingerprint()).toBe(
+      await nodeMachine({ salt: 's', sources: [fixed(RAW)] }).fingerprint(),
+    )
+    expect(await machine.source()).toBe('slow once')
+    expect(source.reads).toBe(2)
+    expect(await readdir(dir)).toEqual([])
+  })
+
+  it('falls back to the install id when a source never answers, and keeps it', async () => {
+    const dir = await tempDir()
+    const slow = nodeMachine({ salt: 's', dir, timeoutMs: 20, sources: [hanging] })
+    expect(await slow.source()).toBe('install-id')
+    const again = nodeMachine({ salt: 's', dir, timeoutMs: 20, sources: [hanging] })
+    expect(await again.fingerprint()).toBe(await slow.fingerprint())
+  })
+})
+
 describe('nodeMachine: label', () => {
   it('defaults to the host name, cleaned and cut to Polar-friendly length', async () => {
     expect(await nodeMachine({ salt: 's', sources: [] }).label()).toBe(

@@ -1,22 +1,15 @@
-import { KeygateError } from '../errors.js'
-import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../polar-client.js'
-import type { RequestContext } from '../polar-errors.js'
 import {
-  type Body,
   checkBaseURL,
   checkHeaderValue,
   checkNumber,
-  compact,
-  createTransport,
-  meta,
-  parseResponse,
-} from '../polar-transport.js'
-import {
-  PolarActivationSchema,
-  type PolarResult,
-  PolarValidatedKeySchema,
-  resolveServer,
-} from '../polar-types.js'
+  DEFAULT_RETRY,
+  DEFAULT_TIMEOUT_MS,
+} from '../client-options.js'
+import { KeygateError } from '../errors.js'
+import type { RequestContext } from '../polar-errors.js'
+import { PolarActivationSchema, PolarValidatedKeySchema } from '../polar-schemas.js'
+import { type Body, compact, createTransport, meta, parseResponse } from '../polar-transport.js'
+import { type PolarResult, resolveServer } from '../polar-types.js'
 import {
   checkUuid4,
   validateActivateRequest,

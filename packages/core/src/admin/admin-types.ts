@@ -1,14 +1,13 @@
 import * as v from 'valibot'
-import {
-  type ActivateRequest,
-  type DeactivateRequest,
-  type PolarActivation,
-  PolarActivationBaseSchema,
-  PolarLicenseKeySchema,
-  type PolarResult,
-  type PolarServer,
-  type PolarValidatedKey,
-  type ValidateRequest,
+import { PolarActivationBaseSchema, PolarLicenseKeySchema } from '../polar-schemas.js'
+import type {
+  ActivateRequest,
+  DeactivateRequest,
+  PolarActivation,
+  PolarResult,
+  PolarServer,
+  PolarValidatedKey,
+  ValidateRequest,
 } from '../polar-types.js'
 
 /**
@@ -29,6 +28,8 @@ const AdminCustomerSchema = v.object({
 /** `LicenseKeyRead` for the seller: with the full key and who bought it. */
 export const AdminLicenseKeySchema = v.object({
   ...PolarLicenseKeySchema.entries,
+  // The organization API always sends it, and seller tools need it (deactivate).
+  organization_id: v.string(),
   /** The full key. Only the seller's API returns it: never print or log it. */
   key: v.optional(v.string()),
   created_at: v.string(),

@@ -53,7 +53,8 @@ export function createState(): EmulatorState {
 
 /** `****-` and the last 6 characters, as Polar builds `display_key`. */
 export function displayKey(key: string): string {
-  return `****-${key.slice(-6)}`
+  // Python's key[-6:]: the last 6 code points.
+  return `****-${Array.from(key).slice(-6).join('')}`
 }
 
 /** An uppercase UUID, with `PREFIX-` first when the benefit has a prefix (as Polar generates). */

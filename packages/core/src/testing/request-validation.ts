@@ -120,10 +120,27 @@ export function parseBody<E extends EmulatorEndpoint>(endpoint: E, text: string)
       else out[name] = spec.kind === 'flat' ? {} : null
       continue
     }
+    const before = issues.length
     out[name] = checkField(spec.kind, value, loc, issues)
+    // Polar's Schema base class refuses NUL anywhere in a field (PostgreSQL cannot store
+    // it), in an "after" validator: only for a field that was otherwise valid, reported
+    // at the field, not at the nested key or value.
+    if (issues.length === before && containsNul(value)) {
+      issues.push(
+        issue('value_error', loc, 'Value error, This value contains invalid characters', value, {
+          error: {},
+        }),
+      )
+    }
   }
   if (issues.length > 0) return { ok: false, issues }
   return { ok: true, body: out as unknown as ParsedBody<E> }
+}
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000')
+  if (typeof value !== 'object' || value === null) return false
+  return Object.entries(value).some(([name, item]) => containsNul(name) || containsNul(item))
 }
 
 function checkField(kind: Field, value: unknown, loc: string[], issues: FieldIssue[]): unknown {
@@ -152,23 +169,16 @@ function checkString(
     issues.push(issue('string_type', loc, 'Input should be a valid string', value))
     return
   }
-  if (value.includes('\u0000')) {
-    // Polar stores these in PostgreSQL, which cannot hold NUL; it refuses them up front.
-    issues.push(
-      issue('string_pattern_mismatch', loc, 'String should not contain NUL characters', value, {
-        pattern: '^[^\\x00]*$',
-      }),
-    )
-    return
-  }
   if (bounds === null) return
-  if (value.length < bounds.min) {
+  // Python's len(): code points, so an emoji counts once (JS .length counts it twice).
+  const length = [...value].length
+  if (length < bounds.min) {
     issues.push(
       issue('string_too_short', loc, `String should have at least ${bounds.min} character`, value, {
         min_length: bounds.min,
       }),
     )
-  } else if (value.length > bounds.max) {
+  } else if (length > bounds.max) {
     issues.push(
       issue('string_too_long', loc, `String should have at most ${bounds.max} characters`, value, {
         max_length: bounds.max,
@@ -200,10 +210,26 @@ function checkUuid4(value: unknown, loc: string[], issues: FieldIssue[]): unknow
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
+/**
+ * `increment_usage: int | None = Field(ge=0)` in pydantic's lax mode: a whole number of 0
+ * or more, also sent as a whole float, a boolean or a string holding an integer.
+ */
 function checkCount(value: unknown, loc: string[], issues: FieldIssue[]): unknown {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
+  let count: unknown = value
+  if (typeof value === 'boolean') count = Number(value)
+  else if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) count = Number(value)
+  if (typeof value === 'string' && typeof count !== 'number') {
+    issues.push(
+      issue(
+        'int_parsing',
+        loc,
+        'Input should be a valid integer, unable to parse string as an integer',
+        value,
+      ),
+    )
+  } else if (typeof count !== 'number' || !Number.isFinite(count)) {
     issues.push(issue('int_type', loc, 'Input should be a valid integer', value))
-  } else if (!Number.isInteger(value)) {
+  } else if (!Number.isInteger(count)) {
     issues.push(
       issue(
         'int_from_float',
@@ -212,14 +238,14 @@ function checkCount(value: unknown, loc: string[], issues: FieldIssue[]): unknow
         value,
       ),
     )
-  } else if (value < 0) {
+  } else if (count < 0) {
     issues.push(
       issue('greater_than_equal', loc, 'Input should be greater than or equal to 0', value, {
         ge: 0,
       }),
     )
   }
-  return value
+  return count
 }
 
 function checkFlat(value: unknown, loc: string[], issues: FieldIssue[]): unknown {
