@@ -133,6 +133,11 @@ export function markdown(results: Results): string {
           ['↳ evaluate()', ip.evaluate],
           [`↳ evaluate(), per call in batches of ${ip.evaluateBatched.batch}`, ip.evaluateBatched],
           ['(for reference: the timer itself, two clock reads)', ip.timer],
+          ...(ip.syncRead
+            ? ([
+                ["(for reference: store.read()'s file calls, done synchronously)", ip.syncRead],
+              ] as const)
+            : []),
         ] as const
       ).map(([name, s]) => row([name, cell(s), `${s.p99.toFixed(2)} µs`, range(s)])),
     )

@@ -12,6 +12,8 @@ export interface InProcessResult {
   evaluateBatched: Summary & { batch: number }
   /** The file store's `read()` alone: open, fstat, read, close, lstat. */
   storeRead: Summary
+  /** Reference: the same file calls as `storeRead`, synchronous (no thread-pool hand-offs). */
+  syncRead?: Summary | undefined
   /** `parseGrant()` alone: JSON.parse and the valibot schema. */
   parseGrant: Summary
   /** Two back-to-back clock reads: the floor under every per-call figure. */
@@ -37,6 +39,7 @@ export async function measureInProcess(ctx: BenchContext): Promise<InProcessResu
     evaluate: of('evaluate'),
     evaluateBatched: { ...of('evaluateBatched'), batch: out.batch },
     storeRead: of('storeRead'),
+    syncRead: of('syncRead'),
     parseGrant: of('parseGrant'),
     timer: of('timer'),
   }
