@@ -1,5 +1,5 @@
 import { type ClientSettings, resolveClientSettings } from './client-options.js'
-import type { RequestContext } from './polar-errors.js'
+import { badResponse, parseBody, type RequestContext } from './polar-errors.js'
 import { PolarActivationSchema, PolarValidatedKeySchema } from './polar-schemas.js'
 import { type Body, compact, createTransport, meta, parseResponse } from './polar-transport.js'
 import type {
@@ -83,8 +83,22 @@ export function clientFromSettings(settings: ClientSettings): PolarClient {
         organization_id: r.organizationId,
         activation_id: r.activationId,
       }
-      // 204 with no body; any other success is accepted too, its body is not needed.
-      return meta(await send(context('deactivate', r.key, true), body), null)
+      const ctx = context('deactivate', r.key, true)
+      const response = await send(ctx, body)
+      // Polar answers 204 with no body. A 2xx carrying an HTML page or broken JSON is a
+      // captive portal or a proxy, not Polar: taking it as success would forget a seat
+      // Polar still counts.
+      if (response.body?.trim()) {
+        const parsed = parseBody(response.body)
+        if (!parsed.ok || typeof parsed.json !== 'object' || parsed.json === null) {
+          throw badResponse(
+            ctx,
+            response.status,
+            parsed.ok ? "a body that is not Polar's" : parsed.what,
+          )
+        }
+      }
+      return meta(response, null)
     },
   }
 }

@@ -322,3 +322,25 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(headers({}))).toBeUndefined()
   })
 })
+
+describe('deactivate succeeds only on an answer that can be Polar', () => {
+  it.each([
+    ['a 204 with no body', () => new Response(null, { status: 204 })],
+    ['a 200 with an empty body', () => new Response('', { status: 200 })],
+  ])('%s frees the seat', async (_, response) => {
+    server.use(answer('deactivate', response).handler)
+    const { run } = call('deactivate')
+    await expect(run()).resolves.toMatchObject({ data: null })
+  })
+
+  it.each([
+    ['a captive portal', () => new Response('<html>Sign in to Wi-Fi</html>', { status: 200 })],
+    ['truncated JSON', () => new Response('{"id": "', { status: 200 })],
+  ])('%s answering 200 is bad_response, so the seat is not forgotten', async (_, response) => {
+    server.use(answer('deactivate', response).handler)
+    const { run } = call('deactivate')
+    const error = await failure(run())
+    expect(error.code).toBe('bad_response')
+    expectNoKey(error)
+  })
+})
