@@ -20,6 +20,9 @@ export interface EvaluateContext {
  * 3. a clock set back beyond the tolerance;
  * 4. the key's own expiry, then a cached status other than `granted`;
  * 5. the age of the last validation: active, grace, or grace expired.
+ *
+ * Every comparison runs on the local clock (`now`, the high-water mark, the local time of
+ * the last validation), and so do the times in the state.
  */
 export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
   const { now, policy, fingerprint } = context
@@ -63,33 +66,38 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
     )
   }
 
+  // One clock for every comparison: this machine's. Polar's time is kept for display;
+  // the key's expires_at is moved onto the local clock by the skew seen at validation.
+  const validatedAt = grant.localValidatedAt ?? grant.validatedAt
+  const skew = grant.validatedAt - validatedAt
+  const polarExpiry = license.expiresAt
+  const expiresAt = polarExpiry === null ? null : polarExpiry - skew
   // Within the tolerance the clock may have gone back a little; measure time from the
   // latest instant ever seen so setting the clock back cannot stretch grace or expiry.
   const effectiveNow = Math.max(now, grant.clockHighWater)
-  const expiresAt = license.expiresAt
-  if (expiresAt !== null && effectiveNow >= expiresAt) {
+  if (polarExpiry !== null && expiresAt !== null && effectiveNow >= expiresAt) {
     // Only the cached expires_at says so: a subscription renewal extends it in Polar.
-    return inactive('expired', `The license key expired on ${iso(expiresAt)}.`, dueSince(expiresAt))
+    return inactive(
+      'expired',
+      `The license key expired on ${iso(polarExpiry)}.`,
+      dueSince(expiresAt),
+    )
   }
   if (license.status !== 'granted') {
     return inactive(
       'revoked',
       `The license key is ${license.status}: the seller disabled or revoked it.`,
-      dueSince(grant.validatedAt),
+      dueSince(validatedAt),
     )
   }
 
-  const age = effectiveNow - grant.validatedAt
-  const licensed = { license, activation, validatedAt: grant.validatedAt, expiresAt }
+  const age = effectiveNow - validatedAt
+  const licensed = { license, activation, validatedAt, expiresAt }
   if (age <= policy.revalidateAfter) {
-    return {
-      status: 'active',
-      ...licensed,
-      nextCheckAt: grant.validatedAt + policy.revalidateAfter,
-    }
+    return { status: 'active', ...licensed, nextCheckAt: validatedAt + policy.revalidateAfter }
   }
   if (age <= policy.gracePeriod) {
-    const graceEnd = grant.validatedAt + policy.gracePeriod
+    const graceEnd = validatedAt + policy.gracePeriod
     return {
       status: 'grace',
       ...licensed,
@@ -97,10 +105,11 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
       why: 'revalidation_due',
     }
   }
+  // The dates in the message are Polar's (real time), as the customer knows them.
   return inactive(
     'grace_expired',
     `The license was last confirmed online on ${iso(grant.validatedAt)} and the grace period ended on ${iso(grant.validatedAt + policy.gracePeriod)}. Connect to the internet so it can be checked again.`,
-    dueSince(grant.validatedAt + policy.revalidateAfter),
+    dueSince(validatedAt + policy.revalidateAfter),
   )
 }
 

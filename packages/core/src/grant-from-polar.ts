@@ -28,8 +28,12 @@ export interface GrantOrigin {
 }
 
 export function sameSeat(grant: Grant, origin: GrantOrigin): boolean {
+  return grant.key === origin.key && sameMachine(grant, origin)
+}
+
+/** This machine's grant for the same organization and server, whatever its key. */
+export function sameMachine(grant: Grant, origin: GrantOrigin): boolean {
   return (
-    grant.key === origin.key &&
     grant.organizationId === origin.organizationId &&
     grant.server === origin.server &&
     grant.fingerprint === origin.fingerprint
@@ -52,17 +56,17 @@ function licenseSnapshot(key: PolarLicenseKey): Grant['license'] {
 }
 
 /**
- * Times after a successful answer. `validatedAt` is the server's time when it sent one,
- * so a local clock that is ahead cannot buy offline time. The high-water mark restarts
- * from this moment: an online answer forgives a clock that was once ahead, while a clock
- * behind Polar's by more than the tolerance still reads as set back.
+ * Times after a successful answer. `validatedAt` keeps Polar's time (its `Date` header)
+ * for display and diagnostics; `localValidatedAt` is the same moment on this machine's
+ * clock, which every offline comparison uses, so a clock that is steadily wrong neither
+ * locks a paying user out nor buys offline time. The high-water mark restarts from the
+ * local now: an online answer forgives a clock that was once ahead or set back.
  */
 function confirmedTimes(
   serverTime: number | undefined,
   now: number,
-): Pick<Grant, 'validatedAt' | 'clockHighWater'> {
-  const validatedAt = serverTime ?? now
-  return { validatedAt, clockHighWater: Math.max(now, validatedAt) }
+): Pick<Grant, 'validatedAt' | 'localValidatedAt' | 'clockHighWater'> {
+  return { validatedAt: serverTime ?? now, localValidatedAt: now, clockHighWater: now }
 }
 
 export function grantFromActivation(

@@ -42,7 +42,13 @@ export const GrantSchema = v.object({
   }),
   /** Last successful online validation (server time when known), epoch ms. */
   validatedAt: v.number(),
-  /** The latest time ever observed, epoch ms: a clock set back below it is noticed. */
+  /**
+   * The same moment on this machine's clock, epoch ms. Every offline comparison runs on
+   * the local clock; `validatedAt - localValidatedAt` is the skew that translates Polar's
+   * `expires_at`. Absent in records of older keygate versions: then taken as `validatedAt`.
+   */
+  localValidatedAt: v.optional(v.number()),
+  /** The latest local time ever observed, epoch ms: a clock set back below it is noticed. */
   clockHighWater: v.number(),
   /** A definitive answer from Polar that made this grant inactive, kept with its detail. */
   verdict: v.optional(

@@ -39,6 +39,7 @@ export {
   METADATA_VALUE_MAX_LENGTH,
   normalizeKey,
   normalizeLabel,
+  truncateLabel,
   validateActivateRequest,
   validateDeactivateRequest,
   validateValidateRequest,

@@ -48,5 +48,12 @@ export interface Licensing {
   /** Frees this machine's seat and removes the local grant. */
   deactivate(): Promise<void>
   subscribe(listener: StateListener): () => void
+  /**
+   * Resolves once the writes `check()` leaves running in the background (the hourly clock
+   * mark) have finished. Never rejects: a failed write is the `error` of the next state
+   * `check()` or `refresh()` returns. For tests, and for an app that wants them done
+   * before it quits (a write cut short leaves the old record: nothing is lost).
+   */
+  settled(): Promise<void>
   readonly policy: Readonly<Policy>
 }

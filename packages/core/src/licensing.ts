@@ -1,7 +1,8 @@
 import { isKeygateError } from './errors.js'
 import { evaluate, needsRevalidation } from './evaluate.js'
-import { type Grant, serializeGrant } from './grant.js'
-import { type GrantOrigin, sameSeat } from './grant-from-polar.js'
+import type { Grant } from './grant.js'
+import { type GrantOrigin, sameMachine, sameSeat } from './grant-from-polar.js'
+import { createHighWaterMark } from './high-water.js'
 import { createPolarClient } from './lazy-polar-client.js'
 import type {
   ActivateOptions,
@@ -9,9 +10,16 @@ import type {
   Licensing,
   LicensingOptions,
 } from './licensing-types.js'
+import { pauseOnRateLimit } from './polar-pause.js'
 import { type PolarClient, resolveServer } from './polar-types.js'
 import { resolvePolicy } from './policy.js'
-import { checkMetadata, checkUuid4, normalizeKey, normalizeLabel } from './request-rules.js'
+import {
+  checkMetadata,
+  checkUuid4,
+  normalizeKey,
+  normalizeLabel,
+  truncateLabel,
+} from './request-rules.js'
 import { createRevalidator } from './revalidate.js'
 import { createSeats } from './seats.js'
 import type { InactiveState, LicenseState } from './state.js'
@@ -25,8 +33,6 @@ import {
   type StoredRecord,
 } from './stored-record.js'
 
-/** `check()` advances the clock high-water mark at most once per this much observed time. */
-const HIGH_WATER_STEP = 60 * 60 * 1000
 const DEFAULT_LABEL = 'Desktop'
 
 /**
@@ -45,16 +51,18 @@ export function createLicensing(options: LicensingOptions): Licensing {
   // needed, so the offline start-up check imports nothing heavy.
   let client: Promise<PolarClient> | undefined
   const getClient = (): Promise<PolarClient> => {
-    client ??= options.client
-      ? Promise.resolve(options.client)
-      : Promise.resolve().then(() =>
-          createPolarClient({
-            server,
-            fetch: options.fetch,
-            timeoutMs: options.timeoutMs,
-            retry: options.retry,
-          }),
-        )
+    client ??= (
+      options.client
+        ? Promise.resolve(options.client)
+        : Promise.resolve().then(() =>
+            createPolarClient({
+              server,
+              fetch: options.fetch,
+              timeoutMs: options.timeoutMs,
+              retry: options.retry,
+            }),
+          )
+    ).then((polar) => pauseOnRateLimit(polar, now))
     client.catch(() => {
       client = undefined
     })
@@ -63,6 +71,8 @@ export function createLicensing(options: LicensingOptions): Licensing {
 
   const revalidate = createRevalidator({ store, machine, policy, now, getClient })
   const seats = createSeats({ store, policy, now, getClient, revalidate })
+  // The hourly clock mark, written in the background; its failure goes beside the next state.
+  const mark = createHighWaterMark(store)
 
   const ours = (grant: Grant) => grant.organizationId === organizationId && grant.server === server
   const otherOrigin = (grant: Grant): InactiveState => ({
@@ -89,13 +99,11 @@ export function createLicensing(options: LicensingOptions): Licensing {
     }
   }
 
-  /** One small write at most per hour of observed time, so a clock set back is noticed. */
-  async function advanceHighWater(seenAt: number): Promise<void> {
-    await store.lock(async () => {
-      const record = await readRecord(store)
-      if (record.kind !== 'grant' || seenAt <= record.grant.clockHighWater + HIGH_WATER_STEP) return
-      await store.write(serializeGrant({ ...record.grant, clockHighWater: seenAt }))
-    })
+  /** Emits a state of check() or refresh(), with a background write's failure beside it. */
+  function report(state: LicenseState): LicenseState {
+    const failure = mark.takeError()
+    if (failure === undefined || state.error !== undefined) return emitter.emit(state)
+    return emitter.emit({ ...state, error: failure })
   }
 
   async function check(checkOptions: CheckOptions = {}): Promise<LicenseState> {
@@ -108,36 +116,25 @@ export function createLicensing(options: LicensingOptions): Licensing {
           record = await readRecord(store)
           return record.kind === 'damaged' ? quarantineDamaged(store, record) : undefined
         })
-        if (state) return emitter.emit(state)
+        if (state) return report(state)
       } catch (error) {
-        return emitter.emit({
+        return report({
           ...NOT_ACTIVATED,
           error: asStoreError(error, 'The license store failed'),
         })
       }
     }
-    if (record.kind !== 'grant') return emitter.emit(await evaluateRecord(record))
+    if (record.kind !== 'grant') return report(await evaluateRecord(record))
     const grant = record.grant
-    if (!ours(grant)) return emitter.emit(otherOrigin(grant))
+    if (!ours(grant)) return report(otherOrigin(grant))
 
     const at = now()
     const fingerprint = await machine.fingerprint()
-    let state = evaluate(grant, { now: at, policy, fingerprint })
-    if (
-      fingerprint === grant.fingerprint &&
-      grant.verdict === undefined &&
-      at > grant.clockHighWater + HIGH_WATER_STEP
-    ) {
-      try {
-        await advanceHighWater(at)
-      } catch (error) {
-        // The check itself still stands; the mark is tried again on the next start.
-        state = { ...state, error: asStoreError(error, 'The license record could not be updated') }
-      }
-    }
+    const state = evaluate(grant, { now: at, policy, fingerprint })
+    if (mark.due(grant, at, fingerprint)) mark.advance(at, fingerprint)
     if (online === 'always') return refresh()
     if (online === 'auto' && needsRevalidation(state, at)) return revalidateStored(true)
-    return emitter.emit(state)
+    return report(state)
   }
 
   function refresh(): Promise<LicenseState> {
@@ -161,7 +158,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
         }
         return (await revalidate(record.grant)).state
       })
-      return emitter.emit(state)
+      return report(state)
     } catch (error) {
       // The lock (or the machine) failed: report the cached state with the error beside it.
       const failure = asStoreError(error, 'The license store failed')
@@ -173,9 +170,9 @@ export function createLicensing(options: LicensingOptions): Licensing {
             : record.kind === 'foreign'
               ? foreignState(record.error)
               : NOT_ACTIVATED
-        return emitter.emit({ ...cached, error: failure })
+        return report({ ...cached, error: failure })
       } catch {
-        return emitter.emit({ ...NOT_ACTIVATED, error: failure })
+        return report({ ...NOT_ACTIVATED, error: failure })
       }
     }
   }
@@ -202,6 +199,10 @@ export function createLicensing(options: LicensingOptions): Licensing {
       if (record.kind === 'grant' && sameSeat(record.grant, origin)) {
         const reused = await seats.reuse(record.grant)
         if (reused) return reused
+      } else if (record.kind === 'grant' && sameMachine(record.grant, origin)) {
+        // Another key on this machine: the same seat if the customer rotated the key.
+        const rekeyed = await seats.rekey(record.grant, origin)
+        if (rekeyed) return rekeyed
       }
       return seats.take({ origin, label, meta }, record)
     })
@@ -252,7 +253,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
 
   async function machineLabel(): Promise<string> {
     const label = (await machine.label()).trim()
-    return label === '' ? DEFAULT_LABEL : normalizeLabel(label.slice(0, 255))
+    return label === '' ? DEFAULT_LABEL : normalizeLabel(truncateLabel(label))
   }
 
   return {
@@ -261,6 +262,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
     refresh,
     deactivate,
     subscribe: emitter.subscribe,
+    settled: mark.settled,
     policy,
   }
 }

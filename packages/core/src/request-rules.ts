@@ -108,6 +108,15 @@ export function normalizeLabel(label: unknown): string {
   return trimmed
 }
 
+/**
+ * The first `max` characters of a label (code points, as Polar counts them), so a long
+ * host name is cut between characters, never inside an emoji's surrogate pair.
+ */
+export function truncateLabel(label: string, max: number = LABEL_MAX_LENGTH): string {
+  if (label.length <= max) return label
+  return Array.from(label).slice(0, max).join('')
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false
   const proto: unknown = Object.getPrototypeOf(value)

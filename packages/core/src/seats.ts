@@ -6,6 +6,7 @@ import {
   grantFromActivation,
   grantFromValidation,
   machineConditions,
+  revalidatedGrant,
   sameSeat,
   verdictReason,
 } from './grant-from-polar.js'
@@ -38,6 +39,16 @@ export interface Seats {
    */
   reuse(grant: Grant): Promise<LicenseState | undefined>
   /**
+   * This machine holds a seat taken with another key of the same organization: after the
+   * customer rotated the key, Polar keeps that activation valid under the new string.
+   * Validates `origin.key` with the stored activation and conditions; on success the
+   * grant moves to the new key (no new seat). Runs inside the store lock. Resolves
+   * undefined when the activation is not valid under that key (take a new seat); throws
+   * what Polar said when the key may not run, and transient failures (a new seat taken
+   * on a lost answer could be a second one).
+   */
+  rekey(grant: Grant, origin: GrantOrigin): Promise<LicenseState | undefined>
+  /**
    * Takes a new seat and stores its grant over `record` (re-read inside the lock, which
    * this runs in). Throws, leaving the record as it was, when either step fails.
    */
@@ -63,6 +74,34 @@ export function createSeats(deps: SeatsDeps): Seats {
     const gone = reason === 'activation_not_found' || reason === 'key_not_found'
     if (gone && state.status === 'inactive') return undefined
     throw failure
+  }
+
+  async function rekey(grant: Grant, origin: GrantOrigin): Promise<LicenseState | undefined> {
+    if (grant.activation === null) return undefined
+    let result: Awaited<ReturnType<PolarClient['validate']>>
+    try {
+      result = await (await getClient()).validate({
+        key: origin.key,
+        organizationId: origin.organizationId,
+        activationId: grant.activation.id,
+        conditions: grant.conditions,
+      })
+    } catch (error) {
+      const reason = isKeygateError(error) ? verdictReason(error) : null
+      const notOurs =
+        reason === 'activation_not_found' ||
+        reason === 'key_not_found' ||
+        reason === 'conditions_mismatch'
+      if (notOurs) return undefined
+      throw error
+    }
+    const moved = revalidatedGrant({ ...grant, key: origin.key }, result, now())
+    try {
+      await store.write(serializeGrant(moved))
+    } catch (error) {
+      throw asStoreError(error, 'The license could not be saved')
+    }
+    return evaluate(moved, { now: now(), policy, fingerprint: origin.fingerprint })
   }
 
   async function take(seat: NewSeat, record: StoredRecord): Promise<LicenseState> {
@@ -106,5 +145,5 @@ export function createSeats(deps: SeatsDeps): Seats {
     return state.status === 'inactive' ? undefined : state
   }
 
-  return { reuse, take, held }
+  return { reuse, rekey, take, held }
 }

@@ -22,7 +22,7 @@ export interface LicenseInfo {
   /** Polar's masked form, `****-` and the last 6 characters. */
   displayKey: string
   status: string
-  /** Epoch ms, or null for a key that never expires. */
+  /** Polar's `expires_at`, epoch ms (Polar's clock), or null for a key that never expires. */
   expiresAt: number | null
   limitActivations: number | null
   usage: number
@@ -53,13 +53,20 @@ export type InactiveReason =
 /** Why a grant is in grace: the revalidation is simply due, or Polar could not be reached. */
 export type GraceWhy = 'revalidation_due' | 'unreachable'
 
+/**
+ * Times in a state (`validatedAt`, `nextCheckAt`, `graceEndsAt`, `expiresAt`) are on this
+ * machine's clock, epoch ms: compare them with `Date.now()` (or the injected `now`). On a
+ * machine whose clock is off, they differ from Polar's by that skew; `license.expiresAt`
+ * is Polar's own value, for showing the date.
+ */
 interface Licensed {
+  /** What Polar said about the key; `license.expiresAt` is Polar's time, as sent. */
   license: LicenseInfo
   /** null for keys whose benefit supports no activations (validate-only). */
   activation: ActivationInfo | null
-  /** Last successful online validation, epoch ms. */
+  /** When the last successful online validation happened, on the local clock, epoch ms. */
   validatedAt: number
-  /** The key's own expiry, epoch ms, or null. */
+  /** The key's own expiry on the local clock (Polar's `expires_at` moved by the skew), or null. */
   expiresAt: number | null
   /** The last online attempt's failure, when it failed transiently. */
   error?: KeygateError | undefined
@@ -67,13 +74,13 @@ interface Licensed {
 
 export interface ActiveState extends Licensed {
   status: 'active'
-  /** When the next online revalidation is due, epoch ms. */
+  /** When the next online revalidation is due, on the local clock, epoch ms. */
   nextCheckAt: number
 }
 
 export interface GraceState extends Licensed {
   status: 'grace'
-  /** When the app stops running without a successful validation, epoch ms. */
+  /** When the app stops running without a successful validation, on the local clock, epoch ms. */
   graceEndsAt: number
   why: GraceWhy
 }
@@ -84,10 +91,11 @@ export interface InactiveState {
   /** Polar's detail or our own explanation, for a person. Never contains the key. */
   detail?: string | undefined
   /**
-   * When `check({ online: 'auto' })` asks Polar again, epoch ms: `revalidateAfter` after a
-   * verdict from Polar (a re-enabled key recovers), or at once (a time not after the
-   * evaluation) when a validation may lift the state: grace expired, an expiry a renewal
-   * may have extended, a clock set back. Absent when asking Polar cannot change it.
+   * When `check({ online: 'auto' })` asks Polar again, on the local clock, epoch ms:
+   * `revalidateAfter` after a verdict from Polar (a re-enabled key recovers), or at once
+   * (a time not after the evaluation) when a validation may lift the state: grace expired,
+   * an expiry a renewal may have extended, a clock set back. Absent when asking Polar
+   * cannot change it.
    */
   nextCheckAt?: number | undefined
   /** What was known about the license, when there was a record. */

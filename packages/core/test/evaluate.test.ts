@@ -338,3 +338,101 @@ describe('evaluate: when an inactive state may be asked again (nextCheckAt)', ()
     expect(mismatch.status === 'inactive' && 'nextCheckAt' in mismatch).toBe(false)
   })
 })
+
+describe('evaluate: one clock, the local one (a skewed or set-back clock)', () => {
+  /** Validated at T0 real time (Polar's Date header) while the local clock read `local`. */
+  const skewed = (local: number, license: Partial<Grant['license']> = {}) =>
+    grant({ validatedAt: T0, localValidatedAt: local, clockHighWater: local }, license)
+  const behind = skewed(T0 - 3 * HOUR)
+  const ahead = skewed(T0 + 3 * HOUR)
+  const yearBack = skewed(T0 - 365 * DAY)
+
+  const cases: Array<[string, string, Grant, number]> = [
+    ['3 h behind, just validated', 'active', behind, T0 - 3 * HOUR],
+    ['3 h behind, a day later (local)', 'active', behind, T0 - 3 * HOUR + DAY],
+    ['3 h behind, past revalidateAfter', 'grace:revalidation_due', behind, T0 - 3 * HOUR + DAY + 1],
+    ['3 h behind, at the end of grace', 'grace:revalidation_due', behind, T0 - 3 * HOUR + 7 * DAY],
+    ['3 h behind, past grace', 'inactive:grace_expired', behind, T0 - 3 * HOUR + 7 * DAY + 1],
+    ['3 h ahead, just validated', 'active', ahead, T0 + 3 * HOUR],
+    ['3 h ahead, a day later (local)', 'active', ahead, T0 + 3 * HOUR + DAY],
+    ['3 h ahead, past revalidateAfter', 'grace:revalidation_due', ahead, T0 + 3 * HOUR + DAY + 1],
+    ['3 h ahead, past grace', 'inactive:grace_expired', ahead, T0 + 3 * HOUR + 7 * DAY + 1],
+    ['set back a year before validating, a day later', 'active', yearBack, T0 - 364 * DAY],
+    [
+      'set back a year before validating, 2 days later',
+      'grace:revalidation_due',
+      yearBack,
+      T0 - 363 * DAY,
+    ],
+    [
+      'set back a year before validating, 7 days later',
+      'inactive:grace_expired',
+      yearBack,
+      T0 - 358 * DAY + 1,
+    ],
+    ['set back a year before validating, then corrected', 'inactive:grace_expired', yearBack, T0],
+    [
+      'set back 2 h after validating',
+      'inactive:clock_tampered',
+      grant({ localValidatedAt: T0 }),
+      T0 - 2 * HOUR,
+    ],
+    [
+      'set back 2 h after validating with a skewed clock',
+      'inactive:clock_tampered',
+      grant({ validatedAt: T0, localValidatedAt: T0 - 3 * HOUR, clockHighWater: T0 }),
+      T0 - 2 * HOUR,
+    ],
+  ]
+  it.each(cases)('%s → %s', (_name, expected, g, now) => {
+    expect(summary(at(now, g))).toBe(expected)
+  })
+
+  it('reports times on the local clock, what a UI compares with Date.now()', () => {
+    const local = T0 - 3 * HOUR
+    expect(at(local + HOUR, behind)).toMatchObject({
+      status: 'active',
+      validatedAt: local,
+      nextCheckAt: local + DAY,
+    })
+    expect(at(local + 2 * DAY, behind)).toMatchObject({
+      status: 'grace',
+      validatedAt: local,
+      graceEndsAt: local + 7 * DAY,
+    })
+  })
+
+  it("translates the key's expires_at to the local clock; license.expiresAt stays Polar's", () => {
+    const expiresAt = T0 + 3 * DAY
+    const expiring = skewed(T0 - 3 * HOUR, { expiresAt: new Date(expiresAt).toISOString() })
+    const localExpiry = expiresAt - 3 * HOUR
+    expect(at(T0, expiring)).toMatchObject({
+      expiresAt: localExpiry,
+      license: { expiresAt },
+    })
+    expect(at(localExpiry - DAY, expiring)).toMatchObject({
+      status: 'grace',
+      graceEndsAt: localExpiry,
+    })
+    expect(summary(at(localExpiry - 1, expiring))).toBe('grace:revalidation_due')
+    const expired = at(localExpiry, expiring)
+    expect(expired).toMatchObject({ reason: 'expired', nextCheckAt: localExpiry })
+    // The detail names the real date, as Polar and the customer know it.
+    expect(expired.status === 'inactive' && expired.detail).toContain(
+      new Date(expiresAt).toISOString(),
+    )
+  })
+
+  it('a clock set back before validating cannot stretch the expiry either', () => {
+    const expiresAt = T0 + 3 * DAY
+    const expiring = skewed(T0 - 365 * DAY, { expiresAt: new Date(expiresAt).toISOString() })
+    expect(summary(at(T0 - 362 * DAY - 1, expiring))).toBe('grace:revalidation_due')
+    expect(summary(at(T0 - 362 * DAY, expiring))).toBe('inactive:expired')
+  })
+
+  it('a record without localValidatedAt (older keygate) counts from validatedAt', () => {
+    const legacy = grant({ validatedAt: T0, clockHighWater: T0 })
+    expect(at(T0 + HOUR, legacy)).toMatchObject({ validatedAt: T0, nextCheckAt: T0 + DAY })
+    expect(summary(at(T0 + 7 * DAY + 1, legacy))).toBe('inactive:grace_expired')
+  })
+})

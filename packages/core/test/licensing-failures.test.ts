@@ -56,7 +56,7 @@ describe('when Polar cannot be reached', () => {
     t.emulator.setOffline(false)
     expect(await t.licensing.check()).toMatchObject({
       status: 'active',
-      validatedAt: T0 + 7 * DAY,
+      validatedAt: T0 + 7 * DAY + 1,
     })
   })
 
@@ -201,6 +201,7 @@ describe('the clock', () => {
     const t = await activated()
     t.advance(5 * HOUR)
     await t.licensing.check({ online: 'never' }) // the high-water mark moves to T0 + 5 h
+    await t.licensing.settled()
     t.clock.now = T0 + 4 * HOUR
     expect((await t.licensing.check({ online: 'never' })).status).toBe('active')
     t.clock.now = T0 + 3 * HOUR
@@ -216,6 +217,7 @@ describe('the clock', () => {
     t.emulator.setOffline(true)
     t.advance(7 * DAY + 30 * 60 * 1000)
     await t.licensing.check() // grace expired, and this time is remembered
+    await t.licensing.settled()
     t.advance(-45 * 60 * 1000)
     expect(await t.licensing.check({ online: 'never' })).toMatchObject({ reason: 'grace_expired' })
   })
@@ -227,18 +229,22 @@ describe('the clock', () => {
     for (const minutes of [10, 30, 59, 60]) {
       t.clock.now = T0 + minutes * 60_000
       await t.licensing.check({ online: 'never' })
+      await t.licensing.settled()
     }
     expect(writes()).toBe(start)
     t.clock.now = T0 + 61 * 60_000
     await t.licensing.check({ online: 'never' })
+    await t.licensing.settled()
     expect(writes()).toBe(start + 1)
     for (const minutes of [62, 90, 121]) {
       t.clock.now = T0 + minutes * 60_000
       await t.licensing.check({ online: 'never' })
+      await t.licensing.settled()
     }
     expect(writes()).toBe(start + 1)
     t.clock.now = T0 + 122 * 60_000
     await t.licensing.check({ online: 'never' })
+    await t.licensing.settled()
     expect(writes()).toBe(start + 2)
   })
 
@@ -247,6 +253,7 @@ describe('the clock', () => {
     t.clock.now = T0 + 30 * DAY // wrong clock, far ahead; Polar's clock follows ours here
     t.emulator.advance(-30 * DAY)
     await t.licensing.check({ online: 'never' })
+    await t.licensing.settled()
     t.clock.now = T0 + HOUR // corrected
     t.emulator.advance(30 * DAY)
     expect(await t.licensing.check({ online: 'never' })).toMatchObject({

@@ -46,7 +46,8 @@ describe('a subscription renewal (Polar extends expires_at)', () => {
   it('stays expired, with the error and the record untouched, while Polar is unreachable', async () => {
     const t = await subscribed()
     t.advance(PERIOD)
-    await t.licensing.check({ online: 'never' }) // the hourly clock mark, written now
+    await t.licensing.check({ online: 'never' }) // the hourly clock mark…
+    await t.licensing.settled() // …written in the background
     const bytes = await t.store.read()
     t.emulator.setOffline(true)
     expect(await t.licensing.check()).toMatchObject({

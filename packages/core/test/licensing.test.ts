@@ -50,11 +50,16 @@ describe('activate', () => {
     expect(t.emulator.listActivations(t.key)[0]?.meta).toEqual({ version: '1.2.3' })
   })
 
-  it("uses Polar's Date header as the validation time, not the local clock", async () => {
+  it("keeps Polar's Date header as validatedAt, and reports times on the local clock", async () => {
     const t = setup()
     t.clock.now = T0 + 750 // the header has second precision: it says T0
     const state = await t.licensing.activate(t.key.key)
-    expect(state.status === 'active' && state.validatedAt).toBe(T0)
+    expect(state).toMatchObject({ validatedAt: T0 + 750, nextCheckAt: T0 + 750 + DAY })
+    expect(await storedGrant(t.store)).toMatchObject({
+      validatedAt: T0,
+      localValidatedAt: T0 + 750,
+      clockHighWater: T0 + 750,
+    })
   })
 
   it('reuses the seat when the same key is activated again on this machine', async () => {
@@ -137,6 +142,13 @@ describe('activate', () => {
     expect(error.message).toMatch(/deactivate|free/i)
     expect(error.message).not.toContain(t.key.key)
     expect(await t.store.read()).toBeNull()
+  })
+
+  it("cuts the machine's long label by characters, never in the middle of an emoji", async () => {
+    const t = setup()
+    const licensing = t.make({ machine: staticMachine('fp-machine-a', '💻'.repeat(300)) })
+    const state = await licensing.activate(t.key.key)
+    expect(state.status === 'active' && state.activation?.label).toBe('💻'.repeat(255))
   })
 
   it('refuses bad input before any request', async () => {

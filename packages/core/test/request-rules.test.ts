@@ -7,6 +7,8 @@ import {
   KEY_MAX_LENGTH,
   LABEL_MAX_LENGTH,
   normalizeKey,
+  normalizeLabel,
+  truncateLabel,
   validateActivateRequest,
   validateDeactivateRequest,
   validateValidateRequest,
@@ -208,5 +210,22 @@ describe('text Polar cannot store (a lone UTF-16 surrogate)', () => {
     expect(checkMetadata('meta', { [fine.slice(0, 10)]: fine })).toEqual({
       [fine.slice(0, 10)]: fine,
     })
+  })
+})
+
+describe('truncateLabel', () => {
+  it('cuts by characters (code points), so the result is always a label Polar stores', () => {
+    const long = '💻'.repeat(LABEL_MAX_LENGTH + 1)
+    const cut = truncateLabel(long)
+    expect(Array.from(cut)).toHaveLength(LABEL_MAX_LENGTH)
+    expect(normalizeLabel(cut)).toBe(cut)
+    expect(truncateLabel(`${'a'.repeat(LABEL_MAX_LENGTH - 1)}💻x`)).toBe(
+      `${'a'.repeat(LABEL_MAX_LENGTH - 1)}💻`,
+    )
+  })
+
+  it('leaves a label within the limit as it is, and takes a shorter limit', () => {
+    expect(truncateLabel('Ada’s laptop')).toBe('Ada’s laptop')
+    expect(truncateLabel('ノート💻PC', 3)).toBe('ノート')
   })
 })

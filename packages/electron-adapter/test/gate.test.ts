@@ -154,7 +154,8 @@ describe('a subscription renewal (Polar extends expires_at)', () => {
     const h = await subscribed()
     sleepFor(PERIOD + DAY)
     h.polar.setOffline(true)
-    await h.gate.start() // writes the hourly clock mark
+    await h.gate.start() // writes the hourly clock mark, in the background
+    await h.gate.licensing.settled()
     const record = await h.store.read()
     await vi.advanceTimersByTimeAsync(HOUR)
     // At 30 s, then 45 s, 90 s, 3, 6, 12, 24 min later (each attempt: 1 + 2 retries).
@@ -231,6 +232,7 @@ describe('background revalidation', () => {
     await h.gate.activate(h.key.key)
     sleepFor(2 * DAY)
     await h.gate.start()
+    await h.gate.licensing.settled() // the hourly clock mark, written in the background
     const record = await h.store.read()
     h.polar.setOffline(true)
 
