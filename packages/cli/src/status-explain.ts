@@ -111,7 +111,8 @@ export function explainState(
   if (grant !== undefined) {
     rows.push([
       'Validated',
-      `${formatTime(grant.validatedAt)} (${relative(grant.validatedAt, now)})`,
+      // Polar's time for the date; "how long ago" on this machine's clock, which may differ.
+      `${formatTime(grant.validatedAt)} (${relative(grant.localValidatedAt ?? grant.validatedAt, now)})`,
     ])
     rows.push(['Organization', `${grant.organizationId} on ${grant.server}`])
   }
