@@ -39,6 +39,20 @@ describe('keygate status: each license state', () => {
     expect(run.stdout).toContain(join(dir, 'license.json'))
   })
 
+  it("a clock behind Polar's: 'Validated' counts on this machine's clock", async () => {
+    const dir = await tempDir()
+    // Polar's Date header said 3 h later than this machine's clock at the validation.
+    const grant = await grantFor(dir, HOUR)
+    await writeRecord(dir, {
+      ...grant,
+      validatedAt: grant.validatedAt + 3 * HOUR,
+      localValidatedAt: grant.validatedAt,
+    })
+    const run = await status(dir)
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^Validated: .*\(1 h ago\)$/m)
+  })
+
   it('grace: says how many days are left', async () => {
     const dir = await tempDir()
     await writeRecord(dir, await grantFor(dir, 2 * DAY + HOUR / 2))
