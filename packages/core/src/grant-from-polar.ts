@@ -1,5 +1,6 @@
 import type { KeygateError } from './errors.js'
 import { GRANT_VERSION, type Grant } from './grant.js'
+import { MACHINE_CONDITION } from './machine.js'
 import type {
   Conditions,
   PolarActivation,
@@ -9,12 +10,7 @@ import type {
 } from './polar-types.js'
 import type { InactiveReason } from './state.js'
 
-/**
- * The activation condition that binds a seat to this machine. Polar refuses a validate
- * whose conditions differ, so a record copied to another machine fails online as well.
- */
-export const MACHINE_CONDITION = 'keygate_machine'
-
+/** The conditions an activation is bound with: this machine's fingerprint. */
 export function machineConditions(fingerprint: string): Conditions {
   return { [MACHINE_CONDITION]: fingerprint }
 }

@@ -2,7 +2,9 @@ export { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './client-options.js'
 export { isKeygateError, KeygateError, type KeygateErrorCode, maskKey } from './errors.js'
 export { type EvaluateContext, evaluate } from './evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './grant.js'
-export { MACHINE_CONDITION } from './grant-from-polar.js'
+// The UUID check runs at start (createLicensing's organizationId); the other rules only
+// before a request.
+export { checkUuid4, isUuid4 } from './input-basics.js'
 // The HTTP client loads on its first request: importing core stays cheap.
 export { createPolarClient } from './lazy-polar-client.js'
 export { createLicensing } from './licensing.js'
@@ -13,7 +15,7 @@ export type {
   LicensingOptions,
   StateListener,
 } from './licensing-types.js'
-export { type Machine, staticMachine } from './machine.js'
+export { MACHINE_CONDITION, type Machine, staticMachine } from './machine.js'
 export {
   type ActivateRequest,
   type Conditions,
@@ -30,8 +32,6 @@ export {
 } from './polar-types.js'
 export {
   checkMetadata,
-  checkUuid4,
-  isUuid4,
   KEY_MAX_LENGTH,
   LABEL_MAX_LENGTH,
   METADATA_KEY_MAX_LENGTH,

@@ -9,6 +9,12 @@ export interface Machine {
   label(): Promise<string>
 }
 
+/**
+ * The activation condition that binds a seat to this machine. Polar refuses a validate
+ * whose conditions differ, so a record copied to another machine fails online as well.
+ */
+export const MACHINE_CONDITION = 'keygate_machine'
+
 /** A machine with fixed values: for tests, browsers, or ids the app derives itself. */
 export function staticMachine(fingerprint: string, label = 'This device'): Machine {
   return {

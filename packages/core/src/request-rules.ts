@@ -1,4 +1,5 @@
 import { KeygateError } from './errors.js'
+import { checkUuid4, codePoints, describeValue as describe } from './input-basics.js'
 import type {
   ActivateRequest,
   Conditions,
@@ -33,12 +34,8 @@ export const METADATA_MAX_PAIRS = 50
 export const METADATA_KEY_MAX_LENGTH = 40
 export const METADATA_VALUE_MAX_LENGTH = 500
 
-const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i
-
-/** True for a canonical (hyphenated) version-4 UUID, in either case. */
-export function isUuid4(value: unknown): value is string {
-  return typeof value === 'string' && UUID4.test(value)
-}
+// The UUID check is needed at start (createLicensing's organizationId): it lives apart.
+export { checkUuid4, isUuid4 } from './input-basics.js'
 
 function invalid(message: string): KeygateError {
   return new KeygateError('invalid_input', message)
@@ -53,12 +50,6 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 function malformed(value: string): boolean {
   return LONE_SURROGATE.test(value)
-}
-
-function codePoints(value: string): number {
-  let count = 0
-  for (const _ of value) count++
-  return count
 }
 
 /**
@@ -79,17 +70,6 @@ export function normalizeKey(key: unknown): string {
     )
   }
   return trimmed
-}
-
-/** Throws `invalid_input` unless `value` is a version-4 UUID. */
-export function checkUuid4(field: string, value: unknown): string {
-  if (!isUuid4(value)) {
-    throw invalid(
-      `${field} must be a version-4 UUID such as 1f0e5d2c-3b4a-4c5d-8e7f-0a1b2c3d4e5f` +
-        ` (got ${describe(value)}); copy it from Polar's dashboard.`,
-    )
-  }
-  return value
 }
 
 /** The label as it is sent: trimmed, 1..LABEL_MAX_LENGTH characters, no NUL. */
@@ -176,16 +156,6 @@ function checkIncrementUsage(value: unknown): number {
     throw invalid(`incrementUsage must be a whole number of 0 or more (got ${describe(value)}).`)
   }
   return value
-}
-
-/** Type names only: values may be secrets or long. */
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  // Strings are never echoed: a key passed in the wrong argument must not leak.
-  if (typeof value === 'string') return `a string of ${codePoints(value)} characters`
-  if (typeof value === 'number') return String(value)
-  return `a value of type ${typeof value}`
 }
 
 /** Checks an activate request and returns it as it will be sent (key and label trimmed). */
