@@ -1,7 +1,8 @@
 import { type ClientSettings, resolveClientSettings } from './client-options.js'
-import { badResponse, parseBody, type RequestContext } from './polar-errors.js'
+import { activateBody, assertDeactivated, deactivateBody, validateBody } from './polar-bodies.js'
+import type { RequestContext } from './polar-errors.js'
 import { PolarActivationSchema, PolarValidatedKeySchema } from './polar-schemas.js'
-import { type Body, compact, createTransport, meta, parseResponse } from './polar-transport.js'
+import { type Body, createTransport, meta, parseResponse } from './polar-transport.js'
 import type {
   ActivateRequest,
   DeactivateRequest,
@@ -9,11 +10,6 @@ import type {
   PolarClientOptions,
   ValidateRequest,
 } from './polar-types.js'
-import {
-  validateActivateRequest,
-  validateDeactivateRequest,
-  validateValidateRequest,
-} from './request-rules.js'
 import { defaultSleep, type Endpoint } from './retry.js'
 
 const PATH = '/v1/customer-portal/license-keys/'
@@ -51,53 +47,20 @@ export function clientFromSettings(settings: ClientSettings): PolarClient {
   return {
     baseURL,
     async activate(request: ActivateRequest) {
-      const r = validateActivateRequest(request)
-      const body = compact({
-        key: r.key,
-        organization_id: r.organizationId,
-        label: r.label,
-        conditions: r.conditions,
-        meta: r.meta,
-      })
-      const ctx = context('activate', r.key)
+      const { key, body } = activateBody(request)
+      const ctx = context('activate', key)
       return parseResponse(ctx, await send(ctx, body), PolarActivationSchema)
     },
     async validate(request: ValidateRequest) {
-      const r = validateValidateRequest(request)
-      const body = compact({
-        key: r.key,
-        organization_id: r.organizationId,
-        activation_id: r.activationId,
-        benefit_id: r.benefitId,
-        customer_id: r.customerId,
-        increment_usage: r.incrementUsage,
-        conditions: r.conditions,
-      })
-      const ctx = context('validate', r.key, r.activationId !== undefined)
+      const { key, body, withActivation } = validateBody(request)
+      const ctx = context('validate', key, withActivation)
       return parseResponse(ctx, await send(ctx, body), PolarValidatedKeySchema)
     },
     async deactivate(request: DeactivateRequest) {
-      const r = validateDeactivateRequest(request)
-      const body = {
-        key: r.key,
-        organization_id: r.organizationId,
-        activation_id: r.activationId,
-      }
-      const ctx = context('deactivate', r.key, true)
+      const { key, body } = deactivateBody(request)
+      const ctx = context('deactivate', key, true)
       const response = await send(ctx, body)
-      // Polar answers 204 with no body. A 2xx carrying an HTML page or broken JSON is a
-      // captive portal or a proxy, not Polar: taking it as success would forget a seat
-      // Polar still counts.
-      if (response.body?.trim()) {
-        const parsed = parseBody(response.body)
-        if (!parsed.ok || typeof parsed.json !== 'object' || parsed.json === null) {
-          throw badResponse(
-            ctx,
-            response.status,
-            parsed.ok ? "a body that is not Polar's" : parsed.what,
-          )
-        }
-      }
+      assertDeactivated(ctx, response)
       return meta(response, null)
     },
   }

@@ -169,6 +169,18 @@ describe('admin client: changing keys', () => {
     expect(gone.code).toBe('activation_not_found')
   })
 
+  it('a captive portal answering deactivate is bad_response; the seat stays counted', async () => {
+    const { emulator, admin, org } = setup()
+    const key = emulator.createKey({ limitActivations: 1 })
+    const activation = await admin.activate({ key: key.key, organizationId: org, label: 'CI' })
+    emulator.failNext(1, 'html')
+    const error = await failure(
+      admin.deactivate({ key: key.key, organizationId: org, activationId: activation.data.id }),
+    )
+    expect(error.code).toBe('bad_response')
+    expect(emulator.listActivations(key)).toHaveLength(1)
+  })
+
   it('refuses bad input before sending anything', async () => {
     const { emulator, admin } = setup()
     const key = emulator.createKey()

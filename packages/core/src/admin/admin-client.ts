@@ -6,16 +6,12 @@ import {
   DEFAULT_TIMEOUT_MS,
 } from '../client-options.js'
 import { KeygateError } from '../errors.js'
+import { activateBody, assertDeactivated, deactivateBody, validateBody } from '../polar-bodies.js'
 import type { RequestContext } from '../polar-errors.js'
 import { PolarActivationSchema, PolarValidatedKeySchema } from '../polar-schemas.js'
-import { type Body, compact, createTransport, meta, parseResponse } from '../polar-transport.js'
+import { type Body, createTransport, meta, parseResponse } from '../polar-transport.js'
 import { type PolarResult, resolveServer } from '../polar-types.js'
-import {
-  checkUuid4,
-  validateActivateRequest,
-  validateDeactivateRequest,
-  validateValidateRequest,
-} from '../request-rules.js'
+import { checkUuid4 } from '../request-rules.js'
 import { defaultSleep } from '../retry.js'
 import { type AdminTarget, adminFailure } from './admin-errors.js'
 import { assertOutsideApp, checkToken, checkTransport } from './admin-guards.js'
@@ -147,48 +143,26 @@ export function createPolarAdminClient(options: PolarAdminClientOptions): PolarA
       return parseResponse(ctx, await request, AdminActivationSchema)
     },
     async activate(input) {
-      const r = validateActivateRequest(input)
-      const body = compact({
-        key: r.key,
-        organization_id: r.organizationId,
-        label: r.label,
-        conditions: r.conditions,
-        meta: r.meta,
-      })
+      const { key, body } = activateBody(input)
       const target = { operation: 'activate' } as const
-      const path = `${PATH}activate`
-      const { ctx, request } = send({ method: 'POST', path, target, body, key: r.key })
+      const { ctx, request } = send({ method: 'POST', path: `${PATH}activate`, target, body, key })
       return parseResponse(ctx, await request, PolarActivationSchema)
     },
     async validate(input) {
-      const r = validateValidateRequest(input)
-      const body = compact({
-        key: r.key,
-        organization_id: r.organizationId,
-        activation_id: r.activationId,
-        benefit_id: r.benefitId,
-        customer_id: r.customerId,
-        increment_usage: r.incrementUsage,
-        conditions: r.conditions,
-      })
+      const { key, body, withActivation } = validateBody(input)
       const target = { operation: 'validate' } as const
-      const { ctx, request } = send({
-        method: 'POST',
-        path: `${PATH}validate`,
-        target,
-        body,
-        key: r.key,
-        withActivation: r.activationId !== undefined,
-      })
+      const path = `${PATH}validate`
+      const { ctx, request } = send({ method: 'POST', path, target, body, key, withActivation })
       return parseResponse(ctx, await request, PolarValidatedKeySchema)
     },
     async deactivate(input): Promise<PolarResult<null>> {
-      const r = validateDeactivateRequest(input)
-      const body = { key: r.key, organization_id: r.organizationId, activation_id: r.activationId }
+      const { key, body } = deactivateBody(input)
       const target = { operation: 'deactivate' } as const
       const path = `${PATH}deactivate`
-      const { request } = send({ method: 'POST', path, target, body, key: r.key })
-      return meta(await request, null)
+      const { ctx, request } = send({ method: 'POST', path, target, body, key })
+      const response = await request
+      assertDeactivated(ctx, response)
+      return meta(response, null)
     },
   }
 }
