@@ -135,7 +135,7 @@ export function markdown(results: Results): string {
           ['(for reference: the timer itself, two clock reads)', ip.timer],
           ...(ip.syncRead
             ? ([
-                ["(for reference: store.read()'s file calls, done synchronously)", ip.syncRead],
+                ["(for reference: store.read()'s five file calls made directly)", ip.syncRead],
               ] as const)
             : []),
         ] as const
@@ -161,6 +161,17 @@ export function markdown(results: Results): string {
         row([name, cell(s, 1), `${s.p99.toFixed(1)} ms`, range(s, 1), ratio.toFixed(3)]),
       ),
     )
+    const phases = Object.entries(wp.gatePhases ?? {})
+    if (phases.length > 0) {
+      const total = phases.reduce((sum, [, s]) => sum + s.median, 0)
+      lines.push(
+        '',
+        `Where the unbundled gate's own time goes (inside the process, one fresh process per run; medians add up to ${total.toFixed(1)} ms):`,
+        '',
+        ...header('phase', 'median (IQR, runs)'),
+        ...phases.map(([name, s]) => row([name, cell(s)])),
+      )
+    }
   }
 
   const ic = results.importCost
@@ -199,6 +210,16 @@ export function markdown(results: Results): string {
       sizeRow('@polar-sh/sdk: Polar class, licenseKeys.validate', size.sdk),
       sizeRow('@polar-sh/sdk: standalone validate function', size.sdkFunction),
     )
+    const modules = Object.entries(size.startupByModule ?? {})
+    if (modules.length > 0) {
+      const total = modules.reduce((sum, [, bytes]) => sum + bytes, 0)
+      lines.push(
+        '',
+        `The start-up path by module (its sources bundled with the same settings; minified bytes loaded at start, ${kb(total)} in all):`,
+        '',
+        modules.map(([name, bytes]) => `${name} ${bytes}`).join(' · '),
+      )
+    }
   }
 
   const lb = results.loopback

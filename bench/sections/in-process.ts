@@ -10,9 +10,9 @@ export interface InProcessResult {
   evaluate: Summary
   /** `evaluate()` timed in batches of `batch` calls, per call: the timer's cost cancels out. */
   evaluateBatched: Summary & { batch: number }
-  /** The file store's `read()` alone: open, fstat, read, close, lstat. */
+  /** The file store's `read()` alone: lstat, open, fstat, read, close (synchronous calls). */
   storeRead: Summary
-  /** Reference: the same file calls as `storeRead`, synchronous (no thread-pool hand-offs). */
+  /** Reference: the same five file calls made directly: `storeRead` minus this is the store's own cost. */
   syncRead?: Summary | undefined
   /** `parseGrant()` alone: JSON.parse and the valibot schema. */
   parseGrant: Summary

@@ -19,6 +19,12 @@ export interface SizeResult {
   settings: string
   /** createLicensing + createFileStore + nodeMachine, calling check(): the budget figure. */
   startup: BundleSize
+  /**
+   * The same entry bundled from the packages' sources with the same settings: minified
+   * bytes loaded at start, by source module (`core/src/evaluate.ts`, `valibot`…), to show
+   * which code a further split would move out.
+   */
+  startupByModule: Record<string, number>
   /** createLicensing alone, store and machine injected: core's share. */
   coreCheck: BundleSize
   /** `new Polar(...).customerPortal.licenseKeys.validate(...)`. */
@@ -43,8 +49,13 @@ const REQUIRE_SHIM = [
 export const SIZE_SETTINGS =
   'esbuild: bundle, minify, format esm, platform node, target node20, splitting (lazy imports become chunks), dependencies bundled, node builtins external, require shim banner'
 
-async function bundle(entry: string, name: string): Promise<{ dir: string; meta: Metafile }> {
+async function bundle(
+  entry: string,
+  name: string,
+  fromSources = false,
+): Promise<{ dir: string; meta: Metafile }> {
   const dir = join(outDir, 'bundles', name)
+  const sources = join(root, 'packages')
   const result = await build({
     entryPoints: { [name]: entry },
     outdir: dir,
@@ -61,9 +72,17 @@ async function bundle(entry: string, name: string): Promise<{ dir: string; meta:
     // Resolve @keygate/* like an app does (exports → dist), not through the root
     // tsconfig's `paths`, which point at the sources for type checking.
     tsconfigRaw: {},
+    ...(fromSources
+      ? {
+          alias: {
+            '@keygate/core': join(sources, 'core', 'src', 'index.ts'),
+            '@keygate/node-store': join(sources, 'node-store', 'src', 'index.ts'),
+          },
+        }
+      : {}),
   })
   const inputs = Object.keys(result.metafile.inputs)
-  if (inputs.some((input) => /packages\/[^/]+\/src\//.test(input))) {
+  if (!fromSources && inputs.some((input) => /packages\/[^/]+\/src\//.test(input))) {
     throw new Error(`${name} bundled package sources instead of dist: ${inputs.join(', ')}`)
   }
   return { dir, meta: result.metafile }
@@ -81,11 +100,14 @@ function packageOf(input: string): string {
   return relative(benchDir, input) || input
 }
 
-async function measure(built: { meta: Metafile }, entryName: string): Promise<BundleSize> {
-  const outputs = built.meta.outputs
-  const entry = Object.keys(outputs).find((path) => outputs[path]?.entryPoint !== undefined)
-  if (entry === undefined) throw new Error(`no entry chunk for ${entryName}`)
-  // The entry and every chunk it imports statically load at once; dynamic ones later.
+/** The chunks that load when `entry` (an input path) starts: it and its static imports. */
+function eagerChunks(meta: Metafile, entry: string): Set<string> {
+  const outputs = meta.outputs
+  // Dynamic-import targets are entry points of their own chunks too: match the entry's path.
+  const start = Object.keys(outputs).find(
+    (path) => outputs[path]?.entryPoint === relative(root, entry),
+  )
+  if (start === undefined) throw new Error(`no chunk for ${relative(root, entry)}`)
   const eager = new Set<string>()
   const visit = (path: string) => {
     if (eager.has(path)) return
@@ -94,7 +116,33 @@ async function measure(built: { meta: Metafile }, entryName: string): Promise<Bu
       if (imported.kind === 'import-statement' && !imported.external) visit(imported.path)
     }
   }
-  visit(entry)
+  visit(start)
+  return eager
+}
+
+/** `core/src/evaluate.ts`, `valibot`: a readable name for one input of a source bundle. */
+function moduleOf(input: string): string {
+  const modules = input.lastIndexOf('node_modules/')
+  if (modules >= 0) return packageOf(input)
+  return /packages\/(.+)$/.exec(input)?.[1] ?? relative(benchDir, input)
+}
+
+function bytesByModule(meta: Metafile, eager: ReadonlySet<string>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const path of eager) {
+    for (const [input, { bytesInOutput }] of Object.entries(meta.outputs[path]?.inputs ?? {})) {
+      if (bytesInOutput === 0) continue
+      const name = moduleOf(input)
+      out[name] = (out[name] ?? 0) + bytesInOutput
+    }
+  }
+  return Object.fromEntries(Object.entries(out).sort(([, a], [, b]) => b - a))
+}
+
+async function measure(built: { meta: Metafile }, entry: string): Promise<BundleSize> {
+  const outputs = built.meta.outputs
+  // The entry and every chunk it imports statically load at once; dynamic ones later.
+  const eager = eagerChunks(built.meta, entry)
   const tally = async (paths: string[]) => {
     let minBytes = 0
     let gzipBytes = 0
@@ -118,19 +166,24 @@ async function measure(built: { meta: Metafile }, entryName: string): Promise<Bu
 }
 
 export async function measureSize(): Promise<{ result: SizeResult; bundles: Bundles }> {
-  const entries = join(benchDir, 'entries')
-  const startup = await bundle(join(entries, 'startup-app.ts'), 'startup')
-  const coreCheck = await bundle(join(entries, 'core-check.ts'), 'core-check')
-  const sdk = await bundle(join(entries, 'sdk-validate.ts'), 'sdk')
-  const sdkFunction = await bundle(join(entries, 'sdk-func-validate.ts'), 'sdk-function')
+  const entry = (name: string) => join(benchDir, 'entries', `${name}.ts`)
+  const startup = await bundle(entry('startup-app'), 'startup')
+  const startupSources = await bundle(entry('startup-app'), 'startup-sources', true)
+  const coreCheck = await bundle(entry('core-check'), 'core-check')
+  const sdk = await bundle(entry('sdk-validate'), 'sdk')
+  const sdkFunction = await bundle(entry('sdk-func-validate'), 'sdk-function')
   const gate = await bundle(join(benchDir, 'fixtures', 'gate.ts'), 'gate')
   return {
     result: {
       settings: SIZE_SETTINGS,
-      startup: await measure(startup, 'startup'),
-      coreCheck: await measure(coreCheck, 'core-check'),
-      sdk: await measure(sdk, 'sdk'),
-      sdkFunction: await measure(sdkFunction, 'sdk-function'),
+      startup: await measure(startup, entry('startup-app')),
+      startupByModule: bytesByModule(
+        startupSources.meta,
+        eagerChunks(startupSources.meta, entry('startup-app')),
+      ),
+      coreCheck: await measure(coreCheck, entry('core-check')),
+      sdk: await measure(sdk, entry('sdk-validate')),
+      sdkFunction: await measure(sdkFunction, entry('sdk-func-validate')),
     },
     bundles: { startup: join(startup.dir, 'startup.js'), gate: join(gate.dir, 'gate.js') },
   }

@@ -18,6 +18,8 @@ export interface WholeProcessResult {
   ratioBundled: number
   ratioSdk: number
   warmupRunsPerVariant: number
+  /** The unbundled gate's own time, phase by phase (inside the process, Node's boot excluded). */
+  gatePhases?: Record<string, Summary> | undefined
 }
 
 /** Spawn to exit, the variants interleaved in a new order every round. */
@@ -47,6 +49,16 @@ export async function measureWholeProcess(
     }
   }
   const of = (name: string) => summarize(samples[name] ?? [], 'ms')
+  const phases: Record<string, number[]> = {}
+  for (let round = 0; round < warmup + runs; round++) {
+    const result = await runNode(fixture('gate-phases'), [], env)
+    const out = JSON.parse(result.stdout) as { status: string; phases: Record<string, number> }
+    if (out.status !== 'active') throw new Error(`gate-phases ended ${out.status}`)
+    if (round < warmup) continue
+    for (const [phase, ms] of Object.entries(out.phases)) {
+      phases[phase] = [...(phases[phase] ?? []), ms]
+    }
+  }
   const bare = of('bare')
   const gate = of('gate')
   const gateBundled = of('gateBundled')
@@ -61,5 +73,8 @@ export async function measureWholeProcess(
     ratioBundled: ratio(gateBundled),
     ratioSdk: ratio(sdkValidate),
     warmupRunsPerVariant: warmup,
+    gatePhases: Object.fromEntries(
+      Object.entries(phases).map(([phase, ms]) => [phase, summarize(ms, 'ms')]),
+    ),
   }
 }

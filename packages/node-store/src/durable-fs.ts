@@ -1,5 +1,7 @@
+// Loaded only by writes, the lock and the install id: the start-up check never needs it.
 import { mkdir, open } from 'node:fs/promises'
 import { platform } from 'node:os'
+import { isErrno } from './errno.js'
 
 /** Creates the folder (and missing parents) readable by this user only. */
 export async function ensureDir(dir: string): Promise<void> {
@@ -24,19 +26,6 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close().catch(() => undefined)
   }
-}
-
-export function errnoCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code
-    return typeof code === 'string' ? code : undefined
-  }
-  return undefined
-}
-
-export function isErrno(error: unknown, ...codes: string[]): boolean {
-  const code = errnoCode(error)
-  return code !== undefined && codes.includes(code)
 }
 
 /**

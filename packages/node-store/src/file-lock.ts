@@ -1,5 +1,6 @@
 import { KeygateError } from '@keygate/core'
-import { ensureDir, errnoCode, writeHint } from './durable-fs.js'
+import { ensureDir, writeHint } from './durable-fs.js'
+import { errnoCode } from './errno.js'
 
 export interface FileLockSettings {
   /** The file the lock protects (it may not exist yet). */
@@ -22,9 +23,6 @@ const loadLockfile = () => {
   lockfileModule ??= importLockfile()
   return lockfileModule
 }
-
-/** proper-lockfile's floor for `stale`: lower values are raised to it. */
-export const MIN_STALE_MS = 2000
 
 // proper-lockfile refuses a second acquire of the same lock from one process (it sees
 // its own folder and answers ELOCKED), so holders in this process queue here first.

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { link, open, readFile, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeygateError } from '@keygate/core'
-import { ensureDir, errnoCode, isErrno, syncDir } from './durable-fs.js'
+import { ensureDir, syncDir } from './durable-fs.js'
+import { errnoCode, isErrno } from './errno.js'
 
 /** The fallback id's file name inside its folder. */
-export const INSTALL_ID_FILE = 'install-id'
+const INSTALL_ID_FILE = 'install-id'
 
 const ID_PATTERN = /^[0-9a-f]{32}$/
 

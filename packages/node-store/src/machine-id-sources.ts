@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -32,7 +31,10 @@ export function commandSource(
 ): MachineIdSource {
   return {
     name,
-    read(signal) {
+    async read(signal) {
+      // Imported here, not at the top: only macOS and Windows run a command, and on
+      // Linux loading node:child_process would cost ≈ 1 ms of every start for nothing.
+      const { execFile } = await import('node:child_process')
       return new Promise((resolve, reject) => {
         execFile(
           file,

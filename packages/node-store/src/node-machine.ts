@@ -1,14 +1,13 @@
-import { createHash } from 'node:crypto'
 import { hostname } from 'node:os'
-import { KeygateError, LABEL_MAX_LENGTH, type Machine } from '@keygate/core'
+import { KeygateError, type Machine, truncateLabel } from '@keygate/core'
 import envPaths from 'env-paths'
-import { INSTALL_ID_FILE, installId } from './install-id.js'
 import {
   defaultMachineIdSources,
   type MachineIdSource,
   usableMachineId,
 } from './machine-id-sources.js'
 import { type LocationOptions, resolveDir } from './paths.js'
+import { sha256Hex } from './sha256-hex.js'
 
 export interface NodeMachineOptions extends LocationOptions {
   /**
@@ -32,6 +31,8 @@ export interface NodeMachine extends Machine {
 }
 
 const DEFAULT_LABEL = 'This device'
+/** `source()` for the fallback id: the name of the file it is kept in. */
+const INSTALL_ID_SOURCE = 'install-id'
 const DEFAULT_TIMEOUT_MS = 3000
 
 /**
@@ -64,7 +65,7 @@ export function nodeMachine(options: NodeMachineOptions): NodeMachine {
     const pending = (async () => {
       const { id, source } = await machineId(sources, timeoutMs, fallbackDir)
       // The raw id lives only in this closure: it is hashed and dropped.
-      const fingerprint = createHash('sha256').update(`${salt}:${id}`).digest('hex')
+      const fingerprint = await sha256Hex(`${salt}:${id}`)
       return { fingerprint, source }
     })()
     found = pending
@@ -102,7 +103,10 @@ async function machineId(
     const id = usableMachineId(raw === TIMED_OUT ? null : raw)
     if (id !== null) return { id, source: source.name }
   }
-  return { id: `install:${await installId(fallbackDir)}`, source: INSTALL_ID_FILE }
+  // Loaded only here: creating the id needs node:crypto and the write helpers, which a
+  // machine with a readable OS id never uses.
+  const { installId } = await import('./install-id.js')
+  return { id: `install:${await installId(fallbackDir)}`, source: INSTALL_ID_SOURCE }
 }
 
 const TIMED_OUT = Symbol('timed out')
@@ -144,6 +148,6 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]+/g
 /** Printable, single-line, no NUL (Polar refuses it), at most core's LABEL_MAX_LENGTH (255) characters. */
 function sanitizeLabel(raw: string): string {
   const clean = raw.replace(CONTROL_CHARS, ' ').replace(/\s+/g, ' ').trim()
-  const cut = Array.from(clean).slice(0, LABEL_MAX_LENGTH).join('').trim()
+  const cut = truncateLabel(clean).trim()
   return cut.length > 0 ? cut : DEFAULT_LABEL
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { renameSync, writeFileSync } from 'node:fs'
 import { chmod, mkdir, open, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeygateError } from '@keygate/core'
@@ -138,6 +139,17 @@ describe('createFileStore: reads and writes', () => {
     expect((await readdir(dir)).sort()).toEqual(['license.json', 'license.json.654321'])
   })
 
+  it('reads the file within the call: no thread-pool round trips for the start-up check', async () => {
+    const store = createFileStore({ dir: await tempDir() })
+    await store.write('old')
+    const pending = store.read()
+    // Replaced before the promise settles: an async read would only open it after this.
+    writeFileSync(`${store.path}.next`, 'new')
+    renameSync(`${store.path}.next`, store.path)
+    expect(await pending).toBe('old')
+    expect(await store.read()).toBe('new')
+  })
+
   it('refuses a record larger than it would read back', async () => {
     const store = createFileStore({ dir: await tempDir() })
     expect((await rejection(store.write('x'.repeat(1024 * 1024 + 1)))).code).toBe('invalid_input')
@@ -271,6 +283,19 @@ describe('createFileStore: a damaged or hostile file', () => {
     await writeFile(mine.path, 'garbage')
     expect(await mine.read()).toBe('garbage')
     await other.write('{"fresh":true}') // another instance activated meanwhile
+    expect(await mine.quarantine('not json')).toBeNull()
+    expect(await mine.read()).toBe('{"fresh":true}')
+  })
+
+  it('still knows which file it read after clearing one that was already moved away', async () => {
+    const dir = await tempDir()
+    const mine = createFileStore({ dir })
+    const other = createFileStore({ dir })
+    await writeFile(mine.path, 'garbage')
+    expect(await mine.read()).toBe('garbage')
+    renameSync(mine.path, join(dir, 'moved-by-hand')) // kept: its inode is not reused
+    await mine.clear()
+    await other.write('{"fresh":true}')
     expect(await mine.quarantine('not json')).toBeNull()
     expect(await mine.read()).toBe('{"fresh":true}')
   })

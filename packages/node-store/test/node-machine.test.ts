@@ -1,14 +1,24 @@
+import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { KeygateError, LABEL_MAX_LENGTH } from '@keygate/core'
-import { defaultMachineIdSources, type MachineIdSource, nodeMachine } from '@keygate/node-store'
-import { afterEach, describe, expect, it } from 'vitest'
+import {
+  commandSource,
+  defaultMachineIdSources,
+  type MachineIdSource,
+  nodeMachine,
+} from '@keygate/node-store'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { parseIoreg, parseRegQuery } from '../src/machine-id-sources.js'
+import { sha256Hex } from '../src/sha256-hex.js'
 import { runFixture } from './run-fixture.js'
 import { removeTempDirs, tempDir } from './temp-dir.js'
 
-afterEach(removeTempDirs)
+afterEach(async () => {
+  vi.unstubAllGlobals()
+  await removeTempDirs()
+})
 
 const RAW = '3F2504E0-4F89-41D3-9A0C-0305E82C3301'
 
@@ -40,6 +50,27 @@ describe('nodeMachine: fingerprint', () => {
     expect(await machine.fingerprint()).toBe(fingerprint)
     expect(source.reads).toBe(1)
     expect(await machine.source()).toBe('fixed')
+  })
+
+  it('keeps the value of earlier releases, so grants already on disk still match', async () => {
+    // Computed with node:crypto's createHash('sha256'), which earlier releases used.
+    expect(await nodeMachine({ salt: 'acme-notes', sources: [fixed(RAW)] }).fingerprint()).toBe(
+      'cbce6f71a9a0965c18f96936d70dac92a93cb79a62ecdd3c8c847665d0c05469',
+    )
+  })
+
+  it('hashes like node:crypto for any text, with or without the Web Crypto global', async () => {
+    const texts = [
+      '',
+      'acme:1',
+      'ключ-🚀:install:0123456789abcdef0123456789abcdef',
+      'x'.repeat(1000),
+    ]
+    const expected = texts.map((t) => createHash('sha256').update(t).digest('hex'))
+    expect(await Promise.all(texts.map(sha256Hex))).toEqual(expected)
+    // A runtime started without the global (--no-experimental-global-webcrypto).
+    vi.stubGlobal('crypto', undefined)
+    expect(await Promise.all(texts.map(sha256Hex))).toEqual(expected)
   })
 
   it('is stable across instances and differs with the salt', async () => {
@@ -214,6 +245,23 @@ describe('OS sources', () => {
       null,
     )
   })
+
+  it.runIf(process.platform !== 'win32')(
+    'runs a command source and parses its output',
+    async () => {
+      const source = commandSource(
+        'node says',
+        process.execPath,
+        ['-e', 'console.log("id: 6b29fc40-ca47-1067-b31d-00dd010662da;")'],
+        (stdout) => /id: (\S+);/.exec(stdout)?.[1] ?? null,
+      )
+      expect(await source.read(new AbortController().signal)).toBe(
+        '6b29fc40-ca47-1067-b31d-00dd010662da',
+      )
+      const machine = nodeMachine({ salt: 's', sources: [source] })
+      expect(await machine.source()).toBe('node says')
+    },
+  )
 
   it('looks in the right place on each OS', () => {
     expect(defaultMachineIdSources('linux').map((s) => s.name)).toEqual([

@@ -1,0 +1,147 @@
+// Everything that changes the record on disk: write, clear, move aside. Loaded by the
+// file store on first use, so the start-up check (a read) never loads or parses it.
+import { lstat, readdir, rename, unlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { KeygateError } from '@keygate/core'
+import { ensureDir, syncDir, writeHint } from './durable-fs.js'
+import { describeFsError, errnoCode, isErrno } from './errno.js'
+
+/** Temp files older than this are leftovers of a killed writer, not a write in progress. */
+const TEMP_LEFTOVER_MS = 60_000
+
+// Loaded on the first write, not with this module: clear() and quarantine() do not need
+// write-file-atomic and signal-exit (≈ 11 ms to import).
+const importWriter = () => import('write-file-atomic')
+let writerModule: ReturnType<typeof importWriter> | undefined
+const loadWriter = () => {
+  writerModule ??= importWriter()
+  return writerModule
+}
+
+/** Replaces the record atomically and durably. */
+export async function writeRecord(path: string, dir: string, text: string): Promise<void> {
+  try {
+    await ensureDir(dir)
+    await writeReplacing(path, text)
+    await syncDir(dir)
+  } catch (error) {
+    throw writeError(path, error)
+  }
+}
+
+/** Removes the record; no error when there is none. True when a file was removed. */
+export async function clearRecord(path: string, dir: string): Promise<boolean> {
+  try {
+    await unlink(path)
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false
+    throw new KeygateError(
+      'store',
+      `Could not remove the license record ${path} (${describeFsError(error)}).`,
+      { cause: error },
+    )
+  }
+  await syncDir(dir).catch(() => undefined)
+  return true
+}
+
+/**
+ * Renames the record (file or folder) to `<path>.unreadable-<time>` next to it; the new
+ * path, or null when it was gone already. Whether it may be moved is the caller's call.
+ */
+export async function moveAside(path: string, dir: string, reason: string): Promise<string | null> {
+  const target = await freeName(`${path}.unreadable-${timestamp()}`)
+  try {
+    await rename(path, target)
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw new KeygateError(
+      'store',
+      `The license record ${path} cannot be used (${reason}) and could not be moved aside (${describeFsError(error)}). Move or delete it by hand, then activate again.`,
+      { cause: error },
+    )
+  }
+  await syncDir(dir).catch(() => undefined)
+  return target
+}
+
+/**
+ * Temp file in the same folder, fsync, chmod 0600, rename: a crash leaves old or new.
+ * On Windows the rename fails while another process (an antivirus scan, a second
+ * instance reading) has the file open; that clears within moments, so retry briefly.
+ */
+async function writeReplacing(path: string, text: string): Promise<void> {
+  const { default: writeFileAtomic } = await loadWriter()
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeFileAtomic(path, text, { mode: 0o600, fsync: true })
+    } catch (error) {
+      const busy = process.platform === 'win32' && isErrno(error, 'EPERM', 'EBUSY', 'EACCES')
+      if (!busy || attempt >= 5) throw error
+      await new Promise((resolve) => setTimeout(resolve, attempt * 40))
+    }
+  }
+}
+
+async function freeName(base: string): Promise<string> {
+  for (let n = 0; n < 100; n++) {
+    const candidate = n === 0 ? base : `${base}-${n}`
+    if (!(await exists(candidate))) return candidate
+  }
+  throw new KeygateError('store', `Too many quarantined license records next to ${base}.`)
+}
+
+/** Whether anything (a symlink included) is at `path`. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path)
+    return true
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false
+    throw new KeygateError(
+      'store',
+      `Cannot check ${path} before moving the license record there (${describeFsError(error)}).`,
+      { cause: error },
+    )
+  }
+}
+
+/** ISO time without colons, which Windows forbids in file names. */
+function timestamp(): string {
+  return new Date().toISOString().replace(/:/g, '-')
+}
+
+/**
+ * write-file-atomic's temp files (`license.json.<digits>`) survive a SIGKILL or a power
+ * cut. Old ones are removed once per store; young ones may be another writer's.
+ */
+export async function sweepLeftovers(path: string): Promise<void> {
+  const dir = dirname(path)
+  const prefix = `${basename(path)}.`
+  try {
+    const now = Date.now()
+    for (const entry of await readdir(dir)) {
+      if (!entry.startsWith(prefix) || !/^\d+$/.test(entry.slice(prefix.length))) continue
+      const file = join(dir, entry)
+      const info = await lstat(file).catch(() => undefined)
+      if (info?.isFile() && now - info.mtimeMs > TEMP_LEFTOVER_MS) {
+        await unlink(file).catch(() => undefined)
+      }
+    }
+  } catch {
+    // Tidying up is best effort; the record itself is already safe.
+  }
+}
+
+function writeError(path: string, error: unknown): KeygateError {
+  const code = errnoCode(error)
+  const hint =
+    code === 'EISDIR' || code === 'ENOTEMPTY'
+      ? 'A folder stands where the file should be: move it away.'
+      : writeHint(code, dirname(path))
+  return new KeygateError(
+    'store',
+    `Could not save the license record ${path} (${describeFsError(error)}). ${hint}`,
+    { cause: error },
+  )
+}
