@@ -7,5 +7,5 @@ export default defineConfig({
   dts: true,
   clean: true,
   fixedExtension: false,
-  external: ['electron'],
+  deps: { neverBundle: ['electron'] },
 })
