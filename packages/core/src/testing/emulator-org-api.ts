@@ -1,4 +1,3 @@
-import { maskKey } from '../errors.js'
 import {
   type Call,
   getActivation,
@@ -8,7 +7,7 @@ import {
   serverSide,
   updateKey,
 } from './emulator-org-handlers.js'
-import type { Answer } from './emulator-router.js'
+import { type Answer, maskedBody, respond } from './emulator-router.js'
 import type { EmulatorState } from './emulator-state.js'
 import type { EmulatorRequestLog } from './emulator-types.js'
 import type { FaultQueue } from './faults.js'
@@ -107,20 +106,15 @@ export function createOrgApi(deps: OrgApiDeps): OrgApi {
         method: request.method,
         path,
         endpoint: null,
-        body: masked(text),
+        body: maskedBody(text),
         status,
         ip,
         at: now,
       })
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       record(status)
-      return respond(
-        now,
-        status,
-        body === null ? null : JSON.stringify(body),
-        headers,
-        deps.sandbox,
-      )
+      const text = body === null ? null : JSON.stringify(body)
+      return respond(now, status, text, 'application/json', headers, deps.sandbox)
     }
 
     const fault = deps.faults.take()
@@ -130,8 +124,7 @@ export function createOrgApi(deps: OrgApiDeps): OrgApi {
         return fault
       }
       record(fault.status)
-      const headers = { 'content-type': fault.contentType }
-      return respond(now, fault.status, fault.body, headers, false, null)
+      return respond(now, fault.status, fault.body, fault.contentType, {}, false)
     }
     const bearer = bearerToken(request)
     const token = bearer === null ? undefined : tokens.get(bearer)
@@ -153,7 +146,7 @@ export function createOrgApi(deps: OrgApiDeps): OrgApi {
     if (!rate.allowed) {
       record(429)
       const headers = { 'retry-after': String(rate.retryAfterSeconds) }
-      return respond(now, 429, '', headers, deps.sandbox, null)
+      return respond(now, 429, '', null, headers, deps.sandbox)
     }
     const route = matching.find((r) => r.method === request.method)
     if (route === undefined) {
@@ -187,7 +180,7 @@ export function createOrgApi(deps: OrgApiDeps): OrgApi {
     if (outcome.status === 500) {
       // What Starlette sends for an unhandled exception: plain text, not JSON.
       record(500)
-      return respond(now, 500, 'Internal Server Error', {}, deps.sandbox, 'text/plain')
+      return respond(now, 500, 'Internal Server Error', 'text/plain', {}, deps.sandbox)
     }
     return reply(outcome.status, outcome.body)
   }
@@ -243,35 +236,4 @@ async function withoutToken(request: Request): Promise<Request> {
     signal: request.signal,
     ...(hasBody ? { body: await request.text() } : {}),
   })
-}
-
-function respond(
-  now: number,
-  status: number,
-  body: string | null,
-  extra: Record<string, string>,
-  sandbox: boolean,
-  contentType: string | null = 'application/json',
-): Answer {
-  const headers = new Headers(extra)
-  headers.set('date', new Date(now).toUTCString())
-  if (contentType !== null && body !== null && body !== '') headers.set('content-type', contentType)
-  if (sandbox) headers.set('x-polar-sandbox', '1')
-  const payload = status === 204 || body === null ? null : body
-  return { kind: 'response', response: new Response(payload, { status, headers }) }
-}
-
-/** The request body for the log, with any license key masked. */
-function masked(text: string): unknown {
-  if (text === '') return undefined
-  try {
-    const json: unknown = JSON.parse(text)
-    if (typeof json === 'object' && json !== null && !Array.isArray(json) && 'key' in json) {
-      const key = (json as { key: unknown }).key
-      return { ...json, key: typeof key === 'string' ? maskKey(key) : key }
-    }
-    return json
-  } catch {
-    return '[unparsable body]'
-  }
 }

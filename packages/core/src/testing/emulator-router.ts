@@ -129,7 +129,8 @@ function bearerToken(request: Request): string | null {
   return /^[\x00-\x7f]*$/.test(value) ? value : null
 }
 
-function respond(
+/** A response as Polar sends it: its Date header, the sandbox header, no body on 204. */
+export function respond(
   now: number,
   status: number,
   body: string | null,
@@ -139,7 +140,7 @@ function respond(
 ): Answer {
   const headers = new Headers(extra)
   headers.set('date', new Date(now).toUTCString())
-  if (contentType !== null && body !== null) headers.set('content-type', contentType)
+  if (contentType !== null && body !== null && body !== '') headers.set('content-type', contentType)
   if (sandbox) headers.set('x-polar-sandbox', '1')
   // 204 must have no body at all; 429 has an empty one.
   const payload = status === 204 || body === null ? null : body
@@ -147,7 +148,7 @@ function respond(
 }
 
 /** The body for the request log: parsed JSON with the key masked, or the raw text if not JSON. */
-function maskedBody(text: string): unknown {
+export function maskedBody(text: string): unknown {
   if (text === '') return undefined
   try {
     const json: unknown = JSON.parse(text)
