@@ -65,6 +65,35 @@ function confirmedTimes(
   return { validatedAt: serverTime ?? now, localValidatedAt: now, clockHighWater: now }
 }
 
+/** Polar's stamps and its `Date` header come from different machines: allow some drift. */
+const STAMP_TOLERANCE = 5 * 60 * 1000
+
+/**
+ * Polar's time of the answer: its `Date` header, unless the answer itself contradicts it.
+ * A proxy with a broken clock may rewrite the header, and its skew moves the key's expiry.
+ * Polar just accepted the key, so by its clock the key had not expired; and it wrote the
+ * answer's timestamps no later than now. A contradicted header is dropped (the local clock
+ * stands in), so it can neither expire a key Polar just confirmed nor push its expiry back.
+ * Without a header (a browser hides it from a cross-origin answer), `written` — the stamp
+ * Polar writes while answering this very request — stands in for it.
+ */
+function believableServerTime(
+  header: number | undefined,
+  key: PolarLicenseKey,
+  written: string | null | undefined,
+  stamps: ReadonlyArray<string | null | undefined>,
+): number | undefined {
+  const serverTime = header ?? (written ? Date.parse(written) : Number.NaN)
+  if (!Number.isFinite(serverTime)) return undefined
+  const expiresAt = key.expires_at === null ? Number.NaN : Date.parse(key.expires_at)
+  if (serverTime >= expiresAt) return undefined
+  for (const stamp of [key.last_validated_at, written, ...stamps]) {
+    const at = stamp ? Date.parse(stamp) : Number.NaN
+    if (serverTime < at - STAMP_TOLERANCE) return undefined
+  }
+  return serverTime
+}
+
 export function grantFromActivation(
   origin: GrantOrigin,
   conditions: Conditions,
@@ -78,7 +107,10 @@ export function grantFromActivation(
     conditions,
     activation: { id: a.id, label: a.label, meta: a.meta, createdAt: a.created_at },
     license: licenseSnapshot(a.license_key),
-    ...confirmedTimes(result.serverTime, now),
+    ...confirmedTimes(
+      believableServerTime(result.serverTime, a.license_key, a.created_at, [a.modified_at]),
+      now,
+    ),
   }
 }
 
@@ -95,7 +127,7 @@ export function grantFromValidation(
     conditions,
     activation: null,
     license: licenseSnapshot(result.data),
-    ...confirmedTimes(result.serverTime, now),
+    ...confirmedTimes(validatedServerTime(result), now),
   }
 }
 
@@ -114,8 +146,18 @@ export function revalidatedGrant(
         ? grant.activation
         : { ...grant.activation, label: seen.label, meta: seen.meta },
     license: licenseSnapshot(result.data),
-    ...confirmedTimes(result.serverTime, now),
+    ...confirmedTimes(validatedServerTime(result), now),
   }
+}
+
+function validatedServerTime(result: PolarResult<PolarValidatedKey>): number | undefined {
+  const seen = result.data.activation
+  // Polar sets last_validated_at to its now on each successful validation.
+  const { serverTime, data } = result
+  return believableServerTime(serverTime, data, data.last_validated_at, [
+    seen?.created_at,
+    seen?.modified_at,
+  ])
 }
 
 export function grantWithVerdict(

@@ -1,7 +1,7 @@
-import { isKeygateError } from './errors.js'
-import { needsRevalidation } from './evaluate.js'
+import { isKeygateError, type KeygateError } from './errors.js'
+import { needsRevalidation, withTransientFailure } from './evaluate.js'
 import type { Grant } from './grant.js'
-import { type GrantOrigin, sameMachine, sameSeat } from './grant-from-polar.js'
+import { type GrantOrigin, sameMachine, sameSeat, verdictReason } from './grant-from-polar.js'
 import type { ActivateOptions, LicensingOptions } from './licensing-types.js'
 import type { Machine } from './machine.js'
 import { createPolarClient } from './polar-client.js'
@@ -28,6 +28,15 @@ import { asStoreError, readRecord, type StoredRecord } from './stored-record.js'
 
 const DEFAULT_LABEL = 'Desktop'
 
+/**
+ * After a transient failure, `check()` (`auto`) answers from the cache for this long while
+ * that cache lets the app run: an app calling it on every focus or click must not send a
+ * request each time while Polar's edge keeps failing. A locked app still asks at once (its
+ * user is waiting to get back in); a 429 is left to the Retry-After pause; `refresh()`
+ * always asks.
+ */
+const AUTO_QUIET_MS = 60_000
+
 /** What the offline part of a licensing instance shares with its online part. */
 export interface LicensingCore {
   organizationId: string
@@ -43,7 +52,7 @@ export interface LicensingCore {
   otherOrigin(grant: Grant): InactiveState
   evaluateRecord(record: StoredRecord): Promise<LicenseState>
   /** Emits a state of check() or refresh(), with a background write's failure beside it. */
-  report(state: LicenseState): LicenseState
+  report(state: LicenseState, ticket?: number): LicenseState
   /** The cached state with `error` beside it, read without the lock; never throws. */
   cachedWith(error: unknown, unreachable?: boolean): Promise<LicenseState>
 }
@@ -90,9 +99,19 @@ export function createOnlineLicensing(core: LicensingCore): OnlineLicensing {
    * Instances started together send one request between them, not one each (Polar's
    * limit is per IP): the grant re-read inside the lock is often no longer due.
    */
+  let quiet: { since: number; error: KeygateError } | undefined
+
   async function revalidateStored(onlyIfDue: boolean): Promise<LicenseState> {
+    if (onlyIfDue && quiet !== undefined) {
+      const left = quiet.since + AUTO_QUIET_MS - now()
+      // A clock set back (left beyond the whole span) ends the quiet minute, not stretches it.
+      const state = left > 0 && left <= AUTO_QUIET_MS ? await quietState(quiet.error) : undefined
+      if (state !== undefined) return state
+    }
+    let ticket: number | undefined
     try {
       const state = await store.lock(async () => {
+        ticket = emitter.ticket()
         const record = await readRecord(store)
         if (record.kind !== 'grant') return evaluateRecord(record)
         if (!ours(record.grant)) return otherOrigin(record.grant)
@@ -100,12 +119,36 @@ export function createOnlineLicensing(core: LicensingCore): OnlineLicensing {
           const cached = await evaluateRecord(record)
           if (!needsRevalidation(cached, now())) return cached
         }
-        return (await revalidate(record.grant)).state
+        const { state, failure } = await revalidate(record.grant)
+        const transient =
+          failure !== undefined &&
+          verdictReason(failure) === null &&
+          failure.code !== 'rate_limited'
+        quiet = transient ? { since: now(), error: failure } : undefined
+        return state
       })
-      return report(state)
+      return report(state, ticket)
     } catch (error) {
       // The lock (or the machine) failed: report the cached state with the error beside it.
       return core.cachedWith(asStoreError(error, 'The license store failed'))
+    }
+  }
+
+  /**
+   * The cached state during the quiet minute, with the last failure beside it while still
+   * due; undefined when it does not let the app run (then Polar is asked as usual).
+   */
+  async function quietState(error: KeygateError): Promise<LicenseState | undefined> {
+    const ticket = emitter.ticket()
+    try {
+      const record = await readRecord(store)
+      if (record.kind !== 'grant') return undefined
+      const cached = await evaluateRecord(record)
+      if (cached.status === 'inactive') return undefined
+      if (!needsRevalidation(cached, now())) return report(cached, ticket)
+      return report(withTransientFailure(cached, error), ticket)
+    } catch {
+      return undefined
     }
   }
 

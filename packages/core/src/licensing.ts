@@ -63,11 +63,14 @@ export function createLicensing(options: LicensingOptions): Licensing {
     }
   }
 
-  /** Emits a state of check() or refresh(), with a background write's failure beside it. */
-  function report(state: LicenseState): LicenseState {
+  /**
+   * Emits a state of check() or refresh(), with a background write's failure beside it.
+   * `ticket`: taken before the record was read (see state-emitter.ts).
+   */
+  function report(state: LicenseState, ticket?: number): LicenseState {
     const failure = mark.takeError()
-    if (failure === undefined || state.error !== undefined) return emitter.emit(state)
-    return emitter.emit({ ...state, error: failure })
+    if (failure === undefined || state.error !== undefined) return emitter.emit(state, ticket)
+    return emitter.emit({ ...state, error: failure }, ticket)
   }
 
   /**
@@ -76,6 +79,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
    */
   async function cachedWith(error: unknown, unreachable = false): Promise<LicenseState> {
     const failure = asStoreError(error, 'The license store failed')
+    const ticket = emitter.ticket()
     try {
       const record = await readRecord(store)
       const cached =
@@ -86,9 +90,10 @@ export function createLicensing(options: LicensingOptions): Licensing {
             : NOT_ACTIVATED
       return report(
         unreachable ? withTransientFailure(cached, failure) : { ...cached, error: failure },
+        ticket,
       )
     } catch {
-      return report({ ...NOT_ACTIVATED, error: failure })
+      return report({ ...NOT_ACTIVATED, error: failure }, ticket)
     }
   }
 
@@ -129,6 +134,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
   async function check(checkOptions: CheckOptions = {}): Promise<LicenseState> {
     const online = checkOptions.online ?? 'auto'
     // Fast path: no lock, no network; a damaged record is moved aside under the lock.
+    const ticket = emitter.ticket()
     let record = await readRecord(store)
     if (record.kind === 'damaged') {
       try {
@@ -136,17 +142,17 @@ export function createLicensing(options: LicensingOptions): Licensing {
           record = await readRecord(store)
           return record.kind === 'damaged' ? quarantineDamaged(store, record) : undefined
         })
-        if (state) return report(state)
+        if (state) return report(state, ticket)
       } catch (error) {
-        return report({
-          ...NOT_ACTIVATED,
-          error: asStoreError(error, 'The license store failed'),
-        })
+        return report(
+          { ...NOT_ACTIVATED, error: asStoreError(error, 'The license store failed') },
+          ticket,
+        )
       }
     }
-    if (record.kind !== 'grant') return report(await evaluateRecord(record))
+    if (record.kind !== 'grant') return report(await evaluateRecord(record), ticket)
     const grant = record.grant
-    if (!ours(grant)) return report(otherOrigin(grant))
+    if (!ours(grant)) return report(otherOrigin(grant), ticket)
 
     const at = now()
     const fingerprint = await machine.fingerprint()
@@ -154,7 +160,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
     if (mark.due(grant, at, fingerprint)) mark.advance(at, fingerprint)
     if (online === 'always') return refresh()
     if (online === 'auto' && needsRevalidation(state, at)) return revalidateStored(true)
-    return report(state)
+    return report(state, ticket)
   }
 
   function refresh(): Promise<LicenseState> {

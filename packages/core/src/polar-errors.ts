@@ -45,16 +45,23 @@ export function parseBody(body: string | undefined): ParsedBody {
   }
 }
 
+/**
+ * The longest wait a `Retry-After` is taken for. Polar blocks for 60 s; a larger value
+ * comes from something else on the way (a proxy, a captive portal, a broken clock in an
+ * HTTP date) and would otherwise silence a licensing for the rest of the session.
+ */
+const MAX_RETRY_AFTER_S = 60 * 60
+
 /** `Retry-After` as seconds: delta-seconds or an HTTP date (relative to the response's `Date`). */
 export function parseRetryAfter(headers: Headers, now: number = Date.now()): number | undefined {
   const value = headers.get('retry-after')?.trim()
   if (!value) return undefined
-  if (/^\d+$/.test(value)) return Number(value)
+  if (/^\d+$/.test(value)) return Math.min(Number(value), MAX_RETRY_AFTER_S)
   const at = Date.parse(value)
   if (Number.isNaN(at)) return undefined
   const date = Date.parse(headers.get('date') ?? '')
   const reference = Number.isNaN(date) ? now : date
-  return Math.max(0, Math.ceil((at - reference) / 1000))
+  return Math.min(MAX_RETRY_AFTER_S, Math.max(0, Math.ceil((at - reference) / 1000)))
 }
 
 /** A failed HTTP answer (any non-2xx status). */

@@ -2,8 +2,17 @@ import type { StateListener } from './licensing-types.js'
 import type { LicenseState } from './state.js'
 
 export interface StateEmitter {
-  /** Passes the state to every listener when it differs meaningfully from the last one. */
-  emit(state: LicenseState): LicenseState
+  /**
+   * Marks the moment a state's record is read; pass it to `emit`. Later tickets are larger.
+   */
+  ticket(): number
+  /**
+   * Passes the state to every listener when it differs meaningfully from the last one and
+   * was read no earlier than the last one told (`ticket`, default: now). A check that read
+   * the record before an activate or deactivate finished would otherwise leave listeners
+   * on the old state.
+   */
+  emit(state: LicenseState, ticket?: number): LicenseState
   subscribe(listener: StateListener): () => void
 }
 
@@ -21,8 +30,14 @@ function signature(state: LicenseState): string {
 export function createStateEmitter(): StateEmitter {
   const listeners = new Set<StateListener>()
   let last: string | undefined
+  let tickets = 0
+  let lastTicket = 0
+  const ticket = () => ++tickets
   return {
-    emit(state) {
+    ticket,
+    emit(state, at = ticket()) {
+      if (at < lastTicket) return state
+      lastTicket = at
       const next = signature(state)
       if (next === last) return state
       last = next

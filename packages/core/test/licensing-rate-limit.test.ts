@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { KeygateError } from '../src/errors.js'
+import { createPolarClient } from '../src/polar-client.js'
 import { memoryStore } from '../src/store.js'
 import { DAY, setup, T0 } from './licensing-fixture.js'
 
@@ -107,5 +108,29 @@ describe('refresh() and activate() while Polar asked to wait', () => {
     const before = t.emulator.requests.length
     expect((await t.licensing.refresh()).error).toBeUndefined()
     expect(t.emulator.requests.length).toBe(before + 1)
+  })
+})
+
+describe('a Retry-After far beyond what Polar sends (a proxy, a captive portal)', () => {
+  it('pauses this licensing for an hour at most, not for the rest of the session', async () => {
+    const t = setup()
+    let answer429 = false
+    const client = createPolarClient({
+      server: 'http://emulator.local',
+      retry: 0,
+      sleep: async () => {},
+      fetch: async (input, init) =>
+        answer429
+          ? new Response(null, { status: 429, headers: { 'retry-after': '31536000' } })
+          : t.emulator.fetch(input, init),
+    })
+    const licensing = t.make({ client })
+    await licensing.activate(t.key.key)
+    t.advance(2 * DAY)
+    answer429 = true
+    expect(await licensing.check()).toMatchObject({ error: { code: 'rate_limited' } })
+    answer429 = false
+    t.advance(60 * 60 * 1000 + 1000)
+    expect(await licensing.check()).toMatchObject({ status: 'active' })
   })
 })

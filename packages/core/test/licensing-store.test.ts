@@ -137,6 +137,19 @@ describe('a record for another organization or server', () => {
       /another Polar organization or server/,
     )
   })
+
+  it("is never reused by activate: the same key string in another organization takes that organization's seat", async () => {
+    const t = setup()
+    await t.licensing.activate(t.key.key)
+    const otherOrg = '6b1f3c2e-8d4a-4f5b-9c7e-2a1d3e4f5a6b'
+    const twin = t.emulator.createKey({ organizationId: otherOrg, key: t.key.key })
+    const before = t.emulator.requests.length
+    const state = await t.make({ organizationId: otherOrg }).activate(t.key.key)
+    expect(state).toMatchObject({ status: 'active' })
+    expect(t.endpoints(before)).toEqual(['activate'])
+    expect(t.emulator.listActivations(twin)).toHaveLength(1)
+    expect(t.emulator.listActivations(t.key)).toHaveLength(1)
+  })
 })
 
 describe('concurrency inside one process', () => {

@@ -54,6 +54,11 @@ export function createGate(options: GateOptions): Gate {
 
   let current: ElectronLicenseState | undefined
   let lastSent = ''
+  // Calls overlap (the renderer's check while an activation finishes): a state read before
+  // one already kept is returned to its caller, but neither kept nor told to listeners.
+  let tickets = 0
+  let kept = 0
+  const ask = () => ++tickets
   // Timers run only between start() and stop(); calls work either way.
   let started = false
   let failures = 0
@@ -66,8 +71,11 @@ export function createGate(options: GateOptions): Gate {
   const withEncryption = (state: LicenseState): ElectronLicenseState =>
     Object.assign({}, state, { encryption: options.encryption() })
 
-  const update = (state: LicenseState): ElectronLicenseState => {
+  /** `ticket`: from `ask()` before the call that produced the state; default now. */
+  const update = (state: LicenseState, ticket = ask()): ElectronLicenseState => {
     const next = withEncryption(state)
+    if (ticket < kept) return next
+    kept = ticket
     current = next
     // Core and our own calls may report the same state twice: tell listeners once.
     const fingerprint = JSON.stringify(next)
@@ -144,7 +152,7 @@ export function createGate(options: GateOptions): Gate {
     poll.unref?.()
   }
 
-  const settle = (state: LicenseState) => {
+  const settle = (state: LicenseState, ticket: number) => {
     if (state.status === 'active') {
       failures = 0
       stopPolling()
@@ -153,7 +161,7 @@ export function createGate(options: GateOptions): Gate {
     }
     notBefore = retryNotBefore(state, now(), notBefore)
     if (state.error?.code === 'network' || state.error?.code === 'timeout') watchNetwork()
-    const result = update(state)
+    const result = update(state, ticket)
     plan(state)
     return result
   }
@@ -162,6 +170,7 @@ export function createGate(options: GateOptions): Gate {
     if (inflight !== undefined) return inflight
     clearTimer()
     const run = (async () => {
+      const ticket = ask()
       if (now() < notBefore || !isOnline()) {
         // Polar asked us to wait, or surely offline: look at the cache only.
         const cached = await licensing.check({ online: 'never' })
@@ -169,11 +178,11 @@ export function createGate(options: GateOptions): Gate {
           failures += 1
           watchNetwork()
         }
-        const result = update(cached)
+        const result = update(cached, ticket)
         plan(cached)
         return result
       }
-      return settle(await licensing.refresh())
+      return settle(await licensing.refresh(), ticket)
     })()
     inflight = run
     try {
@@ -186,8 +195,9 @@ export function createGate(options: GateOptions): Gate {
   // After sleep, timers may be late (macOS) or the state may have moved to grace.
   const onResume = () => {
     at(timing.resumeDelayMs * (1 + random()), async () => {
+      const ticket = ask()
       const state = await licensing.check({ online: 'never' })
-      update(state)
+      update(state, ticket)
       if (isDue(state, now())) await revalidate()
       else plan(state)
     })
@@ -199,7 +209,11 @@ export function createGate(options: GateOptions): Gate {
     },
 
     async start() {
-      if (started) return current ?? update(await licensing.check({ online: 'never' }))
+      if (started) {
+        if (current !== undefined) return current
+        const ticket = ask()
+        return update(await licensing.check({ online: 'never' }), ticket)
+      }
       started = true
       let state: LicenseState
       try {
@@ -225,7 +239,8 @@ export function createGate(options: GateOptions): Gate {
     },
 
     async check(checkOptions) {
-      return update(await licensing.check(checkOptions))
+      const ticket = ask()
+      return update(await licensing.check(checkOptions), ticket)
     },
 
     refresh: () => revalidate(),
@@ -241,8 +256,9 @@ export function createGate(options: GateOptions): Gate {
 
     async deactivate() {
       await licensing.deactivate()
+      const ticket = ask()
       const state = await licensing.check({ online: 'never' })
-      const result = update(state)
+      const result = update(state, ticket)
       plan(state)
       return result
     },

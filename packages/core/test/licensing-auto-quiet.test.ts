@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import { DAY, setup } from './licensing-fixture.js'
+
+/**
+ * An app may call `check()` (default `auto`) on every window focus or gated action. While
+ * Polar's edge keeps failing (an outage's 503s, a proxy refusing the host), each of those
+ * calls must not become a request: every seat behind one IP shares Polar's 3 requests/s.
+ */
+describe("check({ online: 'auto' }) while Polar keeps failing", () => {
+  it('asks Polar at most once a minute, answering from the cache in between', async () => {
+    const t = setup()
+    await t.licensing.activate(t.key.key)
+    t.advance(2 * DAY) // in grace: every auto check would like to revalidate
+    t.emulator.failNext(100, 503)
+    const before = t.emulator.requests.length
+    for (let i = 0; i < 10; i++) {
+      expect(await t.licensing.check()).toMatchObject({
+        status: 'grace',
+        why: 'unreachable',
+        error: { code: 'server' },
+      })
+      t.advance(1000)
+    }
+    expect(t.endpoints(before)).toEqual(['validate'])
+    t.advance(60_000)
+    expect((await t.licensing.check()).status).toBe('grace')
+    expect(t.endpoints(before)).toEqual(['validate', 'validate'])
+  })
+
+  it('still lets refresh() ask at once, and a success ends the quiet minute', async () => {
+    const t = setup()
+    await t.licensing.activate(t.key.key)
+    t.advance(2 * DAY)
+    t.emulator.failNext(1, 503)
+    expect(await t.licensing.check()).toMatchObject({ error: { code: 'server' } })
+    expect((await t.licensing.refresh()).status).toBe('active')
+    t.advance(2 * DAY)
+    const before = t.emulator.requests.length
+    expect((await t.licensing.check()).status).toBe('active')
+    expect(t.endpoints(before)).toEqual(['validate'])
+  })
+})
