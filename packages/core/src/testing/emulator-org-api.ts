@@ -7,7 +7,7 @@ import {
   serverSide,
   updateKey,
 } from './emulator-org-handlers.js'
-import { type Answer, maskedBody, respond } from './emulator-router.js'
+import { type Answer, faultAnswer, maskedBody, respond } from './emulator-router.js'
 import type { EmulatorState } from './emulator-state.js'
 import type { EmulatorRequestLog } from './emulator-types.js'
 import type { FaultQueue } from './faults.js'
@@ -117,15 +117,8 @@ export function createOrgApi(deps: OrgApiDeps): OrgApi {
       return respond(now, status, text, 'application/json', headers, deps.sandbox)
     }
 
-    const fault = deps.faults.take()
-    if (fault !== null) {
-      if (fault.kind !== 'response') {
-        record(fault.kind)
-        return fault
-      }
-      record(fault.status)
-      return respond(now, fault.status, fault.body, fault.contentType, {}, false)
-    }
+    const fault = faultAnswer(deps.faults, now, record)
+    if (fault !== null) return fault
     const bearer = bearerToken(request)
     const token = bearer === null ? undefined : tokens.get(bearer)
     if (bearer !== null && token === undefined) {

@@ -1,5 +1,5 @@
 import type { EmulatedKeyStatus } from './emulator-types.js'
-import type { FieldIssue } from './request-validation.js'
+import { type FieldIssue, issue } from './request-validation.js'
 
 /**
  * Input rules of the organization API (`/v1/license-keys/…`) that the customer-portal
@@ -35,16 +35,6 @@ const INT32_MIN = -2147483648
 const INT32_MAX = 2147483647
 const UUID_TEXT =
   /^(?:urn:uuid:)?\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i
-
-function issue(
-  type: string,
-  loc: Array<string | number>,
-  msg: string,
-  input: unknown,
-  ctx?: Record<string, unknown>,
-): FieldIssue {
-  return ctx === undefined ? { type, loc, msg, input } : { type, loc, msg, input, ctx }
-}
 
 /** A UUIDv4 in canonical lowercase form, or an issue. Polar compares UUIDs, not strings. */
 export function uuid4(value: string, loc: Array<string | number>): Parsed<string> {

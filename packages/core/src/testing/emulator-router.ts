@@ -44,15 +44,8 @@ export async function route(deps: RouterDeps, request: Request, ip: string): Pro
     })
 
   // Injected faults stand for the network or the edge: they come before Polar sees anything.
-  const fault = deps.faults.take()
-  if (fault !== null) {
-    if (fault.kind !== 'response') {
-      record(fault.kind)
-      return fault
-    }
-    record(fault.status)
-    return respond(now, fault.status, fault.body, fault.contentType, {}, false)
-  }
+  const fault = faultAnswer(deps.faults, now, record)
+  if (fault !== null) return fault
 
   const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
     record(status)
@@ -127,6 +120,25 @@ function bearerToken(request: Request): string | null {
   if (!scheme || !value || scheme.toLowerCase() !== 'bearer') return null
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
   return /^[\x00-\x7f]*$/.test(value) ? value : null
+}
+
+/**
+ * The injected fault for this request, if one is due, answered and logged; faults stand
+ * for the network or the edge, so they come before Polar (or its rate limit) sees anything.
+ */
+export function faultAnswer(
+  faults: FaultQueue,
+  now: number,
+  record: (status: EmulatorRequestLog['status']) => void,
+): Answer | null {
+  const fault = faults.take()
+  if (fault === null) return null
+  if (fault.kind !== 'response') {
+    record(fault.kind)
+    return fault
+  }
+  record(fault.status)
+  return respond(now, fault.status, fault.body, fault.contentType, {}, false)
 }
 
 /** A response as Polar sends it: its Date header, the sandbox header, no body on 204. */

@@ -287,7 +287,8 @@ function checkFlatValue(value: unknown, loc: string[], issues: FieldIssue[]): vo
   }
 }
 
-function issue(
+/** One entry of a 422 `detail`, in Pydantic's shape. */
+export function issue(
   type: string,
   loc: Array<string | number>,
   msg: string,
