@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLicensing, GRANT_VERSION, type LicenseState, parseGrant } from '@keygate/core'
+import {
+  createLicensing,
+  GRANT_VERSION,
+  type InactiveNote,
+  type LicenseState,
+  parseGrant,
+} from '@keygate/core'
 import { createPolarEmulator } from '@keygate/core/testing'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -57,8 +63,10 @@ function expectMovedAside(state: LicenseState, name: string, why: string): void 
   expect(state.status).toBe('inactive')
   if (state.status !== 'inactive') return
   expect(state.reason).toBe('not_activated')
-  expect(state.detail).toContain(why)
-  expect(state.detail).toContain(name)
+  expect(state.note).toMatchObject({ kind: 'unreadable' })
+  const note = state.note?.kind === 'unreadable' ? state.note : undefined
+  expect(note?.problem).toContain(why)
+  expect(note?.movedTo).toContain(name)
   expect(state.error).toBeUndefined()
 }
 
@@ -115,7 +123,7 @@ describe('check() with a damaged record on disk', () => {
       await writeFile(join(dir, 'license.json'), good)
       await chmod(join(dir, 'license.json'), 0o000)
 
-      let state: { status?: string; reason?: string; detail?: string | undefined }
+      let state: { status?: string; reason?: string; note?: InactiveNote | undefined }
       if (runningAsRoot) {
         // Root reads anything: run the app as `nobody`, as a user without the permission.
         const worker = await bundleFixture('licensing-worker.ts', work)
@@ -136,8 +144,9 @@ describe('check() with a damaged record on disk', () => {
       }
       const [name] = await quarantined(dir)
       expect(state).toMatchObject({ status: 'inactive', reason: 'not_activated' })
-      expect(state.detail).toContain('permission denied')
-      expect(state.detail).toContain(name)
+      const note = state.note?.kind === 'unreadable' ? state.note : undefined
+      expect(note?.problem).toContain('permission denied')
+      expect(note?.movedTo).toContain(name)
       await chmod(join(dir, name ?? '?'), 0o600)
       expect(await readFile(join(dir, name ?? '?'), 'utf8')).toBe(good)
       expect((await app(dir).activate(emulator.createKey().key)).status).toBe('active')

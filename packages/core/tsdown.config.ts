@@ -22,16 +22,18 @@ export default defineConfig({
   // valibot is MIT-licensed: its notice ships beside the code bundled from it.
   copy: [{ from: 'node_modules/valibot/LICENSE.md', to: 'dist/licenses', rename: 'valibot.md' }],
   // Each entry exports its public API only, no internals for the other chunks to import.
+  // Each entry exports its public API only, no internals for the other chunks to import.
   inputOptions: { preserveEntrySignatures: 'strict' },
   outputOptions: {
     codeSplitting: {
-      // What index.js shares with the chunks loaded on first use (the online code, the HTTP
-      // client) and with testing/admin goes in one file: importing core loads two files, not
-      // four (Node spends ≈ 0.5 ms loading each ES module, see docs/benchmarks.md).
+      // Chunks follow the folders. Everything outside online/, polar/, testing/ and admin/
+      // (the start-up code: offline/ and the top-level modules, with what index.ts
+      // re-exports) is one file shared by every entry; online/ and the HTTP client load on
+      // first use, through their import(). Type declarations (.d.ts) are not grouped.
       groups: [
         {
           name: 'shared',
-          test: /src[\\/](errors|polar-types|client-options|input-basics|request-rules|grant|evaluate|stored-record|machine)\.ts$|node_modules[\\/]valibot[\\/].*\.mjs$/,
+          test: /src[\\/](?!online[\\/]|polar[\\/]|testing[\\/]|admin[\\/]).*(?<!\.d)\.ts$|node_modules[\\/]valibot[\\/].*\.mjs$/,
         },
       ],
     },

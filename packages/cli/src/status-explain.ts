@@ -38,6 +38,10 @@ const REASONS: Readonly<Record<InactiveReason, { why: string; fix: string }>> = 
       'Activate the key on this machine. If the app sets its own machine salt, pass it with ' +
       '--salt: the default is the organization id, as in @keygate/electron-adapter.',
   },
+  tampered: {
+    why: 'the license record was changed outside the app',
+    fix: 'Connect to the internet and open the app so the license is checked again.',
+  },
   clock_tampered: {
     why: 'the system clock is set earlier than a time this machine already saw',
     fix: 'Set the clock to the correct time, then open the app again.',

@@ -1,4 +1,4 @@
-import type { InactiveReason } from './state.js'
+import type { InactiveReason } from './offline/state.js'
 
 /** Every failure keygate reports. A UI can switch on `code`. */
 export type KeygateErrorCode =
@@ -27,12 +27,6 @@ export interface KeygateErrorOptions {
   detail?: string | undefined
   /** Seconds to wait before trying again (429 `Retry-After`). */
   retryAfter?: number | undefined
-  /**
-   * Set by a store whose record is intact but not for this machine (e.g. encrypted
-   * with another user's OS key): the license state it implies, such as
-   * `machine_mismatch`. Core reports that state instead of treating the record as damaged.
-   */
-  reason?: InactiveReason | undefined
   cause?: unknown
 }
 
@@ -46,7 +40,6 @@ export class KeygateError extends Error {
   readonly status: number | undefined
   readonly detail: string | undefined
   readonly retryAfter: number | undefined
-  readonly reason: InactiveReason | undefined
 
   constructor(code: KeygateErrorCode, message: string, options: KeygateErrorOptions = {}) {
     super(message.startsWith('[keygate]') ? message : `[keygate] ${message}`, {
@@ -56,7 +49,6 @@ export class KeygateError extends Error {
     this.status = options.status
     this.detail = options.detail
     this.retryAfter = options.retryAfter
-    this.reason = options.reason
   }
 
   /**
@@ -64,7 +56,7 @@ export class KeygateError extends Error {
    * from our own input checks; they may change a grant. Everything else is transient.
    */
   get transient(): boolean {
-    return TRANSIENT.has(this.code)
+    return TRANSIENT[this.code]
   }
 
   /** A plain object safe to log or send over IPC (no stack, no cause, no key). */
@@ -87,14 +79,26 @@ export class KeygateError extends Error {
   }
 }
 
-const TRANSIENT: ReadonlySet<KeygateErrorCode> = new Set([
-  'rate_limited',
-  'network',
-  'timeout',
-  'server',
-  'bad_response',
-  'store',
-])
+/** Whether each code is transient: a table, so a new code must be decided here. */
+const TRANSIENT: Readonly<Record<KeygateErrorCode, boolean>> = {
+  invalid_input: false,
+  key_not_found: false,
+  activation_not_found: false,
+  activation_limit_reached: false,
+  activation_not_supported: false,
+  revoked: false,
+  expired: false,
+  conditions_mismatch: false,
+  usage_limit: false,
+  rate_limited: true,
+  network: true,
+  timeout: true,
+  server: true,
+  bad_response: true,
+  store: true,
+  unauthorized: false,
+  forbidden: false,
+}
 
 export function isKeygateError(value: unknown): value is KeygateError {
   return value instanceof KeygateError

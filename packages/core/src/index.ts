@@ -1,35 +1,33 @@
-export { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './client-options.js'
-export { isKeygateError, KeygateError, type KeygateErrorCode, maskKey } from './errors.js'
-export { type EvaluateContext, evaluate } from './evaluate.js'
-export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './grant.js'
-// The UUID check runs at start (createLicensing's organizationId); the other rules only
-// before a request.
-export { checkUuid4, isUuid4 } from './input-basics.js'
-// The HTTP client loads on its first request: importing core stays cheap.
-export { createPolarClient } from './lazy-polar-client.js'
-export { createLicensing } from './licensing.js'
-export type {
-  ActivateOptions,
-  CheckOptions,
-  Licensing,
-  LicensingOptions,
-  StateListener,
-} from './licensing-types.js'
-export { MACHINE_CONDITION, type Machine, staticMachine } from './machine.js'
 export {
-  type ActivateRequest,
-  type Conditions,
-  type DeactivateRequest,
-  type PolarActivation,
-  type PolarClient,
-  type PolarClientOptions,
-  type PolarLicenseKey,
-  type PolarResult,
-  type PolarServer,
-  type PolarValidatedKey,
-  resolveServer,
-  type ValidateRequest,
-} from './polar-types.js'
+  type DescribableError,
+  type DescribeOptions,
+  describe,
+  type Facts,
+  type Vocabulary,
+  type Words,
+} from './describe.js'
+export { isKeygateError, KeygateError, type KeygateErrorCode, maskKey } from './errors.js'
+export { createLicensing } from './licensing.js'
+export { MACHINE_CONDITION, type Machine, staticMachine } from './machine.js'
+export { type EvaluateContext, evaluate } from './offline/evaluate.js'
+export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './offline/grant.js'
+export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
+export { DEFAULT_POLICY, type Policy } from './offline/policy.js'
+export { type InactiveReason, isInactiveReason, REASONS } from './offline/reasons.js'
+export type {
+  ActivationInfo,
+  ActiveState,
+  GraceState,
+  GraceWhy,
+  InactiveNote,
+  InactiveState,
+  LicenseInfo,
+  LicenseState,
+} from './offline/state.js'
+export type { RevalidationTiming } from './online/schedule.js'
+// The HTTP client loads on its first request: importing core stays cheap.
+export { createPolarClient } from './polar/client.js'
+export { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './polar/client-options.js'
 export {
   checkMetadata,
   KEY_MAX_LENGTH,
@@ -43,17 +41,32 @@ export {
   validateActivateRequest,
   validateDeactivateRequest,
   validateValidateRequest,
-} from './request-rules.js'
+} from './polar/rules.js'
+export type {
+  ActivateRequest,
+  Conditions,
+  DeactivateRequest,
+  PolarActivation,
+  PolarClient,
+  PolarClientOptions,
+  PolarLicenseKey,
+  PolarResult,
+  PolarValidatedKey,
+  ValidateRequest,
+} from './polar/types.js'
 export {
-  type ActivationInfo,
-  type ActiveState,
-  DEFAULT_POLICY,
-  type GraceState,
-  type GraceWhy,
-  type InactiveReason,
-  type InactiveState,
-  type LicenseInfo,
-  type LicenseState,
-  type Policy,
-} from './state.js'
-export { type LicenseStore, type MemoryStore, memoryStore } from './store.js'
+  type ForeignRecord,
+  isForeignRecord,
+  type LicenseStore,
+  type MemoryStore,
+  memoryStore,
+} from './store.js'
+export type {
+  ActivateOptions,
+  CheckOptions,
+  Licensing,
+  LicensingOptions,
+  StateListener,
+  WatchEvent,
+  WatchOptions,
+} from './types.js'

@@ -1,126 +1,43 @@
 import { KeygateError } from './errors.js'
-import { evaluate, needsRevalidation, withTransientFailure } from './evaluate.js'
-import type { Grant } from './grant.js'
-import { createHighWaterMark } from './high-water.js'
-import { checkUuid4 } from './input-basics.js'
-import type { LicensingCore, OnlineLicensing } from './licensing-online.js'
-import type {
-  ActivateOptions,
-  CheckOptions,
-  Licensing,
-  LicensingOptions,
-} from './licensing-types.js'
-import { resolveServer } from './polar-types.js'
-import { resolvePolicy } from './policy.js'
-import type { InactiveState, LicenseState } from './state.js'
-import { createStateEmitter } from './state-emitter.js'
-import {
-  asStoreError,
-  foreignState,
-  NOT_ACTIVATED,
-  quarantineDamaged,
-  readRecord,
-  type StoredRecord,
-} from './stored-record.js'
+import { cachedWith, checkOffline, report, type Session } from './offline/check.js'
+import { createHighWaterMark } from './offline/clock-mark.js'
+import { createStateEmitter } from './offline/emitter.js'
+import { needsRevalidation } from './offline/evaluate.js'
+import { checkUuid4, resolveServer } from './offline/origin.js'
+import { resolvePolicy } from './offline/policy.js'
+import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
+import type { LicenseState } from './offline/state.js'
+import type { OnlineSession } from './online/index.js'
+import type { ActivateOptions, CheckOptions, Licensing, LicensingOptions } from './types.js'
+
+type Online = typeof import('./online/index.js')
 
 /**
- * The licensing facade an app uses: activate once, `check()` on every start (offline in
- * about a millisecond), revalidate in the background. See the README for the behaviour.
+ * The licensing facade an app uses: activate once, `check()` on every start (offline, from
+ * the cached grant), revalidate in the background. The offline half is `offline/`; the
+ * online half (`online/`, `polar/`) loads on the first call that needs it.
  */
 export function createLicensing(options: LicensingOptions): Licensing {
-  const organizationId = checkUuid4('organizationId', options.organizationId).toLowerCase()
-  const policy = resolvePolicy(options.policy)
-  const { store, machine } = options
-  const now = options.now ?? Date.now
-  const server = options.client?.baseURL ?? resolveServer(options.server)
-  const emitter = createStateEmitter()
-
-  // The hourly clock mark, written in the background; its failure goes beside the next state.
-  const mark = createHighWaterMark(store)
-
-  const ours = (grant: Grant) => grant.organizationId === organizationId && grant.server === server
-  const otherOrigin = (grant: Grant): InactiveState => ({
-    status: 'inactive',
-    reason: 'not_activated',
-    detail: `The stored license was activated with another Polar organization or server (${grant.server}). Activate the license key again.`,
-  })
-
-  async function evaluateRecord(record: StoredRecord): Promise<LicenseState> {
-    switch (record.kind) {
-      case 'empty':
-        return NOT_ACTIVATED
-      case 'foreign':
-        return foreignState(record.error)
-      case 'damaged':
-        return quarantineDamaged(store, record)
-      case 'grant':
-        if (!ours(record.grant)) return otherOrigin(record.grant)
-        return evaluate(record.grant, {
-          now: now(),
-          policy,
-          fingerprint: await machine.fingerprint(),
-        })
-    }
+  const records = recordAccess(options.store)
+  const session: Session = {
+    organizationId: checkUuid4('organizationId', options.organizationId).toLowerCase(),
+    server: options.client?.baseURL ?? resolveServer(options.server),
+    records,
+    machine: options.machine,
+    policy: resolvePolicy(options.policy),
+    now: options.now ?? Date.now,
+    emitter: createStateEmitter(),
+    // The hourly clock mark, written in the background; its failure goes beside the next state.
+    mark: createHighWaterMark(records),
   }
 
-  /**
-   * Emits a state of check() or refresh(), with a background write's failure beside it.
-   * `ticket`: taken before the record was read (see state-emitter.ts).
-   */
-  function report(state: LicenseState, ticket?: number): LicenseState {
-    const failure = mark.takeError()
-    if (failure === undefined || state.error !== undefined) return emitter.emit(state, ticket)
-    return emitter.emit({ ...state, error: failure }, ticket)
-  }
-
-  /**
-   * The cached state, read without the lock, with `error` beside it. Never throws.
-   * `unreachable`: going online failed, so a grace state says why (as in revalidate.ts).
-   */
-  async function cachedWith(error: unknown, unreachable = false): Promise<LicenseState> {
-    const failure = asStoreError(error, 'The license store failed')
-    const ticket = emitter.ticket()
-    try {
-      const record = await readRecord(store)
-      const cached =
-        record.kind === 'grant' && ours(record.grant)
-          ? await evaluateRecord(record)
-          : record.kind === 'foreign'
-            ? foreignState(record.error)
-            : NOT_ACTIVATED
-      return report(
-        unreachable ? withTransientFailure(cached, failure) : { ...cached, error: failure },
-        ticket,
-      )
-    } catch {
-      return report({ ...NOT_ACTIVATED, error: failure }, ticket)
-    }
-  }
-
-  // activate, refresh, deactivate and check's online modes (seats, revalidation, the HTTP
-  // client) load on the first of those calls: the offline start-up check neither loads nor
-  // parses them. Kept per instance; a load that failed is tried again on the next call.
-  const core: LicensingCore = {
-    organizationId,
-    server,
-    store,
-    machine,
-    policy,
-    now,
-    options,
-    emitter,
-    ours,
-    otherOrigin,
-    evaluateRecord,
-    report,
-    cachedWith,
-  }
-  let onlinePart: Promise<OnlineLicensing> | undefined
-  function loadOnline(): Promise<OnlineLicensing> {
-    onlinePart ??= import('./licensing-online.js').then(
-      ({ createOnlineLicensing }) => createOnlineLicensing(core),
+  // Kept per instance; a load that failed is tried again on the next call.
+  let online: Promise<{ code: Online; session: OnlineSession }> | undefined
+  function loadOnline(): Promise<{ code: Online; session: OnlineSession }> {
+    online ??= import('./online/index.js').then(
+      (code) => ({ code, session: code.createOnlineSession(session, options) }),
       (cause: unknown) => {
-        onlinePart = undefined
+        online = undefined
         throw new KeygateError(
           'network',
           "Could not load keygate's online licensing code (a chunk of @keygate/core); check that the app ships all of the package's files.",
@@ -128,39 +45,17 @@ export function createLicensing(options: LicensingOptions): Licensing {
         )
       },
     )
-    return onlinePart
+    return online
   }
 
   async function check(checkOptions: CheckOptions = {}): Promise<LicenseState> {
-    const online = checkOptions.online ?? 'auto'
-    // Fast path: no lock, no network; a damaged record is moved aside under the lock.
-    const ticket = emitter.ticket()
-    let record = await readRecord(store)
-    if (record.kind === 'damaged') {
-      try {
-        const state = await store.lock(async () => {
-          record = await readRecord(store)
-          return record.kind === 'damaged' ? quarantineDamaged(store, record) : undefined
-        })
-        if (state) return report(state, ticket)
-      } catch (error) {
-        return report(
-          { ...NOT_ACTIVATED, error: asStoreError(error, 'The license store failed') },
-          ticket,
-        )
-      }
+    const mode = checkOptions.online ?? 'auto'
+    const { state, ticket, at } = await checkOffline(session)
+    if (at !== undefined && mode === 'always') return refresh()
+    if (at !== undefined && mode === 'auto' && needsRevalidation(state, at)) {
+      return revalidateStored(true)
     }
-    if (record.kind !== 'grant') return report(await evaluateRecord(record), ticket)
-    const grant = record.grant
-    if (!ours(grant)) return report(otherOrigin(grant), ticket)
-
-    const at = now()
-    const fingerprint = await machine.fingerprint()
-    const state = evaluate(grant, { now: at, policy, fingerprint })
-    if (mark.due(grant, at, fingerprint)) mark.advance(at, fingerprint)
-    if (online === 'always') return refresh()
-    if (online === 'auto' && needsRevalidation(state, at)) return revalidateStored(true)
-    return report(state, ticket)
+    return report(session, state, ticket)
   }
 
   function refresh(): Promise<LicenseState> {
@@ -168,32 +63,52 @@ export function createLicensing(options: LicensingOptions): Licensing {
   }
 
   async function revalidateStored(onlyIfDue: boolean): Promise<LicenseState> {
-    let ops: OnlineLicensing
+    let loaded: Awaited<ReturnType<typeof loadOnline>>
     try {
-      ops = await loadOnline()
+      loaded = await loadOnline()
     } catch (error) {
       // As when Polar cannot be reached: the cached record decides, the error goes beside it.
-      return cachedWith(error, true)
+      return cachedWith(session, error, true)
     }
-    return ops.revalidateStored(onlyIfDue)
+    return loaded.code.revalidateStored(loaded.session, onlyIfDue)
   }
 
   async function activate(key: string, activateOptions?: ActivateOptions): Promise<LicenseState> {
-    return (await loadOnline()).activate(key, activateOptions)
+    const { code, session: online } = await loadOnline()
+    return code.activate(online, key, activateOptions)
   }
 
   async function deactivate(): Promise<void> {
-    await (await loadOnline()).deactivate()
-    emitter.emit(NOT_ACTIVATED)
+    const { code, session: online } = await loadOnline()
+    await code.deactivate(online)
+    session.emitter.emit(NOT_ACTIVATED)
   }
 
-  return {
+  const licensing: Licensing = {
     activate,
     check,
     refresh,
     deactivate,
-    subscribe: emitter.subscribe,
-    settled: mark.settled,
-    policy,
+    subscribe: session.emitter.subscribe,
+    settled: session.mark.settled,
+    policy: session.policy,
+    watch(watchOptions) {
+      // The schedule is online code: it loads with it, and starts once loaded.
+      let stop: (() => void) | undefined
+      let stopped = false
+      loadOnline().then(
+        ({ code }) => {
+          if (!stopped) stop = code.watch(licensing, session.now, watchOptions)
+        },
+        () => {
+          // Nothing to schedule without the online code; the next call tries to load it again.
+        },
+      )
+      return () => {
+        stopped = true
+        stop?.()
+      }
+    },
   }
+  return licensing
 }

@@ -1,10 +1,15 @@
 /**
- * Where a grant lives between runs. Stores hold opaque text; core owns the format.
- * Every store passes `storeContract` from `@keygate/core/testing`.
+ * Where a grant lives between runs. Stores hold opaque text; core owns the format, and
+ * only core's `offline/record` module calls a store. Every store passes `storeContract`
+ * from `@keygate/core/testing`.
  */
 export interface LicenseStore {
-  /** The stored text, or null when there is none. Throws a `store` KeygateError when it cannot be read. */
-  read(): Promise<string | null>
+  /**
+   * The stored text, or null when there is none, or a `ForeignRecord` when a record is
+   * there, intact, but not readable on this machine (encrypted with another OS user's
+   * key, say). Throws a `store` KeygateError when it cannot be read.
+   */
+  read(): Promise<string | null | ForeignRecord>
   /** Replaces the stored text atomically: a crash leaves the old text or the new one. */
   write(text: string): Promise<void>
   /** Removes the stored text. No error when there is none. */
@@ -15,14 +20,32 @@ export interface LicenseStore {
    */
   lock<T>(fn: () => Promise<T>): Promise<T>
   /**
-   * Moves an unreadable record aside so it is never silently overwritten, then
-   * behaves as empty. Returns where it went (a path, a key), or null when there
-   * was nothing to move.
+   * Optional. Moves an unreadable record aside so it is never silently overwritten,
+   * then behaves as empty. Returns where it went (a path, a key), or null when there was
+   * nothing to move. Without it, an unreadable record stays where it is until the next
+   * activation replaces it (see `quarantineOf`).
    */
-  quarantine(reason: string): Promise<string | null>
+  quarantine?(reason: string): Promise<string | null>
+}
+
+/**
+ * What a store returns for a record that is intact but belongs elsewhere: core reports
+ * `machine_mismatch` and keeps the record (it is not damaged, so it is not moved aside
+ * until a new activation replaces it).
+ */
+export interface ForeignRecord {
+  readonly foreign: true
+  /** For a person: why the record cannot be read here. Never contains the key. */
+  readonly why: string
+}
+
+export function isForeignRecord(value: unknown): value is ForeignRecord {
+  return typeof value === 'object' && value !== null && (value as ForeignRecord).foreign === true
 }
 
 export interface MemoryStore extends LicenseStore {
+  read(): Promise<string | null>
+  quarantine(reason: string): Promise<string | null>
   /** Records moved aside by `quarantine`, oldest first (for tests and diagnostics). */
   readonly quarantined: ReadonlyArray<{ text: string; reason: string }>
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createPolarClient } from '../src/polar-client.js'
+import { createPolarClient } from '../src/polar/client.js'
 import { setup } from './emulator-helpers.js'
 
 /** Where the emulator must answer exactly as Polar's server (Python, pydantic) does. */

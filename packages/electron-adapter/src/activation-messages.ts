@@ -50,6 +50,8 @@ export const INACTIVE_MESSAGES: Readonly<Record<InactiveReason, string>> = Objec
     "This computer's activation was removed (for example from the customer portal). Enter your key to activate again.",
   machine_mismatch:
     'The license on this computer was set up on another computer or user account. Enter your key to activate this one.',
+  tampered:
+    'The license on this computer was changed outside the app. Connect to the internet and choose Check again.',
   clock_tampered:
     "Your computer's date and time look wrong. Correct them, then choose Check again.",
   conditions_mismatch:

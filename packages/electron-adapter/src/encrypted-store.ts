@@ -79,28 +79,28 @@ export function encryptedStore(
 
     async read() {
       const text = await inner.read()
-      if (text === null || !text.startsWith(ENCRYPTED_HEADER)) return text
+      if (text === null || typeof text !== 'string' || !text.startsWith(ENCRYPTED_HEADER)) {
+        return text
+      }
       const body = text.slice(ENCRYPTED_HEADER.length).trim()
       try {
         if (!BASE64.test(body)) throw new Error('the record is not base64')
         return safeStorage.decryptString(Buffer.from(body, 'base64'))
-      } catch (cause) {
-        // Both cases carry a reason, so core reports the state and keeps the record
-        // (a `store` error without one would be quarantined as damaged).
+      } catch {
+        // Both cases are a foreign record, so core reports the state and keeps the record
+        // (an error would be quarantined as damaged).
         if (encryption() === 'unavailable') {
           // The keyring may just be locked or not running this session: nothing proves
           // the record is foreign, and it reads again once the keyring is back.
-          throw new KeygateError(
-            'store',
-            'The license record is encrypted with the system keyring, which is not available right now. Unlock the keyring (or log in to your usual desktop session) and restart the app, or activate again.',
-            { reason: 'machine_mismatch', cause },
-          )
+          return {
+            foreign: true,
+            why: 'The license record is encrypted with the system keyring, which is not available right now. Unlock the keyring (or log in to your usual desktop session) and restart the app, or activate again.',
+          }
         }
-        throw new KeygateError(
-          'store',
-          'The license record on this computer was encrypted by another user account or another computer (a copied profile?) and cannot be read here. Activate the license again on this computer.',
-          { reason: 'machine_mismatch', cause },
-        )
+        return {
+          foreign: true,
+          why: 'The license record on this computer was encrypted by another user account or another computer (a copied profile?) and cannot be read here. Activate the license again on this computer.',
+        }
       }
     },
 
@@ -124,6 +124,6 @@ export function encryptedStore(
 
     clear: () => inner.clear(),
     lock: (fn) => inner.lock(fn),
-    quarantine: (reason) => inner.quarantine(reason),
+    quarantine: (reason) => inner.quarantine?.(reason) ?? Promise.resolve(null),
   }
 }

@@ -103,7 +103,7 @@ describe('encryption at rest', () => {
       reason: 'machine_mismatch',
       encryption: 'os',
     })
-    expect(state.status === 'inactive' && state.detail).toMatch(
+    expect(state.status === 'inactive' && state.note?.kind === 'foreign' && state.note.why).toMatch(
       /another user account or another computer/,
     )
     expect(await alice.store.read()).toBe(copied)
@@ -133,7 +133,9 @@ describe('encryption at rest', () => {
     const later = setup({ store: memoryStore(sealed), safeStorage: locked })
     const state = await later.gate.start()
     expect(state).toMatchObject({ status: 'inactive', reason: 'machine_mismatch' })
-    expect(state.status === 'inactive' && state.detail).toMatch(/keyring.*not available/)
+    expect(state.status === 'inactive' && state.note?.kind === 'foreign' && state.note.why).toMatch(
+      /keyring.*not available/,
+    )
     expect(await later.store.read()).toBe(sealed)
     expect(later.store.quarantined).toHaveLength(0)
   })

@@ -28,6 +28,8 @@ export interface FileStore extends LicenseStore {
   readonly path: string
   /** The folder holding the record, its lock and anything quarantined. */
   readonly dir: string
+  read(): Promise<string | null>
+  quarantine(reason: string): Promise<string | null>
 }
 
 /** proper-lockfile's floor for `stale`: lower values are raised to it. */

@@ -1,18 +1,18 @@
+import { KeygateError } from '../errors.js'
+import { activateBody, assertDeactivated, deactivateBody, validateBody } from '../polar/bodies.js'
 import {
   checkBaseURL,
   checkHeaderValue,
   checkNumber,
   DEFAULT_RETRY,
   DEFAULT_TIMEOUT_MS,
-} from '../client-options.js'
-import { KeygateError } from '../errors.js'
-import { activateBody, assertDeactivated, deactivateBody, validateBody } from '../polar-bodies.js'
-import type { RequestContext } from '../polar-errors.js'
-import { PolarActivationSchema, PolarValidatedKeySchema } from '../polar-schemas.js'
-import { type Body, createTransport, meta, parseResponse } from '../polar-transport.js'
-import { type PolarResult, resolveServer } from '../polar-types.js'
-import { checkUuid4 } from '../request-rules.js'
-import { defaultSleep } from '../retry.js'
+} from '../polar/client-options.js'
+import type { RequestContext } from '../polar/error-mapping.js'
+import { defaultSleep } from '../polar/retry.js'
+import { checkUuid4 } from '../polar/rules.js'
+import { PolarActivationSchema, PolarValidatedKeySchema } from '../polar/schemas.js'
+import { type Body, createTransport, meta, parseResponse } from '../polar/transport.js'
+import { type PolarResult, resolveServer } from '../polar/types.js'
 import { type AdminTarget, adminFailure } from './admin-errors.js'
 import { assertOutsideApp, checkToken, checkTransport } from './admin-guards.js'
 import { checkPage, listQuery, updateBody } from './admin-input.js'

@@ -4,8 +4,8 @@ import {
   parseRetryAfter,
   type RawResponse,
   type RequestContext,
-} from '../polar-errors.js'
-import type { AttemptFailure } from '../retry.js'
+} from '../polar/error-mapping.js'
+import type { AttemptFailure } from '../polar/retry.js'
 
 /**
  * The answers only the organization API gives: a missing or refused token (401), a

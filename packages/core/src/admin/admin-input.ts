@@ -1,6 +1,6 @@
 import { KeygateError } from '../errors.js'
-import type { Body } from '../polar-transport.js'
-import { checkUuid4 } from '../request-rules.js'
+import { checkUuid4 } from '../polar/rules.js'
+import type { Body } from '../polar/transport.js'
 import {
   LICENSE_KEY_STATUSES,
   type LicenseKeyStatus,

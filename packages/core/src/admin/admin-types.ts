@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { PolarActivationBaseSchema, PolarLicenseKeySchema } from '../polar-schemas.js'
+import { PolarActivationBaseSchema, PolarLicenseKeySchema } from '../polar/schemas.js'
 import type {
   ActivateRequest,
   DeactivateRequest,
@@ -8,7 +8,7 @@ import type {
   PolarServer,
   PolarValidatedKey,
   ValidateRequest,
-} from '../polar-types.js'
+} from '../polar/types.js'
 
 /**
  * Shapes of Polar's organization API (`/v1/license-keys/…`), parsed leniently as the

@@ -1,5 +1,5 @@
 import { KeygateError } from '../errors.js'
-import { POLAR_SERVERS } from '../polar-types.js'
+import { POLAR_SERVERS } from '../polar/types.js'
 import type { AdminRateLimit } from './admin-types.js'
 
 /**

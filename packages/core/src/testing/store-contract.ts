@@ -163,10 +163,13 @@ export function storeContract(
       expect(await store.read()).toBe('from inside')
     })
 
+    // Moving aside is optional: a store without it keeps an unreadable record until the
+    // next activation replaces it. A store that has it must do it right.
     it('quarantine moves the record aside, says where, and then reads null', async () => {
       const store = await fresh()
+      if (store.quarantine === undefined) return
       await store.write('{ damaged')
-      const where = await store.quarantine('not valid JSON')
+      const where = await store.quarantine?.('not valid JSON')
       expect(typeof where).toBe('string')
       expect(where).not.toBe('')
       expect(await store.read()).toBeNull()
@@ -176,16 +179,18 @@ export function storeContract(
 
     it('quarantine on an empty store returns null', async () => {
       const store = await fresh()
-      expect(await store.quarantine('nothing there')).toBeNull()
+      if (store.quarantine === undefined) return
+      expect(await store.quarantine?.('nothing there')).toBeNull()
       expect(await store.read()).toBeNull()
     })
 
     it('quarantines two records without one replacing the other', async () => {
       const store = await fresh()
+      if (store.quarantine === undefined) return
       await store.write('first')
-      const first = await store.quarantine('first damaged record')
+      const first = await store.quarantine?.('first damaged record')
       await store.write('second')
-      const second = await store.quarantine('second damaged record')
+      const second = await store.quarantine?.('second damaged record')
       expect(first).not.toBeNull()
       expect(second).not.toBeNull()
       expect(second).not.toBe(first)

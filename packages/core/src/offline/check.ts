@@ -1,0 +1,145 @@
+import type { Machine } from '../machine.js'
+import type { HighWaterMark } from './clock-mark.js'
+import type { StateEmitter } from './emitter.js'
+import { evaluate } from './evaluate.js'
+import type { Grant } from './grant.js'
+import type { Policy } from './policy.js'
+import {
+  asStoreError,
+  foreignState,
+  type LockedRecord,
+  NOT_ACTIVATED,
+  quarantineDamaged,
+  type RecordAccess,
+  type StoredRecord,
+} from './record.js'
+import type { InactiveState, LicenseState } from './state.js'
+
+/**
+ * What every licensing operation works with: plain values and the injected edges (the
+ * record, the machine, the clock). `createLicensing` builds one per instance; the online
+ * functions take it (extended) as their first argument.
+ */
+export interface Session {
+  organizationId: string
+  /** Base URL of the Polar API (or lease server) grants come from. */
+  server: string
+  records: RecordAccess
+  machine: Machine
+  policy: Readonly<Policy>
+  now: () => number
+  emitter: StateEmitter
+  mark: HighWaterMark
+}
+
+/** True when the grant was activated with this organization and server. */
+export function ours(session: Session, grant: Grant): boolean {
+  return grant.organizationId === session.organizationId && grant.server === session.server
+}
+
+export function otherOrigin(grant: Grant): InactiveState {
+  return {
+    status: 'inactive',
+    reason: 'not_activated',
+    note: { kind: 'other_origin', server: grant.server },
+  }
+}
+
+/** The state a record implies now, read anywhere: a damaged record is reported, not moved. */
+export async function stateOf(session: Session, record: StoredRecord): Promise<LicenseState> {
+  switch (record.kind) {
+    case 'empty':
+      return NOT_ACTIVATED
+    case 'foreign':
+      return foreignState(record.why)
+    case 'damaged':
+      return { ...NOT_ACTIVATED, note: { kind: 'unreadable', problem: record.problem } }
+    case 'grant':
+      if (!ours(session, record.grant)) return otherOrigin(record.grant)
+      return evaluate(record.grant, {
+        now: session.now(),
+        policy: session.policy,
+        fingerprint: await session.machine.fingerprint(),
+      })
+  }
+}
+
+/** As `stateOf`, inside the lock: a damaged record is moved aside. */
+export async function lockedStateOf(
+  session: Session,
+  locked: LockedRecord,
+  record: StoredRecord,
+): Promise<LicenseState> {
+  return record.kind === 'damaged' ? quarantineDamaged(locked, record) : stateOf(session, record)
+}
+
+/**
+ * Emits a state of check() or refresh(), with a background write's failure beside it.
+ * `ticket`: taken before the record was read (see emitter.ts).
+ */
+export function report(session: Session, state: LicenseState, ticket?: number): LicenseState {
+  const failure = session.mark.takeError()
+  if (failure === undefined || state.error !== undefined) {
+    return session.emitter.emit(state, ticket)
+  }
+  return session.emitter.emit({ ...state, error: failure }, ticket)
+}
+
+/**
+ * The cached state, read without the lock, with `error` beside it. Never throws.
+ * `unreachable`: going online failed, so a grace state says why.
+ */
+export async function cachedWith(
+  session: Session,
+  error: unknown,
+  unreachable = false,
+): Promise<LicenseState> {
+  const failure = asStoreError(error, 'The license store failed')
+  const ticket = session.emitter.ticket()
+  try {
+    const record = await session.records.read()
+    const cached =
+      record.kind === 'grant' || record.kind === 'foreign'
+        ? await stateOf(session, record)
+        : NOT_ACTIVATED
+    const state =
+      unreachable && cached.status === 'grace'
+        ? { ...cached, why: 'unreachable' as const, error: failure }
+        : { ...cached, error: failure }
+    return report(session, state, ticket)
+  } catch {
+    return report(session, { ...NOT_ACTIVATED, error: failure }, ticket)
+  }
+}
+
+/**
+ * The start-up check: the record read without the lock (a damaged one is moved aside
+ * under it), evaluated on the local clock. No network. Returns the grant it evaluated so
+ * the caller can decide whether to go online.
+ */
+export async function checkOffline(
+  session: Session,
+): Promise<{ state: LicenseState; ticket: number; grant?: Grant; at?: number }> {
+  const ticket = session.emitter.ticket()
+  let record = await session.records.read()
+  if (record.kind === 'damaged') {
+    try {
+      const moved = await session.records.locked(async (locked) => {
+        record = await locked.read()
+        return record.kind === 'damaged' ? quarantineDamaged(locked, record) : undefined
+      })
+      if (moved) return { state: moved, ticket }
+    } catch (error) {
+      const failure = asStoreError(error, 'The license store failed')
+      return { state: { ...NOT_ACTIVATED, error: failure }, ticket }
+    }
+  }
+  if (record.kind !== 'grant') return { state: await stateOf(session, record), ticket }
+  const grant = record.grant
+  if (!ours(session, grant)) return { state: otherOrigin(grant), ticket }
+  const at = session.now()
+  const fingerprint = await session.machine.fingerprint()
+  const state = evaluate(grant, { now: at, policy: session.policy, fingerprint })
+  if (session.mark.due(grant, at, fingerprint)) session.mark.advance(at, fingerprint)
+  return { state, ticket, grant, at }
+}

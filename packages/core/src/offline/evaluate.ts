@@ -1,0 +1,124 @@
+import type { KeygateError } from '../errors.js'
+import { activationInfo, type Grant, licenseInfo } from './grant.js'
+import type { Policy } from './policy.js'
+import { REASONS } from './reasons.js'
+import type { InactiveReason, InactiveState, LicenseState } from './state.js'
+
+export interface EvaluateContext {
+  /** The current time, epoch ms. */
+  now: number
+  policy: Readonly<Policy>
+  /** This machine's fingerprint, compared with the one the grant was bound to. */
+  fingerprint: string
+}
+
+/**
+ * Decides what a cached grant allows right now. Pure: no I/O and no clock of its own,
+ * so every state is reachable in a unit test. The order of the decisions matters and
+ * is documented in the README:
+ *
+ * 1. a definitive verdict from Polar kept in the grant (asked again after `revalidateAfter`);
+ * 2. a grant bound to another machine;
+ * 3. a clock set back beyond the tolerance;
+ * 4. the key's own expiry, then a cached status other than `granted`;
+ * 5. the age of the last validation: active, grace, or grace expired.
+ *
+ * Every comparison runs on the local clock (`now`, the high-water mark, the local time of
+ * the last validation), and so do the times in the state.
+ */
+export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
+  const { now, policy, fingerprint } = context
+  const license = licenseInfo(grant)
+  const activation = activationInfo(grant)
+  const validatedAt = grant.localValidatedAt ?? grant.validatedAt
+  /**
+   * `nextCheckAt`: when `check({ online: 'auto' })` asks Polar again; omitted for reasons
+   * no online check can lift (the reasons table says which).
+   */
+  const inactive = (
+    reason: InactiveReason,
+    nextCheckAt: number | undefined,
+    detail?: string,
+  ): InactiveState => ({
+    status: 'inactive',
+    reason,
+    ...(detail === undefined ? {} : { detail }),
+    license,
+    activation,
+    validatedAt,
+    ...(nextCheckAt === undefined || REASONS[reason].lift === 'never' ? {} : { nextCheckAt }),
+  })
+  // Due since `since`, but never later than now: a clock set back must not postpone it.
+  const dueSince = (since: number) => Math.min(since, now)
+  const sameMachine = fingerprint === grant.fingerprint
+
+  if (grant.verdict !== undefined) {
+    // Asked again a day later, so a key the seller re-enables recovers without hammering
+    // Polar; a copied record is never sent to Polar at all.
+    const { reason, detail, at } = grant.verdict
+    return inactive(reason, sameMachine ? at + policy.revalidateAfter : undefined, detail)
+  }
+
+  if (!sameMachine) {
+    return inactive('machine_mismatch', undefined)
+  }
+
+  if (now < grant.clockHighWater - policy.clockTolerance) {
+    return inactive('clock_tampered', now)
+  }
+
+  // One clock for every comparison: this machine's. Polar's time is kept for display;
+  // the key's expires_at is moved onto the local clock by the skew seen at validation.
+  const skew = grant.validatedAt - validatedAt
+  const polarExpiry = license.expiresAt
+  const expiresAt = polarExpiry === null ? null : polarExpiry - skew
+  // Within the tolerance the clock may have gone back a little; measure time from the
+  // latest instant ever seen so setting the clock back cannot stretch grace or expiry.
+  const effectiveNow = Math.max(now, grant.clockHighWater)
+  if (polarExpiry !== null && expiresAt !== null && effectiveNow >= expiresAt) {
+    // Only the cached expires_at says so: a subscription renewal extends it in Polar.
+    return inactive('expired', dueSince(expiresAt))
+  }
+  if (license.status !== 'granted') {
+    return inactive('revoked', dueSince(validatedAt))
+  }
+
+  const age = effectiveNow - validatedAt
+  const licensed = { license, activation, validatedAt, expiresAt }
+  if (age <= policy.revalidateAfter) {
+    return { status: 'active', ...licensed, nextCheckAt: validatedAt + policy.revalidateAfter }
+  }
+  if (age <= policy.gracePeriod) {
+    const graceEnd = validatedAt + policy.gracePeriod
+    return {
+      status: 'grace',
+      ...licensed,
+      graceEndsAt: expiresAt === null ? graceEnd : Math.min(graceEnd, expiresAt),
+      why: 'revalidation_due',
+    }
+  }
+  return inactive('grace_expired', dueSince(validatedAt + policy.revalidateAfter))
+}
+
+/**
+ * The state to report when going online failed transiently: the cached record still
+ * decides (active while fresh, then grace, then grace expired) and the error is reported
+ * beside it. A grace state then says Polar was unreachable rather than merely due.
+ */
+export function withTransientFailure(state: LicenseState, error: KeygateError): LicenseState {
+  if (state.status === 'grace') return { ...state, why: 'unreachable', error }
+  return { ...state, error }
+}
+
+/** True when `check({ online: 'auto' })` should go online for this state. */
+export function needsRevalidation(state: LicenseState, now: number): boolean {
+  switch (state.status) {
+    case 'active':
+      return now >= state.nextCheckAt
+    case 'grace':
+      return true
+    case 'inactive':
+      // No nextCheckAt: no record, or a record Polar must not be asked about.
+      return state.nextCheckAt !== undefined && now >= state.nextCheckAt
+  }
+}

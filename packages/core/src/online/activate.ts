@@ -1,0 +1,210 @@
+import { isKeygateError } from '../errors.js'
+import { evaluate } from '../offline/evaluate.js'
+import type { Grant } from '../offline/grant.js'
+import { type GrantOrigin, sameMachine, sameSeat } from '../offline/origin.js'
+import { asStoreError, type LockedRecord, type StoredRecord } from '../offline/record.js'
+import type { LicenseState } from '../offline/state.js'
+import { checkMetadata, normalizeKey, normalizeLabel, truncateLabel } from '../polar/rules.js'
+import type { Conditions, PolarClient } from '../polar/types.js'
+import type { ActivateOptions } from '../types.js'
+import {
+  grantFromActivation,
+  grantFromValidation,
+  machineConditions,
+  revalidatedGrant,
+  verdictReason,
+} from './grant-from-polar.js'
+import { revalidate } from './revalidate.js'
+import type { OnlineSession } from './session.js'
+
+/**
+ * `activate()`: this machine gets a seat, reused when it has one, else taken once.
+ * Serialized across processes by the store lock, and the record is re-read inside it.
+ */
+
+const DEFAULT_LABEL = 'Desktop'
+
+interface NewSeat {
+  origin: GrantOrigin
+  label: string
+  meta: Conditions | undefined
+}
+
+export async function activate(
+  session: OnlineSession,
+  key: string,
+  options: ActivateOptions = {},
+): Promise<LicenseState> {
+  const licenseKey = normalizeKey(key)
+  const meta = options.meta === undefined ? undefined : checkMetadata('meta', options.meta)
+  const label =
+    options.label === undefined ? await machineLabel(session) : normalizeLabel(options.label)
+  const fingerprint = await session.machine.fingerprint()
+  const { organizationId, server } = session
+  const origin: GrantOrigin = { key: licenseKey, organizationId, server, fingerprint }
+
+  let locked = false
+  const activated = session.records.locked(async (record) => {
+    locked = true
+    // Re-read inside the lock: another process (or call) may have activated meanwhile.
+    const stored = await record.read()
+    if (stored.kind === 'grant' && sameSeat(stored.grant, origin)) {
+      const reused = await reuse(session, record, stored.grant)
+      if (reused) return reused
+    } else if (stored.kind === 'grant' && sameMachine(stored.grant, origin)) {
+      // Another key on this machine: the same seat if the customer rotated the key.
+      const rekeyed = await rekey(session, record, stored.grant, origin)
+      if (rekeyed) return rekeyed
+    }
+    return take(session, record, { origin, label, meta }, stored)
+  })
+  try {
+    return session.emitter.emit(await activated)
+  } catch (error) {
+    // The lock itself failed (say another instance held it too long): a seat this
+    // machine already holds still stands, with the error beside it.
+    if (locked) throw error
+    const state = await held(session, origin)
+    if (state === undefined) throw error
+    return session.emitter.emit({
+      ...state,
+      error: asStoreError(error, 'The license store failed'),
+    })
+  }
+}
+
+/**
+ * This machine already holds a seat for the key: confirm it instead of taking another.
+ * Resolves undefined when Polar no longer knows the seat (so a new one is taken); throws
+ * what Polar said when the key may not run.
+ */
+async function reuse(
+  session: OnlineSession,
+  record: LockedRecord,
+  grant: Grant,
+): Promise<LicenseState | undefined> {
+  // Fresh (another instance just activated or validated it): asking Polar again would
+  // only spend the rate limit that every instance behind one IP shares.
+  const cached = evaluate(grant, {
+    now: session.now(),
+    policy: session.policy,
+    fingerprint: grant.fingerprint,
+  })
+  if (cached.status === 'active') return cached
+  const { state, failure } = await revalidate(session, record, grant)
+  if (failure === undefined) return state
+  const reason = verdictReason(failure)
+  // Transient: the seat is still ours and nothing was lost; the cached grant decides.
+  if (reason === null && state.status !== 'inactive') return state
+  const gone = reason === 'activation_not_found' || reason === 'key_not_found'
+  if (gone && state.status === 'inactive') return undefined
+  throw failure
+}
+
+/**
+ * This machine holds a seat taken with another key of the same organization: after the
+ * customer rotated the key, Polar keeps that activation valid under the new string.
+ * Validates `origin.key` with the stored activation and conditions; on success the grant
+ * moves to the new key (no new seat). Resolves undefined when the activation is not valid
+ * under that key (take a new seat); throws what Polar said when the key may not run, and
+ * transient failures (a new seat taken on a lost answer could be a second one).
+ */
+async function rekey(
+  session: OnlineSession,
+  record: LockedRecord,
+  grant: Grant,
+  origin: GrantOrigin,
+): Promise<LicenseState | undefined> {
+  if (grant.activation === null) return undefined
+  let result: Awaited<ReturnType<PolarClient['validate']>>
+  try {
+    result = await (await session.client()).validate({
+      key: origin.key,
+      organizationId: origin.organizationId,
+      activationId: grant.activation.id,
+      conditions: grant.conditions,
+    })
+  } catch (error) {
+    const reason = isKeygateError(error) ? verdictReason(error) : null
+    const notOurs =
+      reason === 'activation_not_found' ||
+      reason === 'key_not_found' ||
+      reason === 'conditions_mismatch'
+    if (notOurs) return undefined
+    throw error
+  }
+  const moved = revalidatedGrant({ ...grant, key: origin.key }, result, session.now())
+  try {
+    await record.write(moved)
+  } catch (error) {
+    throw asStoreError(error, 'The license could not be saved')
+  }
+  return evaluate(moved, {
+    now: session.now(),
+    policy: session.policy,
+    fingerprint: origin.fingerprint,
+  })
+}
+
+/**
+ * Takes a new seat and stores its grant over `stored` (as read inside the lock). Throws,
+ * leaving the record as it was, when either step fails.
+ */
+async function take(
+  session: OnlineSession,
+  record: LockedRecord,
+  seat: NewSeat,
+  stored: StoredRecord,
+): Promise<LicenseState> {
+  const { origin, label, meta } = seat
+  const { key, organizationId, fingerprint } = origin
+  const conditions = machineConditions(fingerprint)
+  const polar = await session.client()
+  let grant: Grant
+  try {
+    const result = await polar.activate({ key, organizationId, label, conditions, meta })
+    grant = grantFromActivation(origin, conditions, result, session.now())
+  } catch (error) {
+    if (!isKeygateError(error) || error.code !== 'activation_not_supported') throw error
+    // The benefit has no activation limit: the key alone is validated from now on.
+    const result = await polar.validate({ key, organizationId })
+    grant = grantFromValidation(origin, conditions, result, session.now())
+  }
+  try {
+    // Never silently overwrite a record we could not read: move it aside first.
+    if (stored.kind === 'damaged') await record.moveAside(stored.reason)
+    if (stored.kind === 'foreign') {
+      await record.moveAside(`replaced by a new activation: ${stored.why}`)
+    }
+    await record.write(grant)
+  } catch (error) {
+    // Nothing on disk points at the new seat: give it back, so that retrying on a full
+    // or read-only disk does not take another one each time.
+    if (grant.activation !== null) {
+      const activationId = grant.activation.id
+      await polar.deactivate({ key, organizationId, activationId }).catch(() => undefined)
+    }
+    throw asStoreError(error, 'The license could not be saved, so the activation was undone')
+  }
+  return evaluate(grant, { now: session.now(), policy: session.policy, fingerprint })
+}
+
+/** The stored state of this machine's seat for `origin`, if it lets the app run. Unlocked. */
+async function held(
+  session: OnlineSession,
+  origin: GrantOrigin,
+): Promise<LicenseState | undefined> {
+  const stored = await session.records.read()
+  if (stored.kind !== 'grant' || !sameSeat(stored.grant, origin)) return undefined
+  const state = evaluate(stored.grant, {
+    now: session.now(),
+    policy: session.policy,
+    fingerprint: origin.fingerprint,
+  })
+  return state.status === 'inactive' ? undefined : state
+}
+
+async function machineLabel(session: OnlineSession): Promise<string> {
+  const label = (await session.machine.label()).trim()
+  return label === '' ? DEFAULT_LABEL : normalizeLabel(truncateLabel(label))
+}

@@ -1,0 +1,166 @@
+import { isKeygateError, KeygateError } from '../errors.js'
+import { cachedWith, lockedStateOf, otherOrigin, ours, report, stateOf } from '../offline/check.js'
+import { evaluate, needsRevalidation, withTransientFailure } from '../offline/evaluate.js'
+import type { Grant } from '../offline/grant.js'
+import type { InactiveReason } from '../offline/reasons.js'
+import { asStoreError, type LockedRecord } from '../offline/record.js'
+import type { LicenseState } from '../offline/state.js'
+import { grantWithVerdict, revalidatedGrant, verdictReason } from './grant-from-polar.js'
+import type { OnlineSession } from './session.js'
+
+/**
+ * After a transient failure, `check()` (`auto`) answers from the cache for this long while
+ * that cache lets the app run: an app calling it on every focus or click must not send a
+ * request each time while Polar's edge keeps failing. A locked app still asks at once (its
+ * user is waiting to get back in); a 429 is left to the Retry-After pause; `refresh()`
+ * always asks.
+ */
+const AUTO_QUIET_MS = 60_000
+
+export interface Revalidation {
+  state: LicenseState
+  /** The client's error, when the validation failed (transiently or definitively). */
+  failure?: KeygateError | undefined
+}
+
+/**
+ * Validates the stored grant online, under the lock. `onlyIfDue` (check's `auto`) asks
+ * Polar only if the grant re-read inside the lock is still due. Never throws.
+ * Instances started together send one request between them, not one each (Polar's limit
+ * is per IP): the grant re-read inside the lock is often no longer due.
+ */
+export async function revalidateStored(
+  session: OnlineSession,
+  onlyIfDue: boolean,
+): Promise<LicenseState> {
+  const { quiet, now } = session
+  if (onlyIfDue && quiet !== undefined) {
+    const left = quiet.since + AUTO_QUIET_MS - now()
+    // A clock set back (left beyond the whole span) ends the quiet minute, not stretches it.
+    const state =
+      left > 0 && left <= AUTO_QUIET_MS ? await quietState(session, quiet.error) : undefined
+    if (state !== undefined) return state
+  }
+  let ticket: number | undefined
+  try {
+    const state = await session.records.locked(async (locked) => {
+      ticket = session.emitter.ticket()
+      const record = await locked.read()
+      if (record.kind !== 'grant') return lockedStateOf(session, locked, record)
+      if (!ours(session, record.grant)) return otherOrigin(record.grant)
+      if (onlyIfDue) {
+        const cached = await stateOf(session, record)
+        if (!needsRevalidation(cached, now())) return cached
+      }
+      const { state, failure } = await revalidate(session, locked, record.grant)
+      const transient =
+        failure !== undefined && verdictReason(failure) === null && failure.code !== 'rate_limited'
+      session.quiet = transient ? { since: now(), error: failure } : undefined
+      return state
+    })
+    return report(session, state, ticket)
+  } catch (error) {
+    // The lock (or the machine) failed: report the cached state with the error beside it.
+    return cachedWith(session, asStoreError(error, 'The license store failed'))
+  }
+}
+
+/**
+ * The cached state during the quiet minute, with the last failure beside it while still
+ * due; undefined when it does not let the app run (then Polar is asked as usual).
+ */
+async function quietState(
+  session: OnlineSession,
+  error: KeygateError,
+): Promise<LicenseState | undefined> {
+  const ticket = session.emitter.ticket()
+  try {
+    const record = await session.records.read()
+    if (record.kind !== 'grant') return undefined
+    const cached = await stateOf(session, record)
+    if (cached.status === 'inactive') return undefined
+    if (!needsRevalidation(cached, session.now())) return report(session, cached, ticket)
+    return report(session, withTransientFailure(cached, error), ticket)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Online revalidation of a grant, inside the lock: success refreshes it, a definitive
+ * answer from Polar records a verdict, and a transient failure leaves the stored bytes
+ * exactly as they were. `failure` is the client's error, when there was one.
+ */
+export async function revalidate(
+  session: OnlineSession,
+  locked: LockedRecord,
+  grant: Grant,
+): Promise<Revalidation> {
+  const { policy, now } = session
+  const fingerprint = await session.machine.fingerprint()
+  const context = { policy, fingerprint }
+  // A copied record stays refused; validating it would only refresh another machine's seat.
+  if (fingerprint !== grant.fingerprint) {
+    return { state: evaluate(grant, { ...context, now: now() }) }
+  }
+  let outcome: Grant
+  let failure: KeygateError | undefined
+  try {
+    const polar = await session.client()
+    const result = await polar.validate({
+      key: grant.key,
+      organizationId: grant.organizationId,
+      ...(grant.activation === null
+        ? {}
+        : { activationId: grant.activation.id, conditions: grant.conditions }),
+    })
+    outcome = revalidatedGrant(grant, result, now())
+  } catch (error) {
+    failure = asKeygateError(error)
+    const reason = verdictReason(failure)
+    if (reason === null) {
+      // Transient (or our own request refused): the record stays byte-for-byte as it was.
+      const cached = evaluate(grant, { ...context, now: now() })
+      return { state: withTransientFailure(cached, failure), failure }
+    }
+    const settled = grant.activation === null ? reason : await probeNotFound(session, grant, reason)
+    outcome = grantWithVerdict(grant, settled, failure.detail, now())
+  }
+  const state = evaluate(outcome, { ...context, now: now() })
+  try {
+    await locked.write(outcome)
+    return failure ? { state, failure } : { state }
+  } catch (error) {
+    const storeError = asStoreError(error, 'The license record could not be saved')
+    return { state: { ...state, error: storeError }, failure: failure ?? storeError }
+  }
+}
+
+/**
+ * Polar answers "Not found" both for a removed activation and for a key that no longer
+ * exists (deleted or rotated). Asking about the key alone tells them apart.
+ */
+async function probeNotFound(
+  session: OnlineSession,
+  grant: Grant,
+  reason: InactiveReason,
+): Promise<InactiveReason> {
+  if (reason !== 'activation_not_found' && reason !== 'key_not_found') return reason
+  try {
+    const polar = await session.client()
+    await polar.validate({ key: grant.key, organizationId: grant.organizationId })
+    return 'activation_not_found'
+  } catch (error) {
+    const probe = isKeygateError(error) ? verdictReason(error) : null
+    if (probe === 'key_not_found' || probe === 'activation_not_found') return 'key_not_found'
+    // Revoked or expired meanwhile says more; a failed probe leaves the first answer.
+    return probe ?? 'activation_not_found'
+  }
+}
+
+function asKeygateError(error: unknown): KeygateError {
+  if (isKeygateError(error)) return error
+  return new KeygateError('network', `Polar could not be reached: ${String(error)}`, {
+    cause: error,
+  })
+}

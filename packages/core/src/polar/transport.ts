@@ -1,0 +1,181 @@
+import type { $Fetch } from 'ofetch'
+import * as v from 'valibot'
+import { KeygateError } from '../errors.js'
+import {
+  badResponse,
+  failureFromFetch,
+  failureFromResponse,
+  parseBody,
+  type RawResponse,
+  type RequestContext,
+} from './error-mapping.js'
+import { type AttemptFailure, type Endpoint, retryDelay } from './retry.js'
+import type { PolarResult } from './types.js'
+
+/**
+ * The request loop both Polar clients share (customer portal and organization API):
+ * ofetch loaded on first use, a fresh timeout per attempt, the retry rules of retry.ts,
+ * every failure mapped to a KeygateError, and strict-JSON, lenient-shape parsing.
+ */
+
+export type Body = Record<string, unknown>
+
+export interface TransportOptions {
+  baseURL: string
+  headers: Record<string, string>
+  fetch: typeof fetch
+  timeoutMs: number
+  retry: number
+  sleep: (ms: number) => Promise<void>
+  /** Awaited before every attempt, retries included (the admin client's rate limiter). */
+  beforeAttempt?: (() => Promise<void>) | undefined
+}
+
+export interface TransportRequest {
+  ctx: RequestContext
+  method: 'GET' | 'POST' | 'PATCH'
+  /** Path and query, relative to the base URL. */
+  path: string
+  body?: Body | undefined
+  /** Which endpoint's retry rules apply. Default `ctx.endpoint`. */
+  retryAs?: Endpoint | undefined
+  /** Maps a failed answer before the shared rules do; undefined leaves it to them. */
+  mapFailure?: ((response: RawResponse) => AttemptFailure | undefined) | undefined
+}
+
+type Attempt = { ok: true; response: RawResponse } | { ok: false; failure: AttemptFailure }
+
+/** Sends requests with retries; resolves with the first 2xx answer, else throws a KeygateError. */
+export function createTransport(
+  options: TransportOptions,
+): (request: TransportRequest) => Promise<RawResponse> {
+  const { baseURL, headers, timeoutMs, retry, sleep } = options
+
+  // ofetch is loaded on the first request: the offline start-up check never pays for it.
+  let fetcher: Promise<$Fetch> | undefined
+  const getFetcher = () => {
+    fetcher ??= import('ofetch').then(
+      ({ ofetch }) =>
+        ofetch.create(
+          { baseURL, headers, retry: 0, ignoreResponseError: true, responseType: 'text' },
+          { fetch: options.fetch },
+        ),
+      (cause: unknown) => {
+        fetcher = undefined
+        throw new KeygateError(
+          'network',
+          'Could not load the HTTP client (the ofetch package); check that the app ships it.',
+          { cause },
+        )
+      },
+    )
+    return fetcher
+  }
+
+  async function attempt(request: TransportRequest): Promise<Attempt> {
+    const $fetch = await getFetcher()
+    // A fresh timer per attempt: ofetch 1.5.1 would reuse one timeout signal across its
+    // own retries, failing every retry after a first timeout.
+    const controller = new AbortController()
+    let timedOut = false
+    let onAbort: (() => void) | undefined
+    const expired = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new Error('timeout'))
+      controller.signal.addEventListener('abort', onAbort, { once: true })
+    })
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, timeoutMs)
+    try {
+      const pending = $fetch.raw<string, 'text'>(request.path, {
+        method: request.method,
+        ...(request.body === undefined ? {} : { body: request.body }),
+        signal: controller.signal,
+      })
+      // Settles the race even if a custom fetch ignores the signal.
+      pending.catch(() => {})
+      expired.catch(() => {})
+      const response = await Promise.race([pending, expired])
+      return {
+        ok: true,
+        response: {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+          body: response._data,
+        },
+      }
+    } catch (error) {
+      return { ok: false, failure: failureFromFetch(request.ctx, error, timedOut, timeoutMs) }
+    } finally {
+      clearTimeout(timer)
+      if (onAbort) controller.signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  return async function send(request: TransportRequest): Promise<RawResponse> {
+    for (let retries = 0; ; retries++) {
+      await options.beforeAttempt?.()
+      const result = await attempt(request)
+      if (result.ok && result.response.status >= 200 && result.response.status < 300) {
+        return result.response
+      }
+      const failure = result.ok
+        ? (request.mapFailure?.(result.response) ??
+          failureFromResponse(request.ctx, result.response))
+        : result.failure
+      const endpoint = request.retryAs ?? request.ctx.endpoint
+      const delay = retryDelay(endpoint, failure, retries, retry)
+      if (delay === undefined) throw withAttempts(failure.error, retries + 1)
+      await sleep(delay)
+    }
+  }
+}
+
+/** Parses a 2xx body against `schema`; a body that is not Polar's JSON is `bad_response`. */
+export function parseResponse<T>(
+  ctx: RequestContext,
+  response: RawResponse,
+  schema: v.GenericSchema<unknown, T>,
+): PolarResult<T> {
+  const parsed = parseBody(response.body)
+  if (!parsed.ok) throw badResponse(ctx, response.status, parsed.what)
+  const result = v.safeParse(schema, parsed.json)
+  if (!result.success) {
+    throw badResponse(ctx, response.status, `unexpected shape: ${describeIssues(result.issues)}`)
+  }
+  return meta(response, result.output)
+}
+
+export function meta<T>(response: RawResponse, data: T): PolarResult<T> {
+  const date = Date.parse(response.headers.get('date') ?? '')
+  return {
+    data,
+    serverTime: Number.isNaN(date) ? undefined : date,
+    sandbox: response.headers.get('x-polar-sandbox')?.trim() === '1',
+  }
+}
+
+/** Polar treats a present `null` differently from an absent field: send only what is set. */
+export function compact(body: Body): Body {
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined))
+}
+
+/** Paths and expectations only: the received values may be PII. */
+function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .slice(0, 5)
+    .map((issue) => `${v.getDotPath(issue) ?? '(root)'} (expected ${issue.expected ?? 'valid'})`)
+    .join(', ')
+}
+
+function withAttempts(error: KeygateError, attempts: number): KeygateError {
+  if (attempts < 2) return error
+  return new KeygateError(error.code, `${error.message} (${attempts} attempts)`, {
+    status: error.status,
+    detail: error.detail,
+    retryAfter: error.retryAfter,
+    cause: error.cause,
+  })
+}

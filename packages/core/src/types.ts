@@ -1,0 +1,84 @@
+import type { Machine } from './machine.js'
+import type { Policy } from './offline/policy.js'
+import type { LicenseState } from './offline/state.js'
+import type { RevalidationTiming } from './online/schedule.js'
+import type { Conditions, PolarClient, PolarServer } from './polar/types.js'
+import type { LicenseStore } from './store.js'
+
+export interface LicensingOptions {
+  /** Your Polar organization id (a UUID). */
+  organizationId: string
+  store: LicenseStore
+  machine: Machine
+  /** `production` (default), `sandbox`, or a base URL such as the emulator's. */
+  server?: PolarServer | undefined
+  policy?: Partial<Policy> | undefined
+  /** The clock, epoch ms. Default `Date.now`. */
+  now?: (() => number) | undefined
+  fetch?: typeof fetch | undefined
+  /** Per request attempt, in ms. */
+  timeoutMs?: number | undefined
+  /** Extra attempts for retryable failures. */
+  retry?: number | undefined
+  /** Use this client instead of creating one (tests, custom transports). */
+  client?: PolarClient | undefined
+}
+
+export interface ActivateOptions {
+  /** The activation's label in Polar. Default: the machine's label (host name). */
+  label?: string | undefined
+  meta?: Conditions | undefined
+}
+
+export interface CheckOptions {
+  /**
+   * `never`: the cached grant only, no network (the start-up path).
+   * `auto` (default): validate online when revalidation is due.
+   * `always`: validate online now.
+   */
+  online?: 'never' | 'auto' | 'always' | undefined
+}
+
+export type StateListener = (state: LicenseState) => void
+
+export interface Licensing {
+  /** Activates the key on this machine (or reuses this machine's seat). Throws a KeygateError on failure. */
+  activate(key: string, options?: ActivateOptions): Promise<LicenseState>
+  check(options?: CheckOptions): Promise<LicenseState>
+  /** Validates online now. Never throws: a failure is reported in the state's `error`. */
+  refresh(): Promise<LicenseState>
+  /** Frees this machine's seat and removes the local grant. */
+  deactivate(): Promise<void>
+  subscribe(listener: StateListener): () => void
+  /**
+   * Resolves once the writes `check()` leaves running in the background (the hourly clock
+   * mark) have finished. Never rejects: a failed write is the `error` of the next state
+   * `check()` or `refresh()` returns. For tests, and for an app that wants them done
+   * before it quits (a write cut short leaves the old record: nothing is lost).
+   */
+  settled(): Promise<void>
+  /**
+   * Starts background revalidation (see `WatchOptions`) and returns the function that
+   * stops it. States it produces reach `subscribe` listeners. Any app can call it; the
+   * Electron adapter calls it with Electron's sleep and network events.
+   */
+  watch(options?: WatchOptions): () => void
+  readonly policy: Readonly<Policy>
+}
+
+/** Something the platform tells the schedule: woke from sleep, or the network is back. */
+export type WatchEvent = 'resume' | 'online'
+
+export interface WatchOptions {
+  /** How the schedule spreads and backs off (all ms); defaults suit a desktop app. */
+  timing?: Partial<RevalidationTiming> | undefined
+  /** Uniform in [0, 1), for the jitter. Default `Math.random`. */
+  random?: (() => number) | undefined
+  /**
+   * A cheap local test of connectivity (Electron's `net.isOnline()`): false means surely
+   * offline, so no request is tried and it is polled until it turns true.
+   */
+  isOnline?: (() => boolean) | undefined
+  /** Feeds platform events to the schedule; returns a function that stops feeding them. */
+  events?: ((wake: (event: WatchEvent) => void) => () => void) | undefined
+}
