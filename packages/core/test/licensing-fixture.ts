@@ -4,8 +4,11 @@ import { staticMachine } from '../src/machine.js'
 import { createPolarClient } from '../src/polar-client.js'
 import type { PolarClient } from '../src/polar-types.js'
 import { type LicenseStore, type MemoryStore, memoryStore } from '../src/store.js'
-import type { CreateKeyOptions, RateLimitOptions } from '../src/testing/emulator-types.js'
-import { createPolarEmulator } from '../src/testing/index.js'
+import {
+  type CreateKeyOptions,
+  createPolarEmulator,
+  type RateLimitOptions,
+} from '../src/testing/index.js'
 
 export const HOUR = 60 * 60 * 1000
 export const DAY = 24 * HOUR

@@ -3,7 +3,7 @@ import { KeygateError, type KeygateErrorCode } from '../src/errors.js'
 import type { Licensing } from '../src/licensing-types.js'
 import type { LicenseState } from '../src/state.js'
 import type { LicenseStore } from '../src/store.js'
-import type { FaultKind } from '../src/testing/emulator-types.js'
+import type { FaultKind } from '../src/testing/index.js'
 import { DAY, HOUR, setup } from './licensing-fixture.js'
 
 // "Transient failures never downgrade a grant": for every way the network or Polar's edge

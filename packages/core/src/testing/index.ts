@@ -1,11 +1,12 @@
+export type { AddActivationOptions, KeyPatch } from './emulator/admin.js'
 export {
   createPolarEmulator,
   type HandleOptions,
   IN_PROCESS_IP,
   type PolarEmulator,
-} from './emulator.js'
-export type { AddActivationOptions, KeyPatch } from './emulator-admin.js'
-export type { AccessTokenOptions, LicenseKeyScope } from './emulator-org-api.js'
+} from './emulator/emulator.js'
+export type { AccessTokenOptions, LicenseKeyScope } from './emulator/org-api.js'
+export { DEFAULT_RATE_LIMIT } from './emulator/rate-limit.js'
 export type {
   CreateKeyOptions,
   EmulatedActivation,
@@ -19,8 +20,7 @@ export type {
   PolarEmulatorOptions,
   RateLimitOptions,
   TimeInput,
-} from './emulator-types.js'
-export { DEFAULT_RATE_LIMIT } from './rate-limit.js'
+} from './emulator/types.js'
 export {
   type ContractAssertion,
   type ContractTestApi,

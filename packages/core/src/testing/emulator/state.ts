@@ -1,4 +1,4 @@
-import type { ConditionValue, EmulatedKeyStatus } from './emulator-types.js'
+import type { ConditionValue, EmulatedKeyStatus } from './types.js'
 
 /** The emulator's mutable records. Admin helpers hand out frozen snapshots of these. */
 export interface KeyRecord {

@@ -1,7 +1,10 @@
-import * as admin from './emulator-admin.js'
-import { type AccessTokenOptions, createOrgApi } from './emulator-org-api.js'
-import { type Answer, route } from './emulator-router.js'
-import { createState } from './emulator-state.js'
+import * as admin from './admin.js'
+import { createFaultQueue } from './faults.js'
+import { listen } from './http-server.js'
+import { type AccessTokenOptions, createOrgApi } from './org-api.js'
+import { createRateLimiter, DEFAULT_RATE_LIMIT } from './rate-limit.js'
+import { type Answer, route } from './router.js'
+import { createState } from './state.js'
 import type {
   CreateKeyOptions,
   EmulatedActivation,
@@ -12,10 +15,7 @@ import type {
   KeyRef,
   PolarEmulatorOptions,
   TimeInput,
-} from './emulator-types.js'
-import { createFaultQueue } from './faults.js'
-import { listen } from './http-server.js'
-import { createRateLimiter, DEFAULT_RATE_LIMIT } from './rate-limit.js'
+} from './types.js'
 
 /** The client IP every in-process call (`fetch`, `handler`) counts as. */
 export const IN_PROCESS_IP = '127.0.0.1'

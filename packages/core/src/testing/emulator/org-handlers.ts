@@ -1,13 +1,13 @@
-import { parseKeyUpdate, parseListQuery, uuid4 } from './emulator-org-input.js'
-import * as rules from './emulator-rules.js'
+import { parseKeyUpdate, parseListQuery, uuid4 } from './org-input.js'
+import { type FieldIssue, parseBody } from './request-validation.js'
+import * as rules from './rules.js'
 import {
   activationJson,
   type EmulatorState,
   type KeyRecord,
   licenseKeyJson,
   liveActivations,
-} from './emulator-state.js'
-import { type FieldIssue, parseBody } from './request-validation.js'
+} from './state.js'
 
 /**
  * What each organization-API route does once the token is accepted: Polar's

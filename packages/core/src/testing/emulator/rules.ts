@@ -1,3 +1,4 @@
+import type { ActivateBody, DeactivateBody, Flat, ValidateBody } from './request-validation.js'
 import {
   activationJson,
   type EmulatorState,
@@ -5,8 +6,7 @@ import {
   type KeyRecord,
   licenseKeyJson,
   liveActivations,
-} from './emulator-state.js'
-import type { ActivateBody, DeactivateBody, Flat, ValidateBody } from './request-validation.js'
+} from './state.js'
 
 /**
  * Polar's server rules for the three customer-portal endpoints, checked in Polar's

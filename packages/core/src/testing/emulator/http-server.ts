@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { KeygateError } from '../errors.js'
-import type { Answer } from './emulator-router.js'
-import type { EmulatorServer } from './emulator-types.js'
+import { KeygateError } from '../../errors.js'
+import type { Answer } from './router.js'
+import type { EmulatorServer } from './types.js'
 
 type Answerer = (request: Request, ip: string) => Promise<Answer>
 

@@ -1,4 +1,4 @@
-import type { ConditionValue, EmulatorEndpoint } from './emulator-types.js'
+import type { ConditionValue, EmulatorEndpoint } from './types.js'
 
 /**
  * Polar's field rules for the three request bodies, reported the way its FastAPI/

@@ -1,10 +1,10 @@
-import { maskKey } from '../errors.js'
-import * as rules from './emulator-rules.js'
-import type { EmulatorState } from './emulator-state.js'
-import type { EmulatorEndpoint, EmulatorRequestLog } from './emulator-types.js'
+import { maskKey } from '../../errors.js'
 import type { FaultQueue } from './faults.js'
 import type { RateLimiter } from './rate-limit.js'
 import { parseBody } from './request-validation.js'
+import * as rules from './rules.js'
+import type { EmulatorState } from './state.js'
+import type { EmulatorEndpoint, EmulatorRequestLog } from './types.js'
 
 /** How the emulator answers one request; each transport (fetch, msw, node:http) maps it. */
 export type Answer = { kind: 'response'; response: Response } | { kind: 'reset' } | { kind: 'hang' }

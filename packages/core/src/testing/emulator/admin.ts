@@ -1,4 +1,4 @@
-import { KeygateError, maskKey } from '../errors.js'
+import { KeygateError, maskKey } from '../../errors.js'
 import {
   type ActivationRecord,
   displayKey,
@@ -6,7 +6,7 @@ import {
   generateKey,
   type KeyRecord,
   liveActivations,
-} from './emulator-state.js'
+} from './state.js'
 import type {
   ConditionValue,
   CreateKeyOptions,
@@ -14,7 +14,7 @@ import type {
   EmulatedKey,
   KeyRef,
   TimeInput,
-} from './emulator-types.js'
+} from './types.js'
 
 /**
  * The seller's and customer's side of Polar, done directly on the emulator's state:

@@ -1,5 +1,5 @@
-import type { EmulatedKeyStatus } from './emulator-types.js'
 import { type FieldIssue, issue } from './request-validation.js'
+import type { EmulatedKeyStatus } from './types.js'
 
 /**
  * Input rules of the organization API (`/v1/license-keys/…`) that the customer-portal

@@ -1,3 +1,4 @@
+import type { FaultQueue } from './faults.js'
 import {
   type Call,
   getActivation,
@@ -6,12 +7,11 @@ import {
   list,
   serverSide,
   updateKey,
-} from './emulator-org-handlers.js'
-import { type Answer, faultAnswer, maskedBody, respond } from './emulator-router.js'
-import type { EmulatorState } from './emulator-state.js'
-import type { EmulatorRequestLog } from './emulator-types.js'
-import type { FaultQueue } from './faults.js'
+} from './org-handlers.js'
 import { createRateLimiter } from './rate-limit.js'
+import { type Answer, faultAnswer, maskedBody, respond } from './router.js'
+import type { EmulatorState } from './state.js'
+import type { EmulatorRequestLog } from './types.js'
 
 /**
  * Polar's organization API for license keys (`/v1/license-keys/…`), the seller's side:

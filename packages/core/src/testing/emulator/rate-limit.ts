@@ -1,4 +1,4 @@
-import type { RateLimitOptions } from './emulator-types.js'
+import type { RateLimitOptions } from './types.js'
 
 export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = Object.freeze({
   requests: 3,
