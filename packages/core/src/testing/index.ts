@@ -1,12 +1,13 @@
 export type { AddActivationOptions, KeyPatch } from './emulator/admin.js'
+export type { AccessTokenOptions, LicenseKeyScope } from './emulator/auth.js'
 export {
   createPolarEmulator,
   type HandleOptions,
   IN_PROCESS_IP,
+  POLAR_API_VERSIONS,
   type PolarEmulator,
 } from './emulator/emulator.js'
-export type { AccessTokenOptions, LicenseKeyScope } from './emulator/org-api.js'
-export { DEFAULT_RATE_LIMIT } from './emulator/rate-limit.js'
+export { DEFAULT_RATE_LIMIT, POLAR_BLOCK_SECONDS } from './emulator/rate-limit.js'
 export type {
   CreateKeyOptions,
   EmulatedActivation,
@@ -17,6 +18,8 @@ export type {
   EmulatorServer,
   FaultKind,
   KeyRef,
+  OrganizationRateLimitGroup,
+  PolarBlockZone,
   PolarEmulatorOptions,
   RateLimitOptions,
   TimeInput,
