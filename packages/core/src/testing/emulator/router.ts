@@ -275,7 +275,7 @@ function respond(
   headers.set('date', new Date(now).toUTCString())
   if (contentType !== null && body !== null && body !== '') headers.set('content-type', contentType)
   // 204 must have no body at all; 429 has an empty one.
-  const payload = status === 204 || body === null ? null : body
+  const payload = status === 204 || body === null || body === '' ? null : body
   return { kind: 'response', response: new Response(payload, { status, headers }) }
 }
 
