@@ -1,3 +1,4 @@
+import { createLicensing, memoryStore, staticMachine } from '@keygate/core'
 import { createPolarEmulator, type PolarEmulatorOptions } from '@keygate/core/testing'
 import { describe, expect, it } from 'vitest'
 import { BASE, T0 } from './emulator-helpers.js'
@@ -154,5 +155,29 @@ describe('rate_limit.py: the organization API is limited per organization, witho
     await list(t.emulator, token)
     for (let i = 0; i < 100; i++) expect((await list(t.emulator, token)).status).toBe(200)
     expect((await list(t.emulator, token)).status).toBe(429)
+  })
+})
+
+describe("keygate under another zone's block", () => {
+  it('reports rate_limited with the 900 s of a login-code block and sends nothing until it ends', async () => {
+    let now = T0
+    const emulator = createPolarEmulator({ now: () => now })
+    const key = emulator.createKey()
+    const licensing = createLicensing({
+      organizationId: emulator.organizationId,
+      store: memoryStore(),
+      machine: staticMachine('fp-blocked', 'Laptop'),
+      fetch: emulator.fetch,
+      now: () => now,
+    })
+    emulator.blockClient('login-code')
+    const error = await licensing.activate(key.key).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'rate_limited', retryAfter: 900 })
+    const sent = emulator.requests.length
+    now += 899_000
+    await licensing.activate(key.key).catch(() => undefined)
+    expect(emulator.requests).toHaveLength(sent)
+    now += 1000
+    expect((await licensing.activate(key.key)).status).toBe('active')
   })
 })
