@@ -32,7 +32,7 @@ export interface Arrival {
 }
 
 /** Polar's `API_MAX_REQUEST_BODY_SIZE`. */
-export const MAX_BODY_BYTES = 10 * 1024 * 1024
+const MAX_BODY_BYTES = 10 * 1024 * 1024
 
 const PORTAL = /^\/v1\/customer-portal\/license-keys\/(activate|validate|deactivate)$/
 const PORTAL_ROTATE = /^\/v1\/customer-portal\/license-keys\/([^/]+)\/rotate$/
@@ -240,7 +240,7 @@ function portalRotate(
   return rules.rotate(state, key, now)
 }
 
-export function invalid(issues: unknown[]): rules.RuleOutcome {
+function invalid(issues: unknown[]): rules.RuleOutcome {
   return { status: 422, body: { error: 'RequestValidationError', detail: issues } }
 }
 
@@ -280,7 +280,7 @@ function respond(
 }
 
 /** The body for the request log: parsed JSON with the key masked, or a placeholder. */
-export function maskedBody(text: string): unknown {
+function maskedBody(text: string): unknown {
   if (text === '') return undefined
   try {
     const json: unknown = JSON.parse(text)
