@@ -65,6 +65,13 @@ describe('kit/versioning.py: only 2026-04 (default) and 2026-10 are served', () 
   })
 })
 
+describe('polarVersions option', () => {
+  it('refuses versions Polar could never serve', () => {
+    expect(() => createPolarEmulator({ polarVersions: ['2026-4'] })).toThrow(RangeError)
+    expect(() => createPolarEmulator({ polarVersions: [] })).toThrow(RangeError)
+  })
+})
+
 describe('middlewares.py MaxBodySizeMiddleware: 411 and 413 before the limiter', () => {
   it('answers 413 RequestBodyTooLarge past 10 MiB, and 411 LengthRequired for a chunked POST', async () => {
     const emulator = createPolarEmulator({ now: () => T0, sandbox: true })

@@ -135,7 +135,7 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
     state,
     now,
     sandbox,
-    polarVersions: options.polarVersions ?? POLAR_API_VERSIONS,
+    polarVersions: checkVersions(options.polarVersions ?? POLAR_API_VERSIONS),
     limiter,
     auth,
     faults,
@@ -224,6 +224,17 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
     },
   }
   return emulator
+}
+
+/** Polar's versions are `YYYY-MM`; any other value could never be served. */
+function checkVersions(versions: readonly string[]): readonly string[] {
+  const bad = versions.find((version) => !/^\d{4}-\d{2}$/.test(version))
+  if (versions.length === 0 || bad !== undefined) {
+    throw new RangeError(
+      `polarVersions: Polar's versions look like 2026-04; got ${bad ?? 'an empty list'}`,
+    )
+  }
+  return versions
 }
 
 /**
