@@ -300,7 +300,9 @@ describe('admin client: retries and limits', () => {
       rateLimit: false,
       retry: 0,
     })
-    for (let i = 0; i < 100; i++) await admin.list()
+    // Polar counts a token's first request as pending_auth (before its identity is
+    // cached), so a fresh token gets 101 requests in its first minute.
+    for (let i = 0; i < 101; i++) await admin.list()
     const error = await failure(admin.list())
     expect(error).toMatchObject({ code: 'rate_limited', status: 429 })
     expect(error.retryAfter).toBeGreaterThan(0)
@@ -325,7 +327,8 @@ describe('admin client: retries and limits', () => {
     })
     for (let i = 0; i < 150; i++) await admin.list()
     expect(emulator.requests.every((r) => r.status === 200)).toBe(true)
-    // Sandbox allows 100 a minute: the 101st request waited for the window to move.
-    expect(sleeps).toEqual([60_000])
+    // Sandbox allows 100 a minute: the 101st request waited for the window to end, plus
+    // the margin for Polar's window including its end instant.
+    expect(sleeps).toEqual([61_000])
   })
 })

@@ -12,7 +12,10 @@ describe('emulator: activate', () => {
     const key = emulator.createKey({ prefix: 'app' })
     expect(key.key).toMatch(/^APP-[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[0-9A-F]{4}-[0-9A-F]{12}$/)
     expect(key.displayKey).toBe(`****-${key.key.slice(-6)}`)
-    expect(emulator.createKey().key).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F-]+$/)
+    // The prefix is the benefit's: the next key of that benefit gets it too.
+    expect(emulator.createKey().key).toMatch(/^APP-[0-9A-F]{8}-/)
+    const other = emulator.createKey({ benefitId: crypto.randomUUID() })
+    expect(other.key).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F-]+$/)
     const res = await activate(key.key)
     expect(res.status).toBe(200)
     expect(res.json.license_key.display_key).toBe(key.displayKey)
@@ -139,7 +142,9 @@ describe('emulator: activate', () => {
     expect(res.text).not.toContain('secret-fp')
     expect(res.json.license_key.customer.email).toMatch(/@example\.com$/)
     expect(res.json.license_key.customer.billing_address.country).toBe('SE')
-    expect(res.json.license_key).not.toHaveProperty('user')
+    // LicenseKeyRead still carries the deprecated user_id and user (hidden from the OpenAPI).
+    expect(res.json.license_key.user_id).toBe(key.customerId)
+    expect(res.json.license_key.user).toMatchObject({ id: key.customerId, avatar_url: null })
     expect(emulator.listActivations(key)[0]?.conditions).toEqual({ fingerprint: 'secret-fp' })
   })
 

@@ -76,7 +76,12 @@ describe('emulator: NUL characters, refused as Polar refuses them', () => {
     const { emulator, activate } = setup()
     const key = emulator.createKey()
     const res = await activate(key.key, { meta: { os: `\u0000${'v'.repeat(500)}` } })
-    expect(res.json.detail).toHaveLength(1)
-    expect(res.json.detail[0]).toMatchObject({ type: 'string_too_long' })
+    // The union's issues for the length, and no value_error for the NUL.
+    expect(res.json.detail.map((d: { type: string }) => d.type)).toEqual([
+      'string_too_long',
+      'int_parsing',
+      'float_parsing',
+      'bool_parsing',
+    ])
   })
 })

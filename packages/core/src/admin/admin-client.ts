@@ -36,7 +36,7 @@ const MAX_RETRY = 10
  * Electron renderer, and to send the token over plain http to anything but loopback.
  *
  * Same transport, retry rules, error model and lenient parsing as the customer client;
- * requests are paced under Polar's per-token limit (see request-pacer.ts).
+ * requests are paced under Polar's per-organization limit (see request-pacer.ts).
  */
 export function createPolarAdminClient(options: PolarAdminClientOptions): PolarAdminClient {
   assertOutsideApp()
@@ -82,9 +82,15 @@ export function createPolarAdminClient(options: PolarAdminClientOptions): PolarA
 
   function send({ method, path, target, body, key = '', withActivation = false }: Send) {
     const { operation } = target
-    // The customer client's rules key on its three endpoints: only activate is unsafe to
-    // repeat after a lost answer; every read and PATCH is idempotent, like validate.
-    const endpoint = operation === 'activate' || operation === 'deactivate' ? operation : 'validate'
+    // The customer client's rules key on its three endpoints: activate (and rotate, which
+    // would rotate twice) is unsafe to repeat after a lost answer; reads and PATCH are
+    // idempotent, like validate.
+    const endpoint =
+      operation === 'activate' || operation === 'rotate'
+        ? 'activate'
+        : operation === 'deactivate'
+          ? 'deactivate'
+          : 'validate'
     const ctx: RequestContext = {
       endpoint,
       label: `[${method}] ${path.split('?')[0]}`,
@@ -132,6 +138,13 @@ export function createPolarAdminClient(options: PolarAdminClientOptions): PolarA
       const body = updateBody(update)
       const target = { operation: 'update', keyId } as const
       const { ctx, request } = send({ method: 'PATCH', path: PATH + keyId, target, body })
+      return parseResponse(ctx, await request, AdminLicenseKeySchema)
+    },
+    async rotate(id) {
+      const keyId = checkUuid4('id', id)
+      const target = { operation: 'rotate', keyId } as const
+      const path = `${PATH}${keyId}/rotate`
+      const { ctx, request } = send({ method: 'POST', path, target })
       return parseResponse(ctx, await request, AdminLicenseKeySchema)
     },
     async getActivation(id, activationId) {

@@ -10,7 +10,7 @@ import type { AttemptFailure } from '../polar/retry.js'
 /**
  * The answers only the organization API gives: a missing or refused token (401), a
  * token without the scope (403), an id that is not in the token's organization (404),
- * and the per-token rate limit (429). Everything else (5xx, 422, Polar's verdicts on
+ * a key that cannot be rotated (400), and the per-organization rate limit (429). Everything else (5xx, 422, Polar's verdicts on
  * activate/validate/deactivate, bodies that are not Polar's) follows the customer
  * client's rules in polar-errors.ts.
  */
@@ -19,6 +19,7 @@ type AdminOperation =
   | 'list'
   | 'get'
   | 'update'
+  | 'rotate'
   | 'get_activation'
   | 'activate'
   | 'validate'
@@ -30,6 +31,7 @@ export const REQUIRED_SCOPE: Readonly<Record<AdminOperation, string>> = Object.f
   get: 'license_keys:read',
   get_activation: 'license_keys:read',
   update: 'license_keys:write',
+  rotate: 'license_keys:write',
   activate: 'license_keys:write',
   validate: 'license_keys:write',
   deactivate: 'license_keys:write',
@@ -40,6 +42,7 @@ const WHAT: Readonly<Record<AdminOperation, string>> = {
   get: 'read a license key',
   get_activation: 'read an activation',
   update: 'change a license key',
+  rotate: 'rotate a license key',
   activate: 'activate a license key',
   validate: 'validate a license key',
   deactivate: 'deactivate an activation',
@@ -104,7 +107,11 @@ export function adminFailure(
     )
   }
   if (status === 404 && error !== undefined) {
-    if (target.operation === 'get' || target.operation === 'update') {
+    if (
+      target.operation === 'get' ||
+      target.operation === 'update' ||
+      target.operation === 'rotate'
+    ) {
       return final(
         'key_not_found',
         `Polar has no license key ${target.keyId} in this token's organization (404). ` +
@@ -121,12 +128,21 @@ export function adminFailure(
       )
     }
   }
+  if (status === 400 && error === 'RotateNotPermitted') {
+    return final(
+      'revoked',
+      `Polar refuses to rotate license key ${target.keyId} (400): it is revoked, and only ` +
+        'granted or disabled keys can be rotated. Re-grant it first (update it to status ' +
+        'granted), then rotate it.',
+    )
+  }
   if (status === 429) {
     const retryAfter = parseRetryAfter(response.headers) ?? 60
     const error = new KeygateError(
       'rate_limited',
-      `${ctx.label}: Polar is rate-limiting this access token (429): its API allows 500 ` +
-        `requests a minute per token (100 in sandbox). Try again in ${retryAfter} s.`,
+      `${ctx.label}: Polar is rate-limiting this organization (429): its API allows 500 ` +
+        'requests a minute per organization, all its tokens together (100 in sandbox). ' +
+        `Try again in ${retryAfter} s.`,
       { status, retryAfter },
     )
     return { error, kind: 'unsent', retryAfterMs: retryAfter * 1000 }

@@ -122,8 +122,9 @@ export interface PolarAdminClientOptions {
   /** Sent as `Polar-Version` only when set. */
   polarVersion?: string | undefined
   /**
-   * Requests are spaced to stay under Polar's API limit for a token: 500 per minute in
-   * production, 100 in sandbox (the default follows `server`). `false` turns pacing off.
+   * Requests are spaced to stay under Polar's API limit, which is per organization: 500
+   * per minute in production, 100 in sandbox (the default follows `server`). `false`
+   * turns pacing off.
    */
   rateLimit?: AdminRateLimit | false | undefined
   /** Waits (retries, pacing); injectable so tests need not sleep. */
@@ -142,6 +143,12 @@ export interface PolarAdminClient {
   /** A license key with its live activations. */
   get(id: string): Promise<PolarResult<AdminLicenseKeyWithActivations>>
   update(id: string, update: LicenseKeyUpdate): Promise<PolarResult<AdminLicenseKey>>
+  /**
+   * `POST /v1/license-keys/{id}/rotate`: a new key string (the benefit's current prefix)
+   * for the same key; the old string stops working at once, activations stay valid.
+   * Only granted or disabled keys: a revoked one fails with `revoked`.
+   */
+  rotate(id: string): Promise<PolarResult<AdminLicenseKey>>
   getActivation(id: string, activationId: string): Promise<PolarResult<AdminActivation>>
   /** Server-side activation (`POST /v1/license-keys/activate`): takes a seat. */
   activate(request: ActivateRequest): Promise<PolarResult<PolarActivation>>

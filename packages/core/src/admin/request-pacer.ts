@@ -3,10 +3,11 @@ import { POLAR_SERVERS } from '../polar/types.js'
 import type { AdminRateLimit } from './admin-types.js'
 
 /**
- * Polar limits its API per access token: 500 requests per minute in production, 100 in
- * sandbox (polarsource/polar server/polar/rate_limit.py). Walking every page of a big
- * organization, or a script looping over keys, would run into it and get 429s; the
- * pacer spaces requests so that never happens from one client.
+ * Polar limits its API per organization, all its tokens together: 500 requests per minute
+ * in production, 100 in sandbox (polarsource/polar server/polar/rate_limit.py). Walking
+ * every page of a big organization, or a script looping over keys, would run into it and
+ * get 429s; the pacer spaces requests so that never happens from one client (two tools of
+ * one organization running at once still share the limit).
  */
 export const PRODUCTION_RATE_LIMIT: Readonly<AdminRateLimit> = Object.freeze({
   requests: 500,
@@ -40,9 +41,14 @@ export function checkRateLimit(limit: AdminRateLimit): AdminRateLimit {
 }
 
 /**
- * A sliding window: resolves when one more request fits in `perMs`. Callers are served
- * in order, so concurrent requests cannot overtake each other past the limit.
+ * Polar's window is fixed: it opens at the first request it counts and ends `perMs` later,
+ * its end instant included, and a request's arrival there is later than its send here by
+ * an unknown latency. So a request is sent only when `perMs` and a margin (a tenth of it, at
+ * most a second) have passed
+ * since the request `requests` places before it. Callers are served in order, so
+ * concurrent requests cannot overtake each other past the limit.
  */
+
 export function createRequestPacer(
   limit: AdminRateLimit,
   now: () => number,
@@ -52,11 +58,12 @@ export function createRequestPacer(
   let queue: Promise<void> = Promise.resolve()
 
   async function take(): Promise<void> {
-    const cutoff = now() - limit.perMs
+    const span = limit.perMs + Math.min(1000, Math.ceil(limit.perMs / 10))
+    const cutoff = now() - span
     while (sent.length > 0 && (sent[0] ?? 0) <= cutoff) sent.shift()
     if (sent.length >= limit.requests) {
-      // The oldest request leaves the window at `oldest + perMs`; after that wait it has.
-      const wait = (sent[0] ?? 0) + limit.perMs - now()
+      // The oldest request leaves the window at `oldest + span`; after that wait it has.
+      const wait = (sent[0] ?? 0) + span - now()
       if (wait > 0) await sleep(wait)
       sent.shift()
     }

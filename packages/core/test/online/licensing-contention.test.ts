@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { KeygateError } from '../../src/errors.js'
 import type { LicenseStore } from '../../src/store.js'
-import { DEFAULT_RATE_LIMIT } from '../../src/testing/rate-limit.js'
+import { DEFAULT_RATE_LIMIT } from '../../src/testing/index.js'
 import { DAY, HOUR, setup, T0 } from './licensing-fixture.js'
 
 const INSTANCES = 8

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { describe as describeWords } from '../../src/describe.js'
 import { staticMachine } from '../../src/machine.js'
 import { memoryStore } from '../../src/store.js'
-import type { FaultKind } from '../../src/testing/emulator-types.js'
+import type { FaultKind } from '../../src/testing/index.js'
 import { DAY, HOUR, setup, T0 } from './licensing-fixture.js'
 
 async function activated(keyOptions: Parameters<typeof setup>[0] = {}) {

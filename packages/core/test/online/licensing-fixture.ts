@@ -3,7 +3,7 @@ import { staticMachine } from '../../src/machine.js'
 import { createPolarClient } from '../../src/polar/client.js'
 import type { PolarClient } from '../../src/polar/types.js'
 import { type LicenseStore, type MemoryStore, memoryStore } from '../../src/store.js'
-import type { CreateKeyOptions, RateLimitOptions } from '../../src/testing/emulator-types.js'
+import type { CreateKeyOptions, RateLimitOptions } from '../../src/testing/index.js'
 import { createPolarEmulator } from '../../src/testing/index.js'
 import type { LicensingOptions } from '../../src/types.js'
 

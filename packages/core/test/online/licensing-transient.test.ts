@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { KeygateError, type KeygateErrorCode } from '../../src/errors.js'
 import type { LicenseState } from '../../src/offline/state.js'
 import type { LicenseStore } from '../../src/store.js'
-import type { FaultKind } from '../../src/testing/emulator-types.js'
+import type { FaultKind } from '../../src/testing/index.js'
 import type { Licensing } from '../../src/types.js'
 import { DAY, HOUR, setup } from './licensing-fixture.js'
 

@@ -1,4 +1,4 @@
-import type { FaultKind } from './emulator-types.js'
+import type { FaultKind } from './types.js'
 
 /** What answers a request instead of Polar: a response, a dropped connection, or silence. */
 export type FaultAnswer =

@@ -1,11 +1,9 @@
-import type { ConditionValue, EmulatedKeyStatus } from './emulator-types.js'
+import type { ConditionValue, EmulatedKeyStatus } from './types.js'
 
 /** The emulator's mutable records. Admin helpers hand out frozen snapshots of these. */
 export interface KeyRecord {
   id: string
   key: string
-  /** Kept so a rotated key gets a new string with the same prefix. */
-  prefix: string | null
   organizationId: string
   customerId: string
   benefitId: string
@@ -20,6 +18,22 @@ export interface KeyRecord {
   createdAt: number
   modifiedAt: number | null
   deleted: boolean
+  memberId: string | null
+  /** The benefit grant behind the key: what a re-grant restores, and whether it is revoked. */
+  grant: {
+    subscription: boolean
+    revoked: boolean
+    limitActivations: number | null
+    limitUsage: number | null
+    expiresAt: number | null
+  }
+}
+
+/** The license-key benefit's properties that matter after creation. */
+export interface BenefitRecord {
+  id: string
+  /** The prefix new and rotated keys get (`PREFIX-`). */
+  prefix: string | null
 }
 
 export interface ActivationRecord {
@@ -36,8 +50,9 @@ export interface ActivationRecord {
 export interface CustomerRecord {
   id: string
   organizationId: string
-  email: string
-  name: string
+  type: 'individual' | 'team'
+  email: string | null
+  name: string | null
   createdAt: number
 }
 
@@ -45,10 +60,11 @@ export interface EmulatorState {
   keys: Map<string, KeyRecord>
   activations: Map<string, ActivationRecord>
   customers: Map<string, CustomerRecord>
+  benefits: Map<string, BenefitRecord>
 }
 
 export function createState(): EmulatorState {
-  return { keys: new Map(), activations: new Map(), customers: new Map() }
+  return { keys: new Map(), activations: new Map(), customers: new Map(), benefits: new Map() }
 }
 
 /** `****-` and the last 6 characters, as Polar builds `display_key`. */
@@ -105,18 +121,21 @@ function customerJson(customer: CustomerRecord) {
     metadata: {},
     external_id: null,
     email: customer.email,
-    email_verified: true,
-    type: 'individual',
+    email_verified: customer.email !== null,
+    type: customer.type,
     name: customer.name,
     billing_name: customer.name,
-    billing_address: {
-      line1: '12 Example Street',
-      line2: null,
-      postal_code: '11122',
-      city: 'Stockholm',
-      state: null,
-      country: 'SE',
-    },
+    billing_address:
+      customer.type === 'team'
+        ? null
+        : {
+            line1: '12 Example Street',
+            line2: null,
+            postal_code: '11122',
+            city: 'Stockholm',
+            state: null,
+            country: 'SE',
+          },
     tax_id: null,
     locale: null,
     organization_id: customer.organizationId,
@@ -127,7 +146,16 @@ function customerJson(customer: CustomerRecord) {
   }
 }
 
-/** `LicenseKeyRead` (2026-10 shape: no `user`). */
+/**
+ * The deprecated `user` (`LicenseKeyUser`): hidden from the OpenAPI by `SkipJsonSchema`
+ * but still sent in every API version, built from the customer.
+ */
+function userJson(customer: CustomerRecord) {
+  const initial = Array.from(customer.name || customer.email || '?')[0]
+  return { id: customer.id, email: customer.email, public_name: initial, avatar_url: null }
+}
+
+/** `LicenseKeyRead`, the same in 2026-04 and 2026-10 (`user_id`, `user` included). */
 export function licenseKeyJson(state: EmulatorState, key: KeyRecord) {
   const customer = state.customers.get(key.customerId)
   return {
@@ -135,8 +163,11 @@ export function licenseKeyJson(state: EmulatorState, key: KeyRecord) {
     created_at: polarTime(key.createdAt),
     modified_at: nullableTime(key.modifiedAt),
     organization_id: key.organizationId,
+    user_id: key.customerId,
     customer_id: key.customerId,
+    user: customer === undefined ? null : userJson(customer),
     customer: customer === undefined ? null : customerJson(customer),
+    ...(key.memberId === null ? {} : { member_id: key.memberId }),
     benefit_id: key.benefitId,
     key: key.key,
     display_key: displayKey(key.key),

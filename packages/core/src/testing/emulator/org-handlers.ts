@@ -1,13 +1,14 @@
-import { parseKeyUpdate, parseListQuery, uuid4 } from './emulator-org-input.js'
-import * as rules from './emulator-rules.js'
+import { syncGrant } from './admin.js'
+import { parseKeyUpdate, parseListQuery, uuid4 } from './org-input.js'
+import { type FieldIssue, parseBody } from './request-validation.js'
+import * as rules from './rules.js'
 import {
   activationJson,
   type EmulatorState,
   type KeyRecord,
   licenseKeyJson,
   liveActivations,
-} from './emulator-state.js'
-import { type FieldIssue, parseBody } from './request-validation.js'
+} from './state.js'
 
 /**
  * What each organization-API route does once the token is accepted: Polar's
@@ -64,13 +65,24 @@ export function updateKey(state: EmulatorState, call: Call): Outcome {
   const update = parsed.value
   // Polar writes an explicit `"status": null` to a NOT NULL column: the request fails.
   if (update.status === null) return { status: 500, body: null }
+  const statusChanged = update.status !== undefined && update.status !== found.status
   if (update.status !== undefined) found.status = update.status
   if (update.usage !== undefined) found.usage = update.usage
   if (update.limitActivations !== undefined) found.limitActivations = update.limitActivations
   if (update.limitUsage !== undefined) found.limitUsage = update.limitUsage
   if (update.expiresAt !== undefined) found.expiresAt = update.expiresAt
   found.modifiedAt = call.now
-  return { status: 200, body: licenseKeyJson(state, found) }
+  const body = licenseKeyJson(state, found)
+  // Polar answers first; its `sync_benefit_grant` job then revokes or re-grants the grant.
+  if (statusChanged) syncGrant(found)
+  return { status: 200, body }
+}
+
+/** `POST /v1/license-keys/{id}/rotate`: a key of the token's organization. */
+export function rotateKey(state: EmulatorState, call: Call): Outcome {
+  const found = findById(state, call, call.params[0] ?? '')
+  if ('body' in found) return found
+  return rules.rotate(state, found, call.now)
 }
 
 export function getActivation(state: EmulatorState, call: Call): Outcome {

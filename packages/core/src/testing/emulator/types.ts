@@ -5,8 +5,22 @@ export type EmulatedKeyStatus = 'granted' | 'revoked' | 'disabled'
 /** A moment: a `Date`, an ISO string, or epoch ms. */
 export type TimeInput = string | Date | number
 
+/** Polar's `RateLimitGroup` of an organization (set by Polar's staff; most are `default`). */
+export type OrganizationRateLimitGroup = 'default' | 'restricted' | 'elevated'
+
+/** Polar's rate-limit zones with a block time; a block earned in one answers all of them. */
+export type PolarBlockZone =
+  | 'login-code'
+  | 'auth-email-otp'
+  | 'customer-session-login'
+  | 'seat-claim-stream'
+  | 'checkout-confirm'
+  | 'feedback-submit'
+  | 'customer-license-key'
+
+/** The customer-license-key zone's rule. The window opens at a client's first request. */
 export interface RateLimitOptions {
-  /** Requests allowed per window, per client IP, shared by the three endpoints. */
+  /** Requests allowed per window, per client, shared by the three endpoints. */
   requests: number
   /** Window length in ms. */
   perMs: number
@@ -21,13 +35,19 @@ export interface PolarEmulatorOptions {
   sandbox?: boolean | undefined
   /**
    * Polar's limit on the license-key endpoints (default 3 requests per 1000 ms, then
-   * blocked for 60 s). `false` turns it off.
+   * blocked for 60 s). `false` turns off every limit (the organization API's too).
    */
   rateLimit?: RateLimitOptions | false | undefined
   /**
-   * `Polar-Version` header values the emulator serves. A request naming another one is
-   * answered 404 `{"detail":"Not Found"}`, as Polar answers an unsupported version.
-   * Default: any version (and none) is served.
+   * The organizations' rate-limit group on the organization API: `default` 500/min
+   * (sandbox 100/min), `restricted` 60/min (sandbox 10/min), `elevated` 100/s (sandbox
+   * 50/s). Default `default`.
+   */
+  organizationRateLimit?: OrganizationRateLimitGroup | undefined
+  /**
+   * `Polar-Version` values served, the first being the default for a request without
+   * the header. Default Polar's: `['2026-04', '2026-10']`. Any other value, malformed
+   * ones included, is answered 404 `{"detail":"Not Found"}`.
    */
   polarVersions?: readonly string[] | undefined
   /** The default organization's id. Default: a random UUIDv4 (`emulator.organizationId`). */
@@ -51,6 +71,15 @@ export interface CreateKeyOptions {
   customerId?: string | undefined
   /** A freshly bought key: every endpoint answers 404 "Not found" until this time. */
   availableAfter?: TimeInput | null | undefined
+  /**
+   * Granted by a subscription: `expires_at` is always null, `endSubscription` revokes
+   * it and `resubscribe` re-grants the same key.
+   */
+  subscription?: boolean | undefined
+  /** `team` customers may have no email and no name (both null). Default `individual`. */
+  customerType?: 'individual' | 'team' | undefined
+  /** The team member the key was granted to (a team customer's seat). */
+  memberId?: string | undefined
 }
 
 /** A snapshot of a key as the emulator holds it. Re-read with `getKey` after requests. */
@@ -72,6 +101,8 @@ export interface EmulatedKey {
   readonly availableAfter: number | null
   readonly createdAt: number
   readonly deleted: boolean
+  readonly subscription: boolean
+  readonly memberId: string | null
 }
 
 export type ConditionValue = string | number | boolean

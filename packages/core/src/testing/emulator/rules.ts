@@ -1,3 +1,5 @@
+import { rotateRecord } from './admin.js'
+import type { ActivateBody, DeactivateBody, Flat, ValidateBody } from './request-validation.js'
 import {
   activationJson,
   type EmulatorState,
@@ -5,8 +7,7 @@ import {
   type KeyRecord,
   licenseKeyJson,
   liveActivations,
-} from './emulator-state.js'
-import type { ActivateBody, DeactivateBody, Flat, ValidateBody } from './request-validation.js'
+} from './state.js'
 
 /**
  * Polar's server rules for the three customer-portal endpoints, checked in Polar's
@@ -18,7 +19,7 @@ export interface RuleOutcome {
   body: unknown
 }
 
-const notFound = (detail = 'Not found'): RuleOutcome => ({
+export const notFound = (detail = 'Not found'): RuleOutcome => ({
   status: 404,
   body: { error: 'ResourceNotFound', detail },
 })
@@ -129,4 +130,12 @@ function sameFlat(a: Flat, b: Flat): boolean {
 function pyEqual(a: unknown, b: unknown): boolean {
   const num = (x: unknown) => (typeof x === 'boolean' ? Number(x) : x)
   return num(a) === num(b)
+}
+
+/** Polar's rotate answer for a key the caller may see: LicenseKeyRead, 400 or 404. */
+export function rotate(state: EmulatorState, key: KeyRecord, now: number): RuleOutcome {
+  const result = rotateRecord(state, key, now)
+  if (result.ok) return { status: 200, body: licenseKeyJson(state, key) }
+  if (result.status === 404) return notFound()
+  return { status: 400, body: { error: 'RotateNotPermitted', detail: result.detail } }
 }

@@ -1,5 +1,5 @@
-import type { EmulatedKeyStatus } from './emulator-types.js'
 import { type FieldIssue, issue } from './request-validation.js'
+import type { EmulatedKeyStatus } from './types.js'
 
 /**
  * Input rules of the organization API (`/v1/license-keys/…`) that the customer-portal
@@ -35,6 +35,15 @@ const INT32_MIN = -2147483648
 const INT32_MAX = 2147483647
 const UUID_TEXT =
   /^(?:urn:uuid:)?\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i
+
+/** A path parameter as the server sees it; a malformed escape stays as sent (then fails as a UUID). */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
 
 /** A UUIDv4 in canonical lowercase form, or an issue. Polar compares UUIDs, not strings. */
 export function uuid4(value: string, loc: Array<string | number>): Parsed<string> {

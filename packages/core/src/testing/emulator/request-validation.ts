@@ -1,4 +1,4 @@
-import type { ConditionValue, EmulatorEndpoint } from './emulator-types.js'
+import type { ConditionValue, EmulatorEndpoint } from './types.js'
 
 /**
  * Polar's field rules for the three request bodies, reported the way its FastAPI/
@@ -273,18 +273,69 @@ function checkFlat(value: unknown, loc: string[], issues: FieldIssue[]): unknown
   return value
 }
 
+/**
+ * `str (1–500 chars) | int | float | bool` in pydantic's smart union: when no member takes
+ * the value, the 422 lists one issue per member, each at the member's tag.
+ */
 function checkFlatValue(value: unknown, loc: string[], issues: FieldIssue[]): void {
+  if (typeof value === 'number' || typeof value === 'boolean') return
   if (typeof value === 'string') {
-    checkString(value, [...loc, 'constrained-str'], issues, { min: 1, max: MAX_VALUE })
-  } else if (typeof value === 'number') {
-    if (!Number.isFinite(value))
-      issues.push(issue('finite_number', loc, 'Input should be a finite number', value))
-  } else if (typeof value !== 'boolean') {
-    // Nested objects, arrays and null match none of str | int | float | bool.
+    const length = [...value].length
+    if (length >= 1 && length <= MAX_VALUE) return
+    // Lax mode: a string the other members can parse is taken by them.
+    if (/^\s*[+-]?\d+\s*$/.test(value) || isFloatText(value) || BOOL_TEXT.test(value)) return
+    const tooShort = length < 1
     issues.push(
-      issue('string_type', [...loc, 'constrained-str'], 'Input should be a valid string', value),
+      tooShort
+        ? issue(
+            'string_too_short',
+            [...loc, 'constrained-str'],
+            'String should have at least 1 character',
+            value,
+            { min_length: 1 },
+          )
+        : issue(
+            'string_too_long',
+            [...loc, 'constrained-str'],
+            `String should have at most ${MAX_VALUE} characters`,
+            value,
+            { max_length: MAX_VALUE },
+          ),
+      issue(
+        'int_parsing',
+        [...loc, 'int'],
+        'Input should be a valid integer, unable to parse string as an integer',
+        value,
+      ),
+      issue(
+        'float_parsing',
+        [...loc, 'float'],
+        'Input should be a valid number, unable to parse string as a number',
+        value,
+      ),
+      issue(
+        'bool_parsing',
+        [...loc, 'bool'],
+        'Input should be a valid boolean, unable to interpret input',
+        value,
+      ),
     )
+    return
   }
+  // Nested objects, arrays and null match none of the members.
+  issues.push(
+    issue('string_type', [...loc, 'constrained-str'], 'Input should be a valid string', value),
+    issue('int_type', [...loc, 'int'], 'Input should be a valid integer', value),
+    issue('float_type', [...loc, 'float'], 'Input should be a valid number', value),
+    issue('bool_type', [...loc, 'bool'], 'Input should be a valid boolean', value),
+  )
+}
+
+const BOOL_TEXT = /^(?:0|1|t|f|y|n|on|off|yes|no|true|false)$/i
+
+/** Python's float(): decimal or exponent notation, `inf`, `infinity`, `nan`, spaces around. */
+function isFloatText(value: string): boolean {
+  return /^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf(?:inity)?|nan)\s*$/i.test(value)
 }
 
 /** One entry of a 422 `detail`, in Pydantic's shape. */

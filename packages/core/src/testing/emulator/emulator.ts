@@ -1,7 +1,10 @@
-import * as admin from './emulator-admin.js'
-import { type AccessTokenOptions, createOrgApi } from './emulator-org-api.js'
-import { type Answer, route } from './emulator-router.js'
-import { createState } from './emulator-state.js'
+import * as admin from './admin.js'
+import { type AccessTokenOptions, createAuth } from './auth.js'
+import { createFaultQueue } from './faults.js'
+import { listen } from './http-server.js'
+import { createRateLimiter, DEFAULT_RATE_LIMIT, POLAR_BLOCK_SECONDS } from './rate-limit.js'
+import { type Answer, type Arrival, route } from './router.js'
+import { createState } from './state.js'
 import type {
   CreateKeyOptions,
   EmulatedActivation,
@@ -10,15 +13,16 @@ import type {
   EmulatorServer,
   FaultKind,
   KeyRef,
+  PolarBlockZone,
   PolarEmulatorOptions,
   TimeInput,
-} from './emulator-types.js'
-import { createFaultQueue } from './faults.js'
-import { listen } from './http-server.js'
-import { createRateLimiter, DEFAULT_RATE_LIMIT } from './rate-limit.js'
+} from './types.js'
 
 /** The client IP every in-process call (`fetch`, `handler`) counts as. */
 export const IN_PROCESS_IP = '127.0.0.1'
+
+/** Polar's API versions (server/polar/version.py), the default first. */
+export const POLAR_API_VERSIONS: readonly string[] = Object.freeze(['2026-04', '2026-10'])
 
 export interface HandleOptions {
   /** The client IP the rate limit counts this request against. Default `127.0.0.1`. */
@@ -49,8 +53,18 @@ export interface PolarEmulator {
   grant(ref: KeyRef): EmulatedKey
   /** Sets `expires_at` (default: now, so the key is expired at once). */
   expire(ref: KeyRef, at?: TimeInput): EmulatedKey
-  /** The customer rotates the key: returns the new string; the old one answers 404. */
+  /**
+   * The customer rotates the key: returns the new string (the benefit's current prefix);
+   * the old one answers 404, activations stay valid. Throws for a revoked or deleted key,
+   * which Polar refuses (400 RotateNotPermitted, 404).
+   */
   rotate(ref: KeyRef): string
+  /** The seller changes the benefit's prefix: new and rotated keys get it. */
+  updateBenefit(benefitId: string, patch: { prefix: string | null }): void
+  /** A subscription key's subscription ends: Polar revokes the grant and the key. */
+  endSubscription(ref: KeyRef): EmulatedKey
+  /** The customer subscribes again: the same key string, re-granted, activations intact. */
+  resubscribe(ref: KeyRef): EmulatedKey
   /** Deletes the key: every endpoint answers 404 "Not found". */
   remove(ref: KeyRef): void
   /** Frees a seat as the customer portal does. False when it was not live. */
@@ -76,6 +90,13 @@ export interface PolarEmulator {
   failNext(count: number, kind: FaultKind): void
   /** Forgets rate-limit counters and blocks. */
   resetRateLimit(): void
+  /**
+   * Blocks a client as a refusal in another Polar zone does (`login-code` 900 s,
+   * `checkout-confirm` 1800 s, …, or a number of seconds): the block is keyed by the client
+   * alone, so the license routes answer 429 with that block's Retry-After until it ends.
+   * `client` is an IP (default 127.0.0.1) or `{ organizationId }` for the organization API.
+   */
+  blockClient(zone: PolarBlockZone | number, client?: string | { organizationId: string }): void
 
   /**
    * An organization access token for the seller API (`/v1/license-keys/…`), sent as
@@ -84,6 +105,11 @@ export interface PolarEmulator {
   createAccessToken(options?: AccessTokenOptions): string
   /** The token is refused (401) from now on. False when it was not live. */
   revokeAccessToken(token: string): boolean
+  /**
+   * A customer-portal session (`polar_cst_…`) for the key's customer, as Bearer token of
+   * `POST /v1/customer-portal/license-keys/{id}/rotate`.
+   */
+  createCustomerSession(ref: KeyRef): string
 }
 
 export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEmulator {
@@ -91,9 +117,12 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
   let offset = 0
   const now = () => base() + offset
   const state = createState()
-  const limiter = createRateLimiter(
-    options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
-  )
+  const sandbox = options.sandbox === true
+  const limiter = createRateLimiter({
+    license: options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
+    sandbox,
+  })
+  const auth = createAuth(options.organizationRateLimit ?? 'default')
   const faults = createFaultQueue()
   const requests: EmulatorRequestLog[] = []
   const ctx: admin.AdminContext = {
@@ -105,37 +134,39 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
   const deps = {
     state,
     now,
-    sandbox: options.sandbox === true,
-    polarVersions: options.polarVersions ?? null,
+    sandbox,
+    polarVersions: checkVersions(options.polarVersions ?? POLAR_API_VERSIONS),
     limiter,
+    auth,
     faults,
     log: (entry: EmulatorRequestLog) => requests.push(Object.freeze(entry)),
   }
-  const orgApi = createOrgApi({
-    ...deps,
-    organizationId: ctx.organizationId,
-    rateLimit: options.rateLimit !== false,
-  })
-  const answer = (request: Request, ip: string): Promise<Answer> =>
-    orgApi.answer(request, ip, (next, nextIp) => route(deps, next, nextIp))
+  const answer = (request: Request, arrival: Arrival): Promise<Answer> =>
+    route(deps, request, arrival)
 
   const emulatorFetch = async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = toRequest(input, init)
-    const result = await answer(request, IN_PROCESS_IP)
+    const streamed = init?.body instanceof ReadableStream
+    const arrival = { ip: IN_PROCESS_IP, contentLength: await contentLength(request, streamed) }
+    const result = await answer(request, arrival)
     if (result.kind === 'response') return result.response
     if (result.kind === 'reset') throw connectionReset()
     return hangUntilAborted(request.signal)
   }
 
   const setStatus = (status: EmulatedKey['status']) => (ref: KeyRef) =>
-    admin.updateKey(ctx, ref, { status })
+    admin.setStatus(ctx, ref, status)
 
   const emulator: PolarEmulator = {
     organizationId: ctx.organizationId,
     benefitId: ctx.benefitId,
     fetch: emulatorFetch as typeof fetch,
     async handler(request, handleOptions) {
-      const result = await answer(request, handleOptions?.clientIp ?? IN_PROCESS_IP)
+      const ip = handleOptions?.clientIp ?? IN_PROCESS_IP
+      const result = await answer(request, {
+        ip,
+        contentLength: await contentLength(request, false),
+      })
       if (result.kind === 'response') return result.response
       // msw turns Response.error() into a network error for the caller.
       if (result.kind === 'reset') return Response.error()
@@ -151,6 +182,9 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
     grant: setStatus('granted'),
     expire: (ref, at) => admin.updateKey(ctx, ref, { expiresAt: at ?? now() }),
     rotate: (ref) => admin.rotateKey(ctx, ref),
+    updateBenefit: (benefitId, patch) => admin.updateBenefit(ctx, benefitId, patch),
+    endSubscription: (ref) => admin.endSubscription(ctx, ref),
+    resubscribe: (ref) => admin.resubscribe(ctx, ref),
     remove: (ref) => admin.removeKey(ctx, ref),
     removeActivation: (id) => admin.removeActivation(ctx, id),
     addActivation: (ref, activationOptions) => admin.addActivation(ctx, ref, activationOptions),
@@ -170,15 +204,51 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
     },
     setOffline: (offline) => faults.setOffline(offline),
     failNext: (count, kind) => faults.failNext(count, kind),
-    resetRateLimit: () => {
-      limiter.reset()
-      orgApi.resetRateLimit()
+    resetRateLimit: () => limiter.reset(),
+    blockClient(zone, client = IN_PROCESS_IP) {
+      const seconds = typeof zone === 'number' ? zone : POLAR_BLOCK_SECONDS[zone]
+      if (!Number.isFinite(seconds) || seconds <= 0) {
+        throw new RangeError(`blockClient: a zone or a positive number of seconds, got ${zone}`)
+      }
+      const user =
+        typeof client === 'string' ? client : `organization:${client.organizationId.toLowerCase()}`
+      limiter.block(user, seconds, now())
     },
 
-    createAccessToken: (tokenOptions) => orgApi.createAccessToken(tokenOptions),
-    revokeAccessToken: (token) => orgApi.revokeAccessToken(token),
+    createAccessToken: (tokenOptions = {}) =>
+      auth.createAccessToken(tokenOptions, ctx.organizationId),
+    revokeAccessToken: (token) => auth.revoke(token),
+    createCustomerSession(ref) {
+      const key = admin.resolveKey(ctx, ref)
+      return auth.createCustomerSession(key.customerId, key.organizationId)
+    },
   }
   return emulator
+}
+
+/** Polar's versions are `YYYY-MM`; any other value could never be served. */
+function checkVersions(versions: readonly string[]): readonly string[] {
+  const bad = versions.find((version) => !/^\d{4}-\d{2}$/.test(version))
+  if (versions.length === 0 || bad !== undefined) {
+    throw new RangeError(
+      `polarVersions: Polar's versions look like 2026-04; got ${bad ?? 'an empty list'}`,
+    )
+  }
+  return versions
+}
+
+/**
+ * The Content-Length a fetch client sends: the header when set, else the body's byte
+ * length (POST and PUT without a body send 0); a streamed body is sent chunked, without one.
+ */
+async function contentLength(request: Request, streamed: boolean): Promise<string | null> {
+  const header = request.headers.get('content-length')
+  if (header !== null) return header
+  if (streamed) return null
+  if (request.body === null) {
+    return request.method === 'POST' || request.method === 'PUT' ? '0' : null
+  }
+  return String((await request.clone().arrayBuffer()).byteLength)
 }
 
 function toRequest(input: RequestInfo | URL, init?: RequestInit): Request {

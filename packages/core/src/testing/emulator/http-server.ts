@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { KeygateError } from '../errors.js'
-import type { Answer } from './emulator-router.js'
-import type { EmulatorServer } from './emulator-types.js'
+import { KeygateError } from '../../errors.js'
+import type { Answer, Arrival } from './router.js'
+import type { EmulatorServer } from './types.js'
 
-type Answerer = (request: Request, ip: string) => Promise<Answer>
+type Answerer = (request: Request, arrival: Arrival) => Promise<Answer>
 
 /**
  * Serves the emulator on 127.0.0.1 with node:http, converting to and from web
@@ -69,7 +69,8 @@ async function serve(answer: Answerer, req: IncomingMessage, res: ServerResponse
     signal: aborter.signal,
     ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
   })
-  const result = await answer(request, clientIp(req))
+  const length = req.headers['content-length']
+  const result = await answer(request, { ip: clientIp(req), contentLength: length ?? null })
   if (result.kind === 'reset') {
     req.socket.destroy()
     return
