@@ -29,6 +29,15 @@ const STATUS: Readonly<Record<KeygateErrorCode, number>> = {
   forbidden: 500,
 }
 
+const misconfigurations = new WeakSet<KeygateError>()
+
+/** A fault in the seller's setup (e.g. the signing key): answered as `server`, told to `log`. */
+export function misconfigured(message: string): KeygateError {
+  const error = new KeygateError('server', message)
+  misconfigurations.add(error)
+  return error
+}
+
 const HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -59,14 +68,19 @@ export function failureAnswer(error: unknown, log: (line: string) => void): Resp
     log(`[keygate] lease server: unexpected ${error instanceof Error ? error.name : 'failure'}`)
     return errorAnswer(500, 'server', 'The lease server failed unexpectedly. Try again later.')
   }
-  if (error.code === 'unauthorized' || error.code === 'forbidden' || error.code === 'store') {
-    // Core's message tells the seller how to fix the token; the app only needs to know
-    // this is the server's problem, so it reports `server` (transient) and keeps its grant.
+  if (
+    error.code === 'unauthorized' ||
+    error.code === 'forbidden' ||
+    error.code === 'store' ||
+    misconfigurations.has(error)
+  ) {
+    // The message tells the seller what to fix (e.g. the token's scopes); the app only needs
+    // to know it is the server's problem, so it hears `server` (transient) and keeps its grant.
     log(error.message)
     return errorAnswer(
       500,
       'server',
-      'The lease server is misconfigured (Polar refused its access token). Try again later.',
+      'The lease server is misconfigured; its operator must fix it. Try again later.',
     )
   }
   if (error.code === 'rate_limited') {

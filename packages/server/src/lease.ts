@@ -8,6 +8,7 @@ import {
   importJWK,
   SignJWT,
 } from 'jose'
+import { misconfigured } from './http-answer.js'
 import type { LeaseClaims } from './protocol.js'
 
 /** An Ed25519 private key as a JWK (RFC 8037). */
@@ -109,14 +110,23 @@ export function createLeaseSigner(jwk: Ed25519PrivateJwk): LeaseSigner {
   const kid = thumbprint(jwk.x)
   let ready: Promise<CryptoKey> | undefined
   const load = async (): Promise<CryptoKey> => {
-    const key = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, 'EdDSA')
-    if (!('type' in key)) throw badKey('it did not import as a key')
+    const mismatch = () =>
+      misconfigured(badKey('x is not the public key of d, or d is not a valid key').message)
+    let key: CryptoKey
+    try {
+      // Some runtimes check x against d on import (Node), others do not: the probe below does.
+      const imported = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, 'EdDSA')
+      if (!('type' in imported)) throw mismatch()
+      key = imported
+    } catch {
+      throw mismatch()
+    }
     const probe = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA' }).sign(key)
     const publicKey = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, 'EdDSA')
     try {
       await compactVerify(probe, publicKey)
     } catch {
-      throw badKey('x is not the public key of d')
+      throw mismatch()
     }
     return key
   }

@@ -7,13 +7,16 @@ import {
   type LeaseServerOptions,
 } from '../src/index.js'
 
+// biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON fields
+export type Json = any
+
 export interface Setup {
   emulator: PolarEmulator
   keys: KeyPair
   token: string
   server: LeaseServer
   logs: string[]
-  post(path: string, body: unknown): Promise<{ status: number; headers: Headers; json: any }>
+  post(path: string, body: unknown): Promise<{ status: number; headers: Headers; json: Json }>
 }
 
 let pair: Promise<KeyPair> | undefined
