@@ -65,7 +65,9 @@ export function errorAnswer(
 /** Any thrown value as an answer. `log` hears what the seller must fix (never a full key). */
 export function failureAnswer(error: unknown, log: (line: string) => void): Response {
   if (!(error instanceof KeygateError)) {
-    log(`[keygate] lease server: unexpected ${error instanceof Error ? error.name : 'failure'}`)
+    // Our own code never puts a key in an error message; request bodies are parsed before.
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : 'failure'
+    log(`[keygate] lease server: unexpected ${what}`)
     return errorAnswer(500, 'server', 'The lease server failed unexpectedly. Try again later.')
   }
   if (

@@ -93,7 +93,9 @@ export function createLeaseServer(options: LeaseServerOptions): LeaseServer {
   return {
     async fetch(request) {
       const path = new URL(request.url).pathname.replace(/\/+$/, '')
-      const route = HANDLERS[path]
+      // Matched by suffix, so the server can be mounted under a prefix (e.g. Vercel's /api).
+      const name = Object.keys(HANDLERS).find((route) => path === route || path.endsWith(route))
+      const route = name === undefined ? undefined : HANDLERS[name]
       if (route === undefined) {
         return errorAnswer(
           404,

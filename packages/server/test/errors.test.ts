@@ -30,6 +30,8 @@ describe('errors', () => {
     const missing = await s.post('/v2/activate', {})
     expect(missing.status).toBe(404)
     expect(missing.json.error.code).toBe('server')
+    const mounted = await s.post('/api/lease/v1/devices', { key: 'UNKNOWN-KEY-000000' })
+    expect(mounted.json.error.code).toBe('key_not_found')
     const get = await s.server.fetch(new Request('https://lease.example/v1/activate'))
     expect(get.status).toBe(405)
     expect(get.headers.get('allow')).toBe('POST')
