@@ -131,6 +131,40 @@ describe('POST /v1/activate', () => {
     expect(activations.length).toBeGreaterThan(1)
   })
 
+  it('a lost activate answer costs no second seat: the server finds the seat it took', async () => {
+    const s = await setup()
+    const key = s.emulator.createKey()
+    let dropped = 0
+    const lossy = createLeaseServer({
+      organizationId: s.emulator.organizationId,
+      polarToken: s.token,
+      signingKey: s.keys.privateJwk,
+      server: 'http://127.0.0.1:9',
+      fetch: async (input, init) => {
+        const response = await s.emulator.fetch(input, init)
+        // Polar took the seat, then the connection dropped before its answer arrived.
+        if (String(input instanceof Request ? input.url : input).endsWith('/activate')) {
+          dropped++
+          throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } })
+        }
+        return response
+      },
+    })
+    const response = await lossy.fetch(
+      new Request('https://lease.example/v1/activate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: key.key, fingerprint: 'fp' }),
+      }),
+    )
+    const body = (await response.json()) as Json
+    const live = s.emulator.listActivations(key)
+    expect(dropped).toBe(1)
+    expect(response.status).toBe(200)
+    expect(live).toHaveLength(1)
+    expect(body.activation.id).toBe(live[0]?.id)
+  })
+
   it('frees duplicates a crash left behind, keeping the oldest', async () => {
     const s = await setup()
     const key = s.emulator.createKey({ limitActivations: 3 })
