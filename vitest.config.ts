@@ -15,6 +15,8 @@ const alias = [
     replacement: src('electron-adapter/src/preload.ts'),
   },
   { find: /^@keygate\/electron-adapter$/, replacement: src('electron-adapter/src/index.ts') },
+  { find: /^@keygate\/server\/node$/, replacement: src('server/src/node.ts') },
+  { find: /^@keygate\/server$/, replacement: src('server/src/index.ts') },
 ]
 
 const project = (name: string, root: string, testTimeout = 10_000) => ({
@@ -32,6 +34,7 @@ export default defineConfig({
       project('node-store', 'packages/node-store', 60_000),
       project('electron-adapter', 'packages/electron-adapter', 30_000),
       project('cli', 'packages/cli', 30_000),
+      project('server', 'packages/server', 60_000),
       {
         resolve: { alias },
         test: { name: 'scenarios', root: 'test', include: ['**/*.test.ts'], testTimeout: 120_000 },

@@ -1,0 +1,150 @@
+import { KeygateError, MACHINE_CONDITION, type PolarLicenseKey } from '@keygate/core'
+import type { AdminLicenseKeyWithActivations, PolarAdminClient } from '@keygate/core/admin'
+import type { LeaseActivation, LeaseLicenseKey } from './protocol.js'
+import type { ActivateInput } from './request-input.js'
+
+/**
+ * Idempotent activation by machine fingerprint, without shared state between server
+ * instances. Polar deduplicates nothing, so the rule lives here: a machine's seat is its
+ * oldest live activation carrying the fingerprint in `meta`. Every instance reads the
+ * same list from Polar and applies the same rule, so racing requests agree on one
+ * survivor and each frees the rest before it answers.
+ */
+
+type Activation = AdminLicenseKeyWithActivations['activations'][number]
+
+export interface Seat {
+  licenseKey: LeaseLicenseKey
+  activation: LeaseActivation | null
+  /** Polar's clock from the last response, epoch ms, when it sent a Date header. */
+  serverTime: number | undefined
+  reused: boolean
+}
+
+/** Oldest first; the id breaks ties so every instance picks the same one. */
+function byAge(a: Activation, b: Activation): number {
+  const ta = Date.parse(a.created_at)
+  const tb = Date.parse(b.created_at)
+  if (ta !== tb && Number.isFinite(ta) && Number.isFinite(tb)) return ta - tb
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+export function machineActivations(key: AdminLicenseKeyWithActivations, fingerprint: string) {
+  return key.activations.filter((a) => a.meta[MACHINE_CONDITION] === fingerprint).sort(byAge)
+}
+
+export function publicLicenseKey(key: PolarLicenseKey, organizationId: string): LeaseLicenseKey {
+  // Field by field: the organization API also returns the full key and the customer's PII.
+  return {
+    id: key.id,
+    organization_id: key.organization_id ?? organizationId,
+    customer_id: key.customer_id,
+    benefit_id: key.benefit_id,
+    display_key: key.display_key,
+    status: key.status,
+    limit_activations: key.limit_activations,
+    usage: key.usage,
+    limit_usage: key.limit_usage,
+    validations: key.validations,
+    last_validated_at: key.last_validated_at,
+    expires_at: key.expires_at,
+  }
+}
+
+export function publicActivation(activation: Activation): LeaseActivation {
+  return {
+    id: activation.id,
+    label: activation.label,
+    meta: { ...activation.meta },
+    created_at: activation.created_at,
+    modified_at: activation.modified_at,
+  }
+}
+
+export interface SeatContext {
+  admin: PolarAdminClient
+  organizationId: string
+}
+
+/**
+ * validate → (no activation limit: done) → get → reuse, or activate → get → free
+ * duplicates. Requests to Polar: 2 on reuse, 4 on a new seat, plus one per duplicate freed.
+ */
+export async function takeSeat(ctx: SeatContext, input: ActivateInput): Promise<Seat> {
+  const { admin, organizationId } = ctx
+  const { key, fingerprint } = input
+  // The authenticated validate also proves the caller holds a live key of this organization.
+  const validated = await admin.validate({ key, organizationId })
+  const licenseKey = validated.data
+  // Polar tests truthiness: 0 behaves as no limit, and such keys cannot be activated.
+  if (!licenseKey.limit_activations) {
+    return {
+      licenseKey: publicLicenseKey(licenseKey, organizationId),
+      activation: null,
+      serverTime: validated.serverTime,
+      reused: false,
+    }
+  }
+  const before = await admin.get(licenseKey.id)
+  if (machineActivations(before.data, fingerprint).length > 0) {
+    return converge(ctx, key, before, fingerprint, undefined)
+  }
+  let created: string
+  try {
+    const activated = await admin.activate({
+      key,
+      organizationId,
+      label: input.label,
+      conditions: { [MACHINE_CONDITION]: fingerprint },
+      meta: input.meta,
+    })
+    created = activated.data.id
+  } catch (error) {
+    // The limit may be full of our own racers' seats, or a lost answer may have taken one:
+    // look again before giving up. Other verdicts (revoked, expired…) are final.
+    if (!(error instanceof KeygateError) || !(error.transient || isLimit(error))) throw error
+    const after = await admin.get(licenseKey.id)
+    if (machineActivations(after.data, fingerprint).length === 0) throw error
+    return converge(ctx, key, after, fingerprint, undefined)
+  }
+  return converge(ctx, key, await admin.get(licenseKey.id), fingerprint, created)
+}
+
+const isLimit = (error: KeygateError) => error.code === 'activation_limit_reached'
+
+async function converge(
+  ctx: SeatContext,
+  key: string,
+  listed: Awaited<ReturnType<PolarAdminClient['get']>>,
+  fingerprint: string,
+  /** The activation this request created, if it created one. */
+  created: string | undefined,
+): Promise<Seat> {
+  const [survivor, ...duplicates] = machineActivations(listed.data, fingerprint)
+  if (survivor === undefined) {
+    // Our own fresh activation is gone already: freed by the seller or the customer meanwhile.
+    throw new KeygateError(
+      'activation_not_found',
+      'The new activation was removed while it was being set up. Try again.',
+    )
+  }
+  for (const duplicate of duplicates) {
+    await free(ctx, key, duplicate.id)
+  }
+  return {
+    licenseKey: publicLicenseKey(listed.data, ctx.organizationId),
+    activation: publicActivation(survivor),
+    serverTime: listed.serverTime,
+    reused: survivor.id !== created,
+  }
+}
+
+/** Deactivates; an activation a racing instance freed first counts as freed. */
+export async function free(ctx: SeatContext, key: string, activationId: string): Promise<void> {
+  try {
+    await ctx.admin.deactivate({ key, organizationId: ctx.organizationId, activationId })
+  } catch (error) {
+    if (error instanceof KeygateError && error.code === 'activation_not_found') return
+    throw error
+  }
+}
