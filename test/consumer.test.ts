@@ -127,7 +127,8 @@ interface Tarball {
 
 const TEST_FILE = /(^|\/)(test|tests|__tests__|__mocks__|fixtures)\/|\.(test|spec)\.[cm]?[jt]sx?$/
 
-describeIt('the packed packages, installed with npm in a new project', () => {
+// Generous: npm downloads Electron's package and TypeScript on a cold cache.
+describeIt('the packed packages, installed with npm in a new project', { timeout: 180_000 }, () => {
   let work = ''
   let project = ''
   const tarballs: Tarball[] = []
