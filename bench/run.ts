@@ -5,12 +5,15 @@
  * step throws (nothing is published then).
  *
  *   node --import tsx bench/run.ts [--quick] [--no-docs] [--render]
+ *
+ * With the docs, it also draws the whole-process comparison as docs/benchmarks-startup.svg.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { CHART_FILE, startupChart } from './lib/chart.js'
 import { type BenchContext, contextEnv, type EmulatorHandle, startEmulator } from './lib/context.js'
 import { runNode } from './lib/processes.js'
 import { budgets, type Measured, markdown, type Results, type RunMeta } from './lib/report.js'
@@ -70,6 +73,7 @@ if (process.argv.includes('--render')) {
   const table = markdown(published)
   console.log(table)
   await writeDocs(table)
+  await writeChart(published)
   process.exit(0)
 }
 
@@ -152,7 +156,10 @@ if (quick) {
 } else {
   await writeFile(join(benchDir, 'results.json'), `${JSON.stringify(full, null, 2)}\n`)
   console.log('Wrote bench/results.json')
-  if (updateDocs) await writeDocs(table)
+  if (updateDocs) {
+    await writeDocs(table)
+    await writeChart(full)
+  }
 }
 const missed = full.budgets.filter((b) => !b.met)
 if (missed.length > 0) {
@@ -175,4 +182,14 @@ async function writeDocs(section: string): Promise<void> {
   const updated = `${text.slice(0, start + START_MARK.length)}\n${section}\n${text.slice(end)}`
   await writeFile(DOCS, updated)
   console.log('Updated the figures in docs/benchmarks.md')
+}
+
+async function writeChart(published: Results): Promise<void> {
+  const svg = startupChart(published)
+  if (svg === undefined) {
+    console.warn('! no whole-process figures: the chart was not drawn.')
+    return
+  }
+  await writeFile(join(root, 'docs', CHART_FILE), svg)
+  console.log(`Drew docs/${CHART_FILE}`)
 }

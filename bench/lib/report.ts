@@ -106,11 +106,40 @@ function sizeRow(name: string, size: BundleSize): string {
   ])
 }
 
+/**
+ * The two start-up figures a user asks about, side by side: what the gate costs a fresh
+ * process (an app's cold start) and what one check costs once the app is running.
+ */
+function startupInShort(results: Results): string[] {
+  const wp = results.wholeProcess
+  const warm = results.inProcess?.check
+  if (wp === undefined) return []
+  const phases = Object.entries(wp.gatePhases ?? {})
+  const sum = (test: (name: string) => boolean) =>
+    phases.filter(([name]) => test(name)).reduce((total, [, s]) => total + s.median, 0)
+  const own = sum(() => true)
+  const imports = sum((name) => name.startsWith('import'))
+  const firstCalls = sum((name) => name.startsWith('first'))
+  const fresh =
+    `In a fresh process the gate adds ${(wp.gate.median - wp.bare.median).toFixed(1)} ms to Node's own start ` +
+    `(spawn to exit, medians: bare Node ${wp.bare.median.toFixed(1)} ms, the gate ${wp.gate.median.toFixed(1)} ms, ` +
+    `${wp.gateBundled.median.toFixed(1)} ms bundled)` +
+    (phases.length > 0
+      ? `; inside the process its own time is ${own.toFixed(1)} ms: importing ${imports.toFixed(1)} ms, ` +
+        `the first fingerprint() and check() ${firstCalls.toFixed(1)} ms.`
+      : '.')
+  const running = warm
+    ? ` Once the app is running, a check({ online: 'never' }) takes ${warm.median.toFixed(1)} µs.`
+    : ''
+  return ['', `**Start-up, in short.** ${fresh}${running}`]
+}
+
 /** The results as Markdown: printed by the run and kept in docs/benchmarks.md. */
 export function markdown(results: Results): string {
   const { meta } = results
   const lines: string[] = [
     `Run ${meta.date}${meta.commit ? ` at ${meta.commit.slice(0, 7)}` : ''} on ${meta.cpus} × ${meta.cpuModel}, ${meta.memoryGB} GB, ${meta.platform}/${meta.arch}, Node ${meta.node}; load average ${meta.loadAverage.before} → ${meta.loadAverage.after}; ${meta.durationSeconds} s${meta.quick ? ' (QUICK run: too few samples to publish)' : ''}.`,
+    ...startupInShort(results),
     '',
     '**Budgets**',
     '',

@@ -6,7 +6,7 @@ export default defineConfig({
     'testing/index': 'src/testing/index.ts',
     'admin/index': 'src/admin/index.ts',
   },
-  format: 'esm',
+  format: ['esm', 'cjs'],
   platform: 'neutral',
   deps: {
     // Only the emulator's listen() imports node:http, lazily; it stays an import.

@@ -2,7 +2,7 @@ import { defineConfig } from 'tsdown'
 
 export default defineConfig({
   entry: { index: 'src/index.ts', preload: 'src/preload.ts' },
-  format: 'esm',
+  format: ['esm', 'cjs'],
   platform: 'node',
   dts: true,
   clean: true,

@@ -57,7 +57,7 @@ const builtinsWithoutFacade = {
 
 export default defineConfig({
   entry: { index: 'src/index.ts' },
-  format: 'esm',
+  format: ['esm', 'cjs'],
   platform: 'node',
   deps: {
     // env-paths (and the name check it imports) is ≈ 50 lines: bundled, importing the store
