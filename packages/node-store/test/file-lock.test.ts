@@ -1,4 +1,4 @@
-import { mkdir, rm, stat, utimes } from 'node:fs/promises'
+import { chown, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeygateError } from '@keygate/core'
 import { createFileStore } from '@keygate/node-store'
@@ -99,4 +99,57 @@ describe('createFileStore: lock', () => {
     expect(error.message).toContain('was lost')
     expect(await store.lock(async () => 'next')).toBe('next')
   })
+})
+
+describe('createFileStore: something other than a lock folder at the lock path', () => {
+  const longAgo = new Date(Date.now() - 60 * 60_000)
+  const errnoCode = /\bE[A-Z]{3,}\b/
+
+  async function plant(path: string, age?: Date): Promise<void> {
+    await writeFile(path, 'not a lock folder')
+    if (age !== undefined) await utimes(path, age, age)
+  }
+
+  it('an old plain file is moved aside (kept intact) and the lock is taken', async () => {
+    const dir = await tempDir()
+    const store = createFileStore({ dir, lockTimeoutMs: 500 })
+    await plant(`${store.path}.lock`, longAgo)
+    expect(await store.lock(async () => 'locked')).toBe('locked')
+    await store.write('{"fresh":true}')
+    const [moved, ...more] = (await readdir(dir)).filter((n) => n.startsWith('license.json.lock.'))
+    expect(more).toEqual([])
+    expect(moved).toMatch(/^license\.json\.lock\.unreadable-/)
+    expect(await readFile(join(dir, moved ?? '?'), 'utf8')).toBe('not a lock folder')
+  })
+
+  it('a young file is waited on like a held lock, and cleared once nothing changed it for the stale window', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockStaleMs: 2000, lockTimeoutMs: 6000 })
+    await plant(`${store.path}.lock`)
+    expect(await store.lock(async () => 'locked')).toBe('locked')
+  })
+
+  it('a young file that outlasts the wait: a store error that says what stands there and what to do', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockTimeoutMs: 200 })
+    await plant(`${store.path}.lock`)
+    const error = await rejection(store.lock(async () => 'never'))
+    expect(error.code).toBe('store')
+    expect(error.message).toContain(`${store.path}.lock should be the license lock, a folder`)
+    expect(error.message).toContain('it is a file')
+    expect(error.message).toContain('delete it')
+    expect(error.message).not.toMatch(errnoCode)
+    expect(error.message).not.toContain('may write to')
+  })
+
+  it.runIf(process.platform !== 'win32' && process.getuid?.() === 0)(
+    "another user's file is left alone, with words saying whose it is",
+    async () => {
+      const store = createFileStore({ dir: await tempDir(), lockTimeoutMs: 5000 })
+      await plant(`${store.path}.lock`, longAgo)
+      await chown(`${store.path}.lock`, 65534, 65534)
+      const error = await rejection(store.lock(async () => 'never'))
+      expect(error.message).toContain('belongs to another user account')
+      expect(error.message).not.toMatch(errnoCode)
+      expect(await readFile(`${store.path}.lock`, 'utf8')).toBe('not a lock folder')
+    },
+  )
 })
