@@ -1,7 +1,7 @@
 import { chown, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeygateError } from '@keygate/core'
-import { createFileStore } from '@keygate/node-store'
+import { createFileLock, createFileStore } from '@keygate/node-store'
 import { afterEach, describe, expect, it } from 'vitest'
 import { removeTempDirs, tempDir } from './temp-dir.js'
 
@@ -152,4 +152,44 @@ describe('createFileStore: something other than a lock folder at the lock path',
       expect(await readFile(`${store.path}.lock`, 'utf8')).toBe('not a lock folder')
     },
   )
+})
+
+describe('createFileLock: the same lock for another store backend', () => {
+  it('excludes a file store of the same file, in this process and across instances', async () => {
+    const dir = await tempDir()
+    const store = createFileStore({ dir })
+    const lock = createFileLock({ file: store.path })
+    expect(lock.path).toBe(`${store.path}.lock`)
+    let inside = 0
+    let most = 0
+    const hold = async () => {
+      inside++
+      most = Math.max(most, inside)
+      for (let n = 0; n < 5; n++) await tick()
+      inside--
+    }
+    await Promise.all([
+      lock.lock(hold),
+      store.lock(hold),
+      createFileLock({ file: join(dir, '.', 'license.json') }).lock(hold),
+      lock.lock(hold),
+    ])
+    expect(most).toBe(1)
+  })
+
+  it('takes over a stale lock and refuses bad settings with invalid_input', async () => {
+    const file = join(await tempDir(), 'data.sqlite')
+    await mkdir(`${file}.lock`)
+    const old = new Date(Date.now() - 60_000)
+    await utimes(`${file}.lock`, old, old)
+    expect(await createFileLock({ file, staleMs: 2000, timeoutMs: 500 }).lock(async () => 1)).toBe(
+      1,
+    )
+    expect(() => createFileLock({ file, staleMs: 100 })).toThrow(
+      expect.objectContaining({ code: 'invalid_input' }),
+    )
+    expect(() => createFileLock({ file: '' })).toThrow(
+      expect.objectContaining({ code: 'invalid_input' }),
+    )
+  })
 })
