@@ -49,15 +49,18 @@ export async function writeCachedFingerprint(
   salt: string,
   value: CachedFingerprint,
 ): Promise<void> {
-  const [{ ensureDir }, { replaceFile }] = await Promise.all([
+  const [{ ensureDir }, { replaceFile }, { sweepLeftovers }] = await Promise.all([
     import('./durable-fs.js'),
     import('./atomic-file.js'),
+    import('./record-writes.js'),
   ])
   await ensureDir(dir)
   const key = factsKey(dir, salt) // after ensureDir: the folder's identity is part of it
   if (key === undefined) return
   const entry = { v: CACHE_VERSION, key, fingerprint: value.fingerprint, source: value.source }
-  await replaceFile(cacheFile(dir, salt), `${JSON.stringify(entry)}\n`)
+  const file = cacheFile(dir, salt)
+  await replaceFile(file, `${JSON.stringify(entry)}\n`)
+  await sweepLeftovers(file) // temp files of a write killed halfway
 }
 
 /**
