@@ -2,7 +2,7 @@
 // Windows need not run `ioreg` / `reg.exe` again. Reading it is on the start-up path:
 // synchronous, no node:crypto, no child process. Writing it loads the write side.
 import { statSync } from 'node:fs'
-import { homedir, hostname } from 'node:os'
+import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { readRecordSync } from './read-record.js'
 
@@ -64,13 +64,14 @@ export async function writeCachedFingerprint(
 }
 
 /**
- * A digest of facts that cost a few microseconds and no process to read: the host name,
- * the OS user, the home folder, platform and architecture, and the identity of the folder
- * itself (inode and creation time), which a copy of the folder never keeps. So a folder
- * copied to another machine or user misses. A disk image cloned block by block keeps all
- * of them; `verify()` is what catches that. Not secret and not meant to be: it only
- * tells a hit from a miss, so a 64-bit non-cryptographic hash does (node:crypto would
- * cost more at start than the whole read).
+ * A digest of facts that cost a few microseconds and no process to read: the OS user,
+ * the home folder, platform and architecture, and the identity of the folder itself
+ * (inode and creation time), which a copy of the folder never keeps. So a folder copied to
+ * another machine or user misses. Not the host name: a Mac's changes with the network it
+ * joins, and a miss there would start a process for nothing. A disk image cloned block by
+ * block keeps all of them; `verify()` is what catches that. Not secret and not meant to
+ * be: it only tells a hit from a miss, so a 64-bit non-cryptographic hash does
+ * (node:crypto would cost more at start than the whole read).
  */
 function factsKey(dir: string, salt: string): string | undefined {
   let folder: string
@@ -85,7 +86,6 @@ function factsKey(dir: string, salt: string): string | undefined {
     salt,
     process.platform,
     process.arch,
-    attempt(hostname),
     // The uid, not os.userInfo(): that asks the user database, which may be a network
     // directory on a managed machine. Windows has no uid; its user name is in the env.
     process.getuid?.() ?? process.env.USERNAME ?? '',
@@ -99,7 +99,7 @@ function attempt(read: () => string): string {
   try {
     return read()
   } catch {
-    return ''
+    return '' // no home folder known: the other facts still tell a copy
   }
 }
 

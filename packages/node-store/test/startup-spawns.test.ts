@@ -140,7 +140,7 @@ for (const platform of ['darwin', 'win32'] as const) {
       const dir = await tempDir()
       await start(dir, [osSource(platform, MAC_A)]).licensing.activate(polar.createKey().key)
 
-      // Same folder, same host name and user, other hardware: the cache cannot tell.
+      // Same folder, same user, other hardware: the cache cannot tell.
       const clone = start(dir, [osSource(platform, MAC_B)])
       const optimistic = await spawnsDuring(() => clone.licensing.check({ online: 'never' }))
       expect(optimistic.value.status).toBe('active')
@@ -205,6 +205,27 @@ describe('the fingerprint cache', () => {
     expect(await readdir(dir)).toEqual([])
     expect(await machine.verify()).toBe(await machine.fingerprint())
   })
+
+  it.runIf(process.platform !== 'win32')(
+    'misses for another home folder (another user account)',
+    async () => {
+      const dir = await tempDir()
+      const sources = [osSource('darwin', MAC_A)]
+      await nodeMachine({ salt: SALT, dir, sources }).fingerprint()
+      const hit = await spawnsDuring(() => nodeMachine({ salt: SALT, dir, sources }).fingerprint())
+      expect(hit.spawns).toBe(0)
+      const home = process.env.HOME
+      process.env.HOME = await tempDir() // os.homedir() reads it first
+      try {
+        const other = await spawnsDuring(() =>
+          nodeMachine({ salt: SALT, dir, sources }).fingerprint(),
+        )
+        expect(other.spawns).toBe(1)
+      } finally {
+        process.env.HOME = home
+      }
+    },
+  )
 
   it('can be turned off (cache: false): every instance reads the id', async () => {
     const dir = await tempDir()
