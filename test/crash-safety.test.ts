@@ -44,7 +44,7 @@ describe('crash safety of createFileStore', () => {
       last = record.n
     }
     // Temp files a killed write left behind: proof that kills landed inside writes,
-    // the window this test is about (write-file-atomic cannot clean up after SIGKILL).
+    // the window this test is about (no writer can clean up after a SIGKILL).
     const leftovers = (await readdir(dir)).filter((name) => /^license\.json\.\d+$/.test(name))
     expect(leftovers.length).toBeGreaterThan(0)
     console.info(

@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -113,6 +125,27 @@ describe('check() with a damaged record on disk', () => {
     expect(await readFile(join(dir, name ?? '?', 'notes.txt'), 'utf8')).toBe('kept')
     expect((await app(dir).activate(emulator.createKey().key)).status).toBe('active')
   })
+
+  it.runIf(process.platform !== 'win32')(
+    "a symbolic link to another app's record: the link is moved aside, its target never touched",
+    async () => {
+      const dir = await freshDir()
+      const other = join(await freshDir(), 'license.json')
+      await writeFile(other, good) // a valid grant, even: it is still not this folder's
+      const before = await stat(other)
+      await symlink(other, join(dir, 'license.json'))
+
+      const state = await app(dir).check()
+      const [name] = await quarantined(dir)
+      expectMovedAside(state, name ?? '?', 'symbolic link')
+      expect((await lstat(join(dir, name ?? '?'))).isSymbolicLink()).toBe(true)
+      expect(await readlink(join(dir, name ?? '?'))).toBe(other)
+      expect((await app(dir).activate(emulator.createKey().key)).status).toBe('active')
+      expect((await lstat(join(dir, 'license.json'))).isFile()).toBe(true)
+      expect(await readFile(other, 'utf8')).toBe(good)
+      expect((await stat(other)).mtimeMs).toBe(before.mtimeMs)
+    },
+  )
 
   // As root, the app runs as `nobody` for this case: root may read any file.
   it.runIf(process.platform !== 'win32' && (!runningAsRoot || canRunAsNobody))(

@@ -1,6 +1,8 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createLicensing, staticMachine } from '@keygate/core'
+import { createPolarEmulator } from '@keygate/core/testing'
 import { createFileStore } from '@keygate/node-store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleFixture, startChild } from './fixtures/build-fixture.js'
@@ -48,5 +50,40 @@ describe('a lock whose holder was killed', () => {
     } finally {
       child.process.kill('SIGKILL')
     }
+  })
+})
+
+describe('a plain file where the lock folder should be', () => {
+  it('does not lock a licensed user out: refresh and activate go through and the file is kept aside', async () => {
+    const dir = join(work, 'plain-file-lock')
+    await mkdir(dir)
+    const DAY = 24 * 60 * 60 * 1000
+    const clock = { now: Date.parse('2026-03-01T12:00:00.000Z') }
+    const polar = createPolarEmulator({ now: () => clock.now, rateLimit: false })
+    const key = polar.createKey({ limitActivations: 1 })
+    const app = () =>
+      createLicensing({
+        organizationId: polar.organizationId,
+        store: createFileStore({ dir }),
+        machine: staticMachine('fp-this-machine'),
+        fetch: polar.fetch,
+        now: () => clock.now,
+      })
+    expect((await app().activate(key.key)).status).toBe('active')
+
+    // Left by a restored backup or another tool, long ago; the grant is due a refresh.
+    const lock = join(dir, 'license.json.lock')
+    await writeFile(lock, '')
+    const old = new Date(Date.now() - 24 * 60 * 60_000)
+    await utimes(lock, old, old)
+    clock.now += 2 * DAY
+    const refreshed = await app().refresh()
+    expect(refreshed).toMatchObject({ status: 'active' })
+    expect(refreshed.error).toBeUndefined()
+    expect((await app().activate(key.key)).status).toBe('active') // reuses the seat
+    expect(polar.listActivations(key)).toHaveLength(1)
+    const names = await readdir(dir)
+    expect(names).not.toContain('license.json.lock')
+    expect(names.filter((n) => n.startsWith('license.json.lock.unreadable-'))).toHaveLength(1)
   })
 })

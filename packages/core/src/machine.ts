@@ -7,6 +7,16 @@ export interface Machine {
   fingerprint(): Promise<string>
   /** A person-readable name for the activation (Polar's `label`), e.g. the host name. */
   label(): Promise<string>
+  /**
+   * Optional. The fingerprint derived from the hardware id now, for a machine whose
+   * `fingerprint()` may answer from a cache (so the start-up check starts no process).
+   * It may be slow (it may start one): core calls it in the background after the first
+   * check, never on the start-up path, and checks again when it differs from what
+   * `fingerprint()` returned, so a copied cache ends in `machine_mismatch` within seconds.
+   * Once it has answered, `fingerprint()` answers the same value. A rejection says the id
+   * could not be read now, not that the machine differs.
+   */
+  verify?(): Promise<string>
 }
 
 /**

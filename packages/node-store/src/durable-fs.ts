@@ -33,7 +33,7 @@ export async function syncDir(dir: string): Promise<void> {
  * is not a permission problem, and saying so sends them looking in the wrong place.
  */
 export function writeHint(code: string | undefined, dir: string): string {
-  if (code === 'ENOSPC' || code === 'EDQUOT') return 'The disk is full: free some space.'
-  if (code === 'EROFS') return `The disk holding ${dir} is read-only.`
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'Free some space on that disk, then try again.'
+  if (code === 'EROFS') return `Keep ${dir} on a disk this user can write to.`
   return `Check that this user may write to ${dir}.`
 }

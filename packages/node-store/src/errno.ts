@@ -1,4 +1,4 @@
-// Error-code helpers shared by the read path and the lazily loaded write path.
+// Error-code helpers shared by the lazily loaded write path (and the read path's failures).
 
 export function errnoCode(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
@@ -13,11 +13,29 @@ export function isErrno(error: unknown, ...codes: string[]): boolean {
   return code !== undefined && codes.includes(code)
 }
 
-/** A failed fs call in words a person can act on (the errno code, never a raw stack). */
+const WORDS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'a file stands where a folder should be',
+  ENOTEMPTY: 'a folder stands where the file should be',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the disk is read-only',
+  EBUSY: 'another program is using it',
+  ELOOP: 'a symbolic link is in the way',
+  EMFILE: 'too many files are open',
+  ENFILE: 'too many files are open',
+  EIO: 'the disk reported a read or write error',
+  ENOENT: 'it is missing',
+}
+
+/**
+ * A failed fs call in words a person can act on. No errno code and no raw stack: the
+ * error itself stays available as the KeygateError's `cause` for a developer.
+ */
 export function describeFsError(error: unknown): string {
   const code = errnoCode(error)
-  if (code === 'EACCES' || code === 'EPERM') return `${code}: permission denied`
-  if (code === 'EISDIR') return 'EISDIR: it is a folder, not a file'
-  if (code === 'ENOTDIR') return 'ENOTDIR: a file stands where a folder should be'
-  return code ?? (error instanceof Error ? error.message : String(error))
+  if (code !== undefined) return WORDS[code] ?? 'the file system refused the operation'
+  return error instanceof Error ? error.message : String(error)
 }

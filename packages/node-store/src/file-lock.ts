@@ -1,6 +1,9 @@
+import type { Stats } from 'node:fs'
+import { lstat } from 'node:fs/promises'
 import { KeygateError } from '@keygate/core'
 import { ensureDir, writeHint } from './durable-fs.js'
-import { errnoCode } from './errno.js'
+import { describeFsError, errnoCode } from './errno.js'
+import { renameAside } from './record-writes.js'
 
 export interface FileLockSettings {
   /** The file the lock protects (it may not exist yet). */
@@ -70,53 +73,142 @@ interface HeldLock {
 async function acquire(settings: FileLockSettings, deadline: number): Promise<HeldLock> {
   const { lock: lockFile } = await loadLockfile()
   await ensureDir(settings.dir).catch((error: unknown) => {
-    const code = errnoCode(error)
     throw new KeygateError(
       'store',
-      `Could not create the license folder ${settings.dir} (${code ?? 'error'}). ${writeHint(code, settings.dir)}`,
+      `Could not create the license folder ${settings.dir} (${describeFsError(error)}). ${writeHint(errnoCode(error), settings.dir)}`,
       { cause: error },
     )
   })
   let compromised: Error | undefined
+  const onCompromised = (error: Error) => {
+    compromised = error
+  }
   let delay = 25
   for (;;) {
-    try {
-      const release = await lockFile(settings.file, {
-        realpath: false, // the record may not exist yet
-        lockfilePath: settings.lockPath,
-        stale: settings.staleMs,
-        // Refresh at a quarter of the stale window, so a busy event loop or a short
-        // system sleep can miss two refreshes before another process may take over.
-        update: Math.max(1000, Math.floor(settings.staleMs / 4)),
-        retries: 0, // our own loop below, bounded by the deadline
-        // The default throws from a timer and would crash the app: record it instead.
-        onCompromised: (error) => {
-          compromised = error
-        },
-      })
-      return {
-        release: () => release().catch(() => undefined), // a compromised lock is already gone
-        compromised: () => compromised,
+    // Why the next wait may end in failure: a held lock, or something that is not one.
+    let waitingOn: () => KeygateError = () => heldElsewhere(settings)
+    const obstacle = await obstacleAt(settings)
+    if (obstacle === 'cleared') continue
+    if (obstacle === undefined) {
+      const release = await tryLock(lockFile, settings, onCompromised)
+      if (release !== undefined) {
+        return {
+          release: () => release().catch(() => undefined), // a compromised lock is already gone
+          compromised: () => compromised,
+        }
       }
-    } catch (error) {
-      const code = errnoCode(error)
-      if (code === 'ENOENT') {
-        // The folder vanished between ensureDir and the lock: recreate it and try again.
-        await ensureDir(settings.dir).catch(() => undefined)
-      } else if (code !== 'ELOCKED') {
-        throw new KeygateError(
-          'store',
-          `Could not take the license lock ${settings.lockPath} (${code ?? 'error'}). ${writeHint(code, settings.dir)}`,
-          { cause: error },
-        )
-      }
-      const remaining = deadline - Date.now()
-      if (remaining <= 0) throw heldElsewhere(settings)
-      // Jittered backoff so processes that collided do not retry in lockstep.
-      await sleep(Math.min(delay * (0.5 + Math.random()), remaining))
-      delay = Math.min(delay * 2, 500)
+    } else if (obstacle.wait) {
+      waitingOn = () => obstacle.error
+    } else {
+      throw obstacle.error
+    }
+    const remaining = deadline - Date.now()
+    if (remaining <= 0) throw waitingOn()
+    // Jittered backoff so processes that collided do not retry in lockstep.
+    await sleep(Math.min(delay * (0.5 + Math.random()), remaining))
+    delay = Math.min(delay * 2, 500)
+  }
+}
+
+type LockFn = Awaited<ReturnType<typeof loadLockfile>>['lock']
+
+/** One attempt: the release function, or undefined when the lock is busy (try again). */
+async function tryLock(
+  lockFile: LockFn,
+  settings: FileLockSettings,
+  onCompromised: (error: Error) => void,
+): Promise<(() => Promise<void>) | undefined> {
+  try {
+    return await lockFile(settings.file, {
+      realpath: false, // the record may not exist yet
+      lockfilePath: settings.lockPath,
+      stale: settings.staleMs,
+      // Refresh at a quarter of the stale window, so a busy event loop or a short
+      // system sleep can miss two refreshes before another process may take over.
+      update: Math.max(1000, Math.floor(settings.staleMs / 4)),
+      retries: 0, // the caller's loop, bounded by the deadline
+      // The default throws from a timer and would crash the app: record it instead.
+      onCompromised,
+    })
+  } catch (error) {
+    const code = errnoCode(error)
+    // ENOTDIR, EEXIST: something other than a folder appeared at the lock path since it
+    // was looked at; the next round looks again.
+    if (code === 'ELOCKED' || code === 'ENOTDIR' || code === 'EEXIST') return undefined
+    if (code === 'ENOENT') {
+      // The folder vanished between ensureDir and the lock: recreate it and try again.
+      await ensureDir(settings.dir).catch(() => undefined)
+      return undefined
+    }
+    throw new KeygateError(
+      'store',
+      `Could not take the license lock ${settings.lockPath} (${describeFsError(error)}). ${writeHint(code, settings.dir)}`,
+      { cause: error },
+    )
+  }
+}
+
+type Obstacle = { wait: boolean; error: KeygateError }
+
+/**
+ * What stands at the lock path when it is not a lock folder. proper-lockfile only ever
+ * makes a folder there, so anything else (a file, a symbolic link, a FIFO) is held by no
+ * instance of the app; left alone it would refuse every lock for good. A link is moved
+ * aside at once (the link itself: nothing is done to what it points to), and so is
+ * anything else of this user's that nothing has changed for the stale window, the rule
+ * that frees a crashed instance's lock. A young one is waited on like a held lock;
+ * another user's is left alone. `undefined`: nothing there, or a real lock folder.
+ */
+async function obstacleAt(settings: FileLockSettings): Promise<Obstacle | 'cleared' | undefined> {
+  let info: Stats
+  try {
+    info = await lstat(settings.lockPath)
+  } catch {
+    return undefined // missing; any other failure, proper-lockfile reports in its words
+  }
+  if (info.isDirectory()) return undefined
+  const what = kindOf(info)
+  const uid = process.getuid?.()
+  if (!info.isSymbolicLink() && uid !== undefined && info.uid !== uid) {
+    return {
+      wait: false,
+      error: new KeygateError(
+        'store',
+        `${settings.lockPath} should be the license lock, a folder, but it is ${what} that belongs to another user account, so keygate leaves it alone. Delete it (this may need an administrator), then try again.`,
+      ),
     }
   }
+  const age = Date.now() - info.mtimeMs
+  if (info.isSymbolicLink() || age > settings.staleMs) {
+    try {
+      await renameAside(settings.lockPath)
+      return 'cleared'
+    } catch (error) {
+      return {
+        wait: false,
+        error: new KeygateError(
+          'store',
+          `${settings.lockPath} should be the license lock, a folder, but it is ${what}, and it could not be moved aside (${describeFsError(error)}). Delete it, then try again.`,
+          { cause: error },
+        ),
+      }
+    }
+  }
+  return {
+    wait: true,
+    error: new KeygateError(
+      'store',
+      `${settings.lockPath} should be the license lock, a folder, but it is ${what}, changed ${seconds(Math.max(0, age))} ago. No instance of the app holds it, but another program may be using it: keygate moves it aside by itself once nothing has changed it for ${seconds(settings.staleMs)}. To go on now, delete it and try again.`,
+    ),
+  }
+}
+
+function kindOf(info: Stats): string {
+  if (info.isSymbolicLink()) return 'a symbolic link'
+  if (info.isFile()) return 'a file'
+  if (info.isFIFO()) return 'a named pipe'
+  if (info.isSocket()) return 'a socket'
+  return 'a special file'
 }
 
 async function beforeDeadline(

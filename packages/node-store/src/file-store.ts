@@ -1,9 +1,11 @@
 import { join } from 'node:path'
 import { KeygateError, type LicenseStore } from '@keygate/core'
+import { createFileLock, MIN_STALE_MS } from './create-file-lock.js'
 import { assertSafeName, type LocationOptions, resolveDir } from './paths.js'
 import {
   type FileIdentity,
   identityOf,
+  LINK_REFUSED,
   MAX_RECORD_BYTES,
   readRecordSync,
   sameFile,
@@ -32,14 +34,13 @@ export interface FileStore extends LicenseStore {
   quarantine(reason: string): Promise<string | null>
 }
 
-/** proper-lockfile's floor for `stale`: lower values are raised to it. */
-const MIN_STALE_MS = 2000
 const DEFAULT_STALE_MS = 10_000
 const DEFAULT_LOCK_TIMEOUT_MS = 15_000
 
 /**
  * A crash-safe, locked file store: `<dir>/<name>.json`, written atomically with mode
- * 0600 in a 0700 folder, locked across processes with proper-lockfile.
+ * 0600 in a 0700 folder, locked across processes with proper-lockfile. It never reads or
+ * writes through a symbolic link: a link at the record's path is a damaged record.
  */
 export function createFileStore(options: FileStoreOptions): FileStore {
   const name = options.name ?? 'license'
@@ -54,7 +55,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
     throw new KeygateError('invalid_input', 'lockTimeoutMs must be a number of ms, 0 or more.')
   }
-  const lockSettings = { file: path, lockPath: `${path}.lock`, dir, staleMs, timeoutMs }
+  const fileLock = createFileLock({ file: path, staleMs, timeoutMs })
 
   // The file this store last read or wrote: quarantine only moves that one, never a
   // fresh record another instance wrote in the meantime.
@@ -69,6 +70,8 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       // Identity first: if the file is replaced while we read, quarantine then sees a
       // different file and leaves it alone (the safe direction).
       known = identityIfAny(path)
+      // Checked here as well as by O_NOFOLLOW: Windows has no such flag.
+      if (known?.link === true) throw unreadable(path, LINK_REFUSED)
       try {
         return readRecordSync(path)
       } catch (error) {
@@ -96,10 +99,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       if (await (await loadWrites()).clearRecord(path, dir)) known = undefined
     },
 
-    async lock(fn) {
-      const { withFileLock } = await loadLock()
-      return withFileLock(lockSettings, fn)
-    },
+    lock: (fn) => fileLock.lock(fn),
 
     async quarantine(reason) {
       let current: FileIdentity | undefined
@@ -135,14 +135,9 @@ async function readFailure(path: string, error: unknown): Promise<KeygateError> 
 // The start-up check only reads: writing, clearing, quarantining and locking live in
 // modules loaded on first use, so an app's start neither loads nor bundles them eagerly
 // (and none of them imports the read side, so node-store's dist keeps that in one file).
-// One promise each, so callers waiting for the first load resume in the order they called.
+// One promise, so callers waiting for the first load resume in the order they called.
 let writesModule: Promise<typeof import('./record-writes.js')> | undefined
 const loadWrites = () => {
   writesModule ??= import('./record-writes.js')
   return writesModule
-}
-let lockModule: Promise<typeof import('./file-lock.js')> | undefined
-const loadLock = () => {
-  lockModule ??= import('./file-lock.js')
-  return lockModule
 }

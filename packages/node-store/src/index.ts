@@ -1,3 +1,8 @@
+export {
+  createFileLock,
+  type FileLock,
+  type FileLockOptions,
+} from './create-file-lock.js'
 export { createFileStore, type FileStore, type FileStoreOptions } from './file-store.js'
 export {
   commandSource,

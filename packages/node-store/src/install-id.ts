@@ -3,7 +3,7 @@ import { link, open, readFile, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeygateError } from '@keygate/core'
 import { ensureDir, syncDir } from './durable-fs.js'
-import { errnoCode, isErrno } from './errno.js'
+import { describeFsError, errnoCode, isErrno } from './errno.js'
 
 /** The fallback id's file name inside its folder. */
 const INSTALL_ID_FILE = 'install-id'
@@ -36,7 +36,7 @@ export async function installId(dir: string): Promise<string> {
   } catch (error) {
     throw new KeygateError(
       'store',
-      `No OS machine id could be read and the install id in ${dir} could not be kept (${errnoCode(error) ?? String(error)}). Check that this user may write there.`,
+      `No OS machine id could be read and the install id in ${dir} could not be kept (${describeFsError(error)}). Check that this user may write there.`,
       { cause: error },
     )
   }

@@ -9,6 +9,11 @@ import { join } from 'node:path'
 export interface MachineIdSource {
   /** For diagnostics, e.g. `/etc/machine-id`. */
   readonly name: string
+  /**
+   * True when reading it starts a process (as `commandSource` does): too slow for every
+   * start, so `nodeMachine` then caches the fingerprint and verifies it in the background.
+   */
+  readonly spawns?: boolean | undefined
   read(signal: AbortSignal): Promise<string | null>
 }
 
@@ -31,6 +36,7 @@ export function commandSource(
 ): MachineIdSource {
   return {
     name,
+    spawns: true,
     async read(signal) {
       // Imported here, not at the top: only macOS and Windows run a command, and on
       // Linux loading node:child_process would cost ≈ 1 ms of every start for nothing.

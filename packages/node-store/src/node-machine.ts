@@ -2,6 +2,11 @@ import { hostname } from 'node:os'
 import { KeygateError, type Machine, truncateLabel } from '@keygate/core'
 import envPaths from 'env-paths'
 import {
+  type CachedFingerprint,
+  readCachedFingerprint,
+  writeCachedFingerprint,
+} from './fingerprint-cache.js'
+import {
   defaultMachineIdSources,
   type MachineIdSource,
   usableMachineId,
@@ -22,12 +27,26 @@ export interface NodeMachineOptions extends LocationOptions {
   sources?: readonly MachineIdSource[] | undefined
   /** Longest wait for one source, in ms. Default 3000. */
   timeoutMs?: number | undefined
+  /**
+   * Keep the fingerprint in `dir` so later starts answer `fingerprint()` without reading
+   * the sources; `verify()` re-derives it in the background. Default: on when a source
+   * starts a process (`spawns`: the macOS and Windows defaults), off otherwise.
+   */
+  cache?: boolean | undefined
 }
 
 /** A `Machine` that also says which source its fingerprint came from. */
 export interface NodeMachine extends Machine {
   /** The source used: e.g. `/etc/machine-id`, `MachineGuid`, or `install-id` for the fallback. */
   source(): Promise<string>
+  /**
+   * The fingerprint derived from the id sources now, whatever the cache said (it may run
+   * `ioreg` / `reg.exe`: never on the start-up path). When it differs from what
+   * `fingerprint()` answered, the cache is replaced and later calls answer the new value.
+   * Rejects with a `store` error when no OS source can be read now although the cached
+   * value came from one: that says nothing about the machine, so it is not a mismatch.
+   */
+  verify(): Promise<string>
 }
 
 const DEFAULT_LABEL = 'This device'
@@ -59,14 +78,25 @@ export function nodeMachine(options: NodeMachineOptions): NodeMachine {
   const sources = options.sources ?? defaultMachineIdSources()
   const label = sanitizeLabel(options.label ?? safeHostname())
 
-  let found: Promise<{ fingerprint: string; source: string }> | undefined
+  const useCache = options.cache ?? sources.some((source) => source.spawns === true)
+
+  /** Reads the sources and hashes the id. The raw id lives only in here. */
+  const derive = async (): Promise<Found> => {
+    const { id, source } = await machineId(sources, timeoutMs, fallbackDir)
+    return { fingerprint: await sha256Hex(`${salt}:${id}`), source, derived: true }
+  }
+  const remember = (value: CachedFingerprint) =>
+    writeCachedFingerprint(fallbackDir, salt, value).catch(() => undefined) // a miss next time
+
+  let found: Promise<Found> | undefined
   const find = () => {
     if (found !== undefined) return found
-    const pending = (async () => {
-      const { id, source } = await machineId(sources, timeoutMs, fallbackDir)
-      // The raw id lives only in this closure: it is hashed and dropped.
-      const fingerprint = await sha256Hex(`${salt}:${id}`)
-      return { fingerprint, source }
+    const pending = (async (): Promise<Found> => {
+      const cached = useCache ? readCachedFingerprint(fallbackDir, salt) : undefined
+      if (cached !== undefined) return { ...cached, derived: false }
+      const fresh = await derive()
+      if (useCache) await remember(fresh)
+      return fresh
     })()
     found = pending
     // A failure (e.g. a read-only disk for the install id) is retried on the next call.
@@ -76,11 +106,42 @@ export function nodeMachine(options: NodeMachineOptions): NodeMachine {
     return pending
   }
 
+  let verifying: Promise<string> | undefined
+  const verify = async (): Promise<string> => {
+    const current = await find().catch(() => undefined)
+    if (current?.derived === true) return current.fingerprint // read from the sources already
+    const fresh = await derive()
+    if (
+      current !== undefined &&
+      current.source !== INSTALL_ID_SOURCE &&
+      fresh.source === INSTALL_ID_SOURCE
+    ) {
+      throw new KeygateError(
+        'store',
+        "This machine's id could not be read to confirm the remembered fingerprint; it is confirmed on a later start.",
+      )
+    }
+    found = Promise.resolve(fresh)
+    if (useCache && fresh.fingerprint !== current?.fingerprint) await remember(fresh)
+    return fresh.fingerprint
+  }
+
   return {
     fingerprint: async () => (await find()).fingerprint,
     label: async () => label,
     source: async () => (await find()).source,
+    verify: () => {
+      verifying ??= verify().finally(() => {
+        verifying = undefined
+      })
+      return verifying
+    },
   }
+}
+
+interface Found extends CachedFingerprint {
+  /** Read from the sources by this instance, rather than from the cache. */
+  derived: boolean
 }
 
 async function machineId(

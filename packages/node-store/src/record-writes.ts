@@ -3,26 +3,23 @@
 import { lstat, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { KeygateError } from '@keygate/core'
+import { replaceFile } from './atomic-file.js'
 import { ensureDir, syncDir, writeHint } from './durable-fs.js'
-import { describeFsError, errnoCode, isErrno } from './errno.js'
+import { describeFsError, errnoCode } from './errno.js'
 
 /** Temp files older than this are leftovers of a killed writer, not a write in progress. */
 const TEMP_LEFTOVER_MS = 60_000
 
-// Loaded on the first write, not with this module: clear() and quarantine() do not need
-// write-file-atomic and signal-exit (≈ 11 ms to import).
-const importWriter = () => import('write-file-atomic')
-let writerModule: ReturnType<typeof importWriter> | undefined
-const loadWriter = () => {
-  writerModule ??= importWriter()
-  return writerModule
-}
-
-/** Replaces the record atomically and durably. */
+/**
+ * Replaces the record atomically and durably (see `replaceFile`). A symbolic link at the
+ * path is moved aside first, as a damaged record would be: the link itself, never what it
+ * points to, so neither the write nor the move reaches outside the folder.
+ */
 export async function writeRecord(path: string, dir: string, text: string): Promise<void> {
   try {
     await ensureDir(dir)
-    await writeReplacing(path, text)
+    if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) await renameAside(path)
+    await replaceFile(path, text)
     await syncDir(dir)
   } catch (error) {
     throw writeError(path, error)
@@ -50,36 +47,34 @@ export async function clearRecord(path: string, dir: string): Promise<boolean> {
  * path, or null when it was gone already. Whether it may be moved is the caller's call.
  */
 export async function moveAside(path: string, dir: string, reason: string): Promise<string | null> {
-  const target = await freeName(`${path}.unreadable-${timestamp()}`)
+  let target: string | null
   try {
-    await rename(path, target)
+    target = await renameAside(path)
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null
+    if (error instanceof KeygateError) throw error
     throw new KeygateError(
       'store',
       `The license record ${path} cannot be used (${reason}) and could not be moved aside (${describeFsError(error)}). Move or delete it by hand, then activate again.`,
       { cause: error },
     )
   }
-  await syncDir(dir).catch(() => undefined)
+  if (target !== null) await syncDir(dir).catch(() => undefined)
   return target
 }
 
 /**
- * Temp file in the same folder, fsync, chmod 0600, rename: a crash leaves old or new.
- * On Windows the rename fails while another process (an antivirus scan, a second
- * instance reading) has the file open; that clears within moments, so retry briefly.
+ * Renames the entry at `path` (a file, folder or link: rename never follows a link) to a
+ * free `<path>.unreadable-<time>` name; null when it was gone already. Throws the fs
+ * error, or a KeygateError when no free name is left.
  */
-async function writeReplacing(path: string, text: string): Promise<void> {
-  const { default: writeFileAtomic } = await loadWriter()
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await writeFileAtomic(path, text, { mode: 0o600, fsync: true })
-    } catch (error) {
-      const busy = process.platform === 'win32' && isErrno(error, 'EPERM', 'EBUSY', 'EACCES')
-      if (!busy || attempt >= 5) throw error
-      await new Promise((resolve) => setTimeout(resolve, attempt * 40))
-    }
+export async function renameAside(path: string): Promise<string | null> {
+  const target = await freeName(`${path}.unreadable-${timestamp()}`)
+  try {
+    await rename(path, target)
+    return target
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw error
   }
 }
 
@@ -112,7 +107,7 @@ function timestamp(): string {
 }
 
 /**
- * write-file-atomic's temp files (`license.json.<digits>`) survive a SIGKILL or a power
+ * The writer's temp files (`license.json.<digits>`) survive a SIGKILL or a power
  * cut. Old ones are removed once per store; young ones may be another writer's.
  */
 export async function sweepLeftovers(path: string): Promise<void> {

@@ -9,7 +9,7 @@ import { removeTempDirs, tempDir } from './temp-dir.js'
 
 /**
  * A real full disk: a 64 KiB tmpfs (Linux, as root; skipped elsewhere). No fs mocks, so
- * what is checked is what write-file-atomic, proper-lockfile and the kernel really do.
+ * what is checked is what the atomic writer, proper-lockfile and the kernel really do.
  */
 let mountPoint: string | undefined
 

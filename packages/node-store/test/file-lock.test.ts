@@ -1,7 +1,7 @@
-import { mkdir, rm, stat, utimes } from 'node:fs/promises'
+import { chown, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeygateError } from '@keygate/core'
-import { createFileStore } from '@keygate/node-store'
+import { createFileLock, createFileStore } from '@keygate/node-store'
 import { afterEach, describe, expect, it } from 'vitest'
 import { removeTempDirs, tempDir } from './temp-dir.js'
 
@@ -98,5 +98,98 @@ describe('createFileStore: lock', () => {
     expect(error.code).toBe('store')
     expect(error.message).toContain('was lost')
     expect(await store.lock(async () => 'next')).toBe('next')
+  })
+})
+
+describe('createFileStore: something other than a lock folder at the lock path', () => {
+  const longAgo = new Date(Date.now() - 60 * 60_000)
+  const errnoCode = /\bE[A-Z]{3,}\b/
+
+  async function plant(path: string, age?: Date): Promise<void> {
+    await writeFile(path, 'not a lock folder')
+    if (age !== undefined) await utimes(path, age, age)
+  }
+
+  it('an old plain file is moved aside (kept intact) and the lock is taken', async () => {
+    const dir = await tempDir()
+    const store = createFileStore({ dir, lockTimeoutMs: 500 })
+    await plant(`${store.path}.lock`, longAgo)
+    expect(await store.lock(async () => 'locked')).toBe('locked')
+    await store.write('{"fresh":true}')
+    const [moved, ...more] = (await readdir(dir)).filter((n) => n.startsWith('license.json.lock.'))
+    expect(more).toEqual([])
+    expect(moved).toMatch(/^license\.json\.lock\.unreadable-/)
+    expect(await readFile(join(dir, moved ?? '?'), 'utf8')).toBe('not a lock folder')
+  })
+
+  it('a young file is waited on like a held lock, and cleared once nothing changed it for the stale window', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockStaleMs: 2000, lockTimeoutMs: 6000 })
+    await plant(`${store.path}.lock`)
+    expect(await store.lock(async () => 'locked')).toBe('locked')
+  })
+
+  it('a young file that outlasts the wait: a store error that says what stands there and what to do', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockTimeoutMs: 200 })
+    await plant(`${store.path}.lock`)
+    const error = await rejection(store.lock(async () => 'never'))
+    expect(error.code).toBe('store')
+    expect(error.message).toContain(`${store.path}.lock should be the license lock, a folder`)
+    expect(error.message).toContain('it is a file')
+    expect(error.message).toContain('delete it')
+    expect(error.message).not.toMatch(errnoCode)
+    expect(error.message).not.toContain('may write to')
+  })
+
+  it.runIf(process.platform !== 'win32' && process.getuid?.() === 0)(
+    "another user's file is left alone, with words saying whose it is",
+    async () => {
+      const store = createFileStore({ dir: await tempDir(), lockTimeoutMs: 5000 })
+      await plant(`${store.path}.lock`, longAgo)
+      await chown(`${store.path}.lock`, 65534, 65534)
+      const error = await rejection(store.lock(async () => 'never'))
+      expect(error.message).toContain('belongs to another user account')
+      expect(error.message).not.toMatch(errnoCode)
+      expect(await readFile(`${store.path}.lock`, 'utf8')).toBe('not a lock folder')
+    },
+  )
+})
+
+describe('createFileLock: the same lock for another store backend', () => {
+  it('excludes a file store of the same file, in this process and across instances', async () => {
+    const dir = await tempDir()
+    const store = createFileStore({ dir })
+    const lock = createFileLock({ file: store.path })
+    expect(lock.path).toBe(`${store.path}.lock`)
+    let inside = 0
+    let most = 0
+    const hold = async () => {
+      inside++
+      most = Math.max(most, inside)
+      for (let n = 0; n < 5; n++) await tick()
+      inside--
+    }
+    await Promise.all([
+      lock.lock(hold),
+      store.lock(hold),
+      createFileLock({ file: join(dir, '.', 'license.json') }).lock(hold),
+      lock.lock(hold),
+    ])
+    expect(most).toBe(1)
+  })
+
+  it('takes over a stale lock and refuses bad settings with invalid_input', async () => {
+    const file = join(await tempDir(), 'data.sqlite')
+    await mkdir(`${file}.lock`)
+    const old = new Date(Date.now() - 60_000)
+    await utimes(`${file}.lock`, old, old)
+    expect(await createFileLock({ file, staleMs: 2000, timeoutMs: 500 }).lock(async () => 1)).toBe(
+      1,
+    )
+    expect(() => createFileLock({ file, staleMs: 100 })).toThrow(
+      expect.objectContaining({ code: 'invalid_input' }),
+    )
+    expect(() => createFileLock({ file: '' })).toThrow(
+      expect.objectContaining({ code: 'invalid_input' }),
+    )
   })
 })

@@ -107,6 +107,25 @@ describe('createFileStore: reads and writes', () => {
     },
   )
 
+  it.runIf(posix)('makes a record found with mode 0644 private (0600) on read', async () => {
+    const store = createFileStore({ dir: await tempDir() })
+    await writeFile(store.path, '{"copied":"by hand"}', { mode: 0o644 })
+    await chmod(store.path, 0o644) // whatever the umask
+    expect(await store.read()).toBe('{"copied":"by hand"}')
+    expect((await stat(store.path)).mode & 0o777).toBe(0o600)
+  })
+
+  it.runIf(posix)('writes 0600 whatever the umask', async () => {
+    const store = createFileStore({ dir: await tempDir() })
+    const before = process.umask(0o277)
+    try {
+      await store.write('one')
+    } finally {
+      process.umask(before)
+    }
+    expect((await stat(store.path)).mode & 0o777).toBe(0o600)
+  })
+
   it('replaces the file on every write (a new inode: rename, never in-place)', async () => {
     const store = createFileStore({ dir: await tempDir() })
     await store.write('record 0')

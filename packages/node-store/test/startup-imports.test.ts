@@ -70,6 +70,7 @@ it('keeps the write side out of what an app loads to check at start', async () =
   // Writing, locking and the fallback install id are loaded on first use.
   for (const lazy of [
     'record-writes.ts',
+    'atomic-file.ts',
     'file-lock.ts',
     'install-id.ts',
     'durable-fs.ts',
@@ -78,12 +79,7 @@ it('keeps the write side out of what an app loads to check at start', async () =
     expect(modules).not.toContain(lazy)
   }
   // So are their libraries, and the builtins only macOS, Windows or the install id need.
-  for (const lazy of [
-    'write-file-atomic',
-    'proper-lockfile',
-    'node:child_process',
-    'node:crypto',
-  ]) {
+  for (const lazy of ['proper-lockfile', 'node:child_process', 'node:crypto']) {
     expect(externals).not.toContain(lazy)
   }
   expect(externals).toContain('@keygate/core')

@@ -1,0 +1,64 @@
+// The one way node-store replaces a file: loaded on the first write, never at start-up.
+import { constants } from 'node:fs'
+import { open, rename, unlink } from 'node:fs/promises'
+import { isErrno } from './errno.js'
+
+// O_EXCL never opens an existing entry (a symlink included), so a link planted at the
+// temp name cannot redirect the write; O_NOFOLLOW says the same where the OS has it.
+const TEMP_FLAGS =
+  constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0)
+
+/**
+ * Writes `text` to a new temp file next to `path` (`<path>.<digits>`), fsyncs it, sets
+ * it to 0600 and renames it over `path`. A rename replaces the directory entry itself:
+ * whatever stood at `path` (a symlink too) is replaced, never written through, and a
+ * crash at any instant leaves the old file or the new one. The temp file is removed when
+ * anything fails. On Windows a rename fails while another program has the file open
+ * (a virus scanner, a second instance reading); that clears within moments, so it is
+ * retried briefly.
+ */
+export async function replaceFile(path: string, text: string): Promise<void> {
+  const temp = await writeTemp(path, text)
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rename(temp, path)
+        return
+      } catch (error) {
+        const busy = process.platform === 'win32' && isErrno(error, 'EPERM', 'EBUSY', 'EACCES')
+        if (!busy || attempt >= 5) throw error
+        await new Promise((resolve) => setTimeout(resolve, attempt * 40))
+      }
+    }
+  } catch (error) {
+    await unlink(temp).catch(() => undefined)
+    throw error
+  }
+}
+
+async function writeTemp(path: string, text: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    // Digits only: `sweepLeftovers` recognises a killed writer's temp file by them. Not
+    // node:crypto: the name needs no secrecy (O_EXCL settles a collision), and loading it costs.
+    const temp = `${path}.${Math.floor(1e9 + Math.random() * 9e9)}`
+    let handle: Awaited<ReturnType<typeof open>>
+    try {
+      handle = await open(temp, TEMP_FLAGS, 0o600)
+    } catch (error) {
+      if (isErrno(error, 'EEXIST') && attempt < 5) continue
+      throw error
+    }
+    try {
+      // The umask may have taken bits off 0600 (a 0400 file could not be replaced later).
+      if (process.platform !== 'win32') await handle.chmod(0o600)
+      await handle.writeFile(text, 'utf8')
+      await handle.sync()
+      await handle.close()
+      return temp
+    } catch (error) {
+      await handle.close().catch(() => undefined)
+      await unlink(temp).catch(() => undefined)
+      throw error
+    }
+  }
+}
