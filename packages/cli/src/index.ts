@@ -7,4 +7,5 @@ process.exitCode = await run(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   now: Date.now,
+  stdin: process.stdin,
 })

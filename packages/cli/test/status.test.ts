@@ -134,6 +134,25 @@ describe('keygate status: each license state', () => {
       expect(run.stdout).toMatch(hint)
     },
   )
+
+  it('revoked: each sentence once, and the key shown as revoked, not granted', async () => {
+    const dir = await tempDir()
+    // As core stores a verdict: its own sentence, then Polar's words.
+    const detail =
+      'The seller revoked or disabled this license key. (Polar: "License key is no longer active.")'
+    const verdict = { reason: 'revoked' as const, detail, at: Date.now() }
+    await writeRecord(dir, await grantFor(dir, HOUR, { verdict }))
+    const run = await status(dir)
+    expect(run.code).toBe(3)
+    expect(run.stdout.match(/revoked or disabled this license key/gi)).toHaveLength(1)
+    expect(run.stdout.match(/no longer active/gi)).toHaveLength(1)
+    expect(run.stdout).toMatch(/^Why: +The seller revoked or disabled this license key\.$/m)
+    expect(run.stdout).toMatch(/^Polar said: +"License key is no longer active\."$/m)
+    expect(run.stdout).not.toContain('status granted')
+    expect(run.stdout).toContain('status revoked or disabled')
+    const json = JSON.parse((await status(dir, '--json')).stdout)
+    expect(json.keyStatus).toBe('revoked or disabled')
+  })
 })
 
 describe('keygate status: records it cannot read', () => {
