@@ -80,7 +80,10 @@ interface ErrorJson {
 function report(error: unknown, io: Io, asJson: boolean, current: string): number {
   if (error instanceof CommandLineError) {
     const { error: commander, command } = error
-    if (commander.code === 'commander.helpDisplayed' || commander.code === 'commander.version') {
+    const shown =
+      commander.code === 'commander.helpDisplayed' || commander.code === 'commander.version'
+    // `keygate help keys` shows help as asked (0); a missing command shows it as an error.
+    if (shown || (commander.code === 'commander.help' && commander.exitCode === 0)) {
       return EXIT.ok
     }
     if (commander.code === 'commander.help') {

@@ -63,6 +63,14 @@ describe('keygate --help', () => {
       expect(help.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'))
     }
     expect(help.stdout).toContain(FOOTER)
+    for (const [argv, usage] of [
+      [['help', 'keys'], 'Usage: keygate keys <command>'],
+      [['keys', 'help', 'list'], 'Usage: keygate keys list'],
+    ] as const) {
+      const asked = await call([...argv])
+      expect(asked.code).toBe(0)
+      expect(asked.stdout).toContain(usage)
+    }
     const bare = await call([])
     expect(bare.code).toBe(2)
     expect(bare.stderr).toContain('Usage: keygate <command>')
