@@ -83,6 +83,7 @@ export function createContext(
       if (client !== undefined) return client
       const token = io.env.POLAR_ACCESS_TOKEN
       if (token === undefined || token.trim() === '') throw new UsageError(MISSING_TOKEN)
+      secret(token)
       try {
         client = createPolarAdminClient({ token, server: server(global) })
       } catch (error) {

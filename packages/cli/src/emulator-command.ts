@@ -131,7 +131,11 @@ function prompt(ctx: Context, session: Session): Promise<void> {
       input === undefined
         ? undefined
         : createInterface({ input, ...(terminal ? { output: process.stdout } : {}), terminal })
+    let stopped = false
     const stop = () => {
+      if (stopped) return
+      stopped = true
+      session.out('Stopped.')
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
       rl?.close()
@@ -146,7 +150,6 @@ function prompt(ctx: Context, session: Session): Promise<void> {
     rl.on('line', (line) => {
       const words = line.trim().split(/\s+/).filter(Boolean)
       if (words[0] === 'quit' || words[0] === 'exit') {
-        session.out('Stopped.')
         stop()
         return
       }
