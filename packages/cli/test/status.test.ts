@@ -266,6 +266,11 @@ describe('keygate status --online', () => {
     const online = await keygate(['status', '--dir', dir, '--online'])
     expect(online.code).toBe(3)
     expect(online.stdout).toMatch(/inactive \(revoked\)/)
+    // The app's own sentence and Polar's words, each once; the key no longer "granted".
+    expect(online.stdout.match(/revoked or disabled/gi)).toHaveLength(2)
+    expect(online.stdout).toMatch(/^Why: +The seller revoked or disabled this license key\.$/m)
+    expect(online.stdout).toMatch(/^Key: .*status revoked or disabled;/m)
+    expect(online.stdout).not.toContain('status granted')
     expect(online.stdout + online.stderr).not.toContain(key.key)
     expect(polar.requests.at(-1)).toMatchObject({ endpoint: 'validate', status: 404 })
   })
