@@ -1,8 +1,8 @@
 import { KeygateError } from '@keygate/core'
-import { expectArgs, UsageError } from './args.js'
-import { type Context, EXIT } from './context.js'
-import { formatTime, json, table } from './format.js'
-import { resolveKeyId } from './key-ref.js'
+import type { Context } from './context.js'
+import { formatTime, json, seats, table } from './format.js'
+import { resolveKeyId, shownKey } from './key-ref.js'
+import { EXIT, UsageError } from './usage.js'
 
 interface ActivationView {
   id: string
@@ -25,15 +25,15 @@ export function activationRows(activations: readonly ActivationView[]): string[]
 }
 
 /** `activations list KEY`: the live activations (seats in use) of one key. */
-export async function activationsList(ctx: Context): Promise<number> {
-  const [ref = ''] = expectArgs(ctx.parsed, ['KEY'])
+export async function activationsList(ctx: Context, ref: string): Promise<number> {
   const { data } = await ctx.admin().get(await resolveKeyId(ctx, ref))
+  ctx.secret(data.key)
   if (ctx.json) {
     ctx.io.out(json({ license_key_id: data.id, activations: data.activations }))
     return EXIT.ok
   }
-  const limit = data.limit_activations === null ? 'no limit' : `limit ${data.limit_activations}`
-  ctx.io.out(`${data.display_key} (id ${data.id}): ${data.activations.length} in use, ${limit}.`)
+  const inUse = seats(data.limit_activations, data.activations.length)
+  ctx.io.out(`${shownKey(data)} (id ${data.id}): seats ${inUse}.`)
   if (data.activations.length > 0) {
     ctx.io.out(`\n${table(ACTIVATION_HEADERS, activationRows(data.activations))}`)
   }
@@ -45,30 +45,32 @@ export async function activationsList(ctx: Context): Promise<number> {
  * organization API deactivates with the full key, read from the key itself; the
  * activation can be given by its id or an unambiguous start of it.
  */
-export async function activationsRemove(ctx: Context): Promise<number> {
-  const [ref = '', wanted = ''] = expectArgs(ctx.parsed, ['KEY', 'ACTIVATION'])
-  const admin = ctx.admin()
-  const { data } = await admin.get(await resolveKeyId(ctx, ref))
+export async function activationsRemove(
+  ctx: Context,
+  ref: string,
+  wanted: string,
+): Promise<number> {
   const prefix = wanted.trim().toLowerCase()
   if (prefix.length < 4) {
-    throw new UsageError(
-      'Give the activation id, or at least its first 4 characters.',
-      ctx.parsed.command,
-    )
+    throw new UsageError('Give the activation id, or at least its first 4 characters.')
   }
+  const admin = ctx.admin()
+  const { data } = await admin.get(await resolveKeyId(ctx, ref))
+  ctx.secret(data.key)
   const found = data.activations.filter((a) => a.id.toLowerCase().startsWith(prefix))
   const [activation] = found
   if (activation === undefined) {
+    // The argument is echoed only when it is plainly (part of) an id.
+    const shown = /^[0-9a-f-]{4,36}$/.test(prefix) ? ` ${prefix}` : ''
     throw new KeygateError(
       'activation_not_found',
-      `${data.display_key} (id ${data.id}) has no live activation ${prefix}: it was already ` +
+      `${shownKey(data)} (id ${data.id}) has no live activation${shown}: it was already ` +
         `removed, or belongs to another key. See: keygate activations list ${data.id}`,
     )
   }
   if (found.length > 1) {
     throw new UsageError(
       `${found.length} activations start with ${prefix}: ${found.map((a) => a.id).join(', ')}.`,
-      ctx.parsed.command,
     )
   }
   if (data.key === undefined) {
@@ -87,12 +89,11 @@ export async function activationsRemove(ctx: Context): Promise<number> {
     ctx.io.out(json({ license_key_id: data.id, removed: activation }))
     return EXIT.ok
   }
-  const inUse = data.activations.length - 1
-  const limit = data.limit_activations === null ? '' : ` of ${data.limit_activations}`
   ctx.io.out(
-    `Removed activation ${activation.id} ("${activation.label}") from ${data.display_key}. ` +
-      `Seats in use: ${inUse}${limit}. The app on that machine stops at its next online ` +
-      'check; if it stays offline, it runs until its grace period ends (7 days by default).',
+    `Removed activation ${activation.id} ("${activation.label}") from ${shownKey(data)}. ` +
+      `Seats: ${seats(data.limit_activations, data.activations.length - 1)}. The app on that ` +
+      'machine stops at its next online check; if it stays offline, it runs until its grace ' +
+      'period ends (7 days by default).',
   )
   return EXIT.ok
 }

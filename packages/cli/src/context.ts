@@ -1,36 +1,36 @@
-import { KeygateError } from '@keygate/core'
+import type { Readable } from 'node:stream'
+import { KeygateError, maskKey } from '@keygate/core'
 import { createPolarAdminClient, type PolarAdminClient } from '@keygate/core/admin'
-import { flag, type Parsed, stringOption, UsageError } from './args.js'
+import { UsageError } from './usage.js'
 
-/** What a command gets: its parsed arguments, where to write, and the admin client on demand. */
+/** Where a run reads and writes: the real process in the bin, arrays in unit tests. */
 export interface Io {
   env: Readonly<Record<string, string | undefined>>
   out(text: string): void
   err(text: string): void
   now(): number
+  /** The prompt of `keygate emulator`; absent in unit tests. */
+  stdin?: Readable | undefined
 }
 
+/** Accepted by every command, anywhere on the line. */
+export interface GlobalOptions {
+  sandbox?: boolean | undefined
+  server?: string | undefined
+  json?: boolean | undefined
+}
+
+/** What a command gets: where to write, the global options, the admin client on demand. */
 export interface Context {
-  parsed: Parsed
   io: Io
+  global: GlobalOptions
   /** `--json`: machine-readable output on stdout. */
   json: boolean
   /** The organization-token client; a usage error when POLAR_ACCESS_TOKEN is not set. */
   admin(): PolarAdminClient
+  /** Never print this string (a license key seen or typed): every output masks it. */
+  secret(value: string | undefined): void
 }
-
-/** Documented in the README; scripts rely on them. */
-export const EXIT = {
-  ok: 0,
-  /** Polar or the network failed, or Polar said no (unknown key, missing scope, …). */
-  failure: 1,
-  /** keygate was called wrongly: unknown command or option, bad value, no token. */
-  usage: 2,
-  /** `status`: the license does not allow the app to run. */
-  inactive: 3,
-  /** `status`: the local record exists but cannot be read. */
-  unreadable: 4,
-} as const
 
 const MISSING_TOKEN =
   'Set POLAR_ACCESS_TOKEN to an Organization Access Token from Polar (your organization’s ' +
@@ -39,18 +39,53 @@ const MISSING_TOKEN =
   '`read -rs POLAR_ACCESS_TOKEN && export POLAR_ACCESS_TOKEN`, paste, Enter. ' +
   'Sandbox tokens work only with --sandbox.'
 
-export function createContext(parsed: Parsed, io: Io): Context {
+/** Shorter strings would mask ordinary words; such keys are masked where they are shown. */
+const MIN_SCRUBBED = 8
+
+/**
+ * An Io whose output never carries a registered secret, matched case-insensitively:
+ * the last line of defence behind masking at each place a key could be shown.
+ */
+export function scrubbingIo(io: Io): { io: Io; secret(value: string | undefined): void } {
+  const secrets = new Set<string>()
+  const scrub = (text: string) => {
+    let result = text
+    for (const secret of secrets) {
+      result = result.replace(new RegExp(escapeRegExp(secret), 'gi'), maskKey(secret))
+    }
+    return result
+  }
+  return {
+    io: { ...io, out: (text) => io.out(scrub(text)), err: (text) => io.err(scrub(text)) },
+    secret(value) {
+      const trimmed = value?.trim()
+      if (trimmed !== undefined && trimmed.length >= MIN_SCRUBBED) secrets.add(trimmed)
+    },
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+export function createContext(
+  global: GlobalOptions,
+  io: Io,
+  secret: (value: string | undefined) => void,
+): Context {
   let client: PolarAdminClient | undefined
   return {
-    parsed,
     io,
-    json: flag(parsed, 'json'),
+    global,
+    json: global.json === true,
+    secret,
     admin() {
       if (client !== undefined) return client
       const token = io.env.POLAR_ACCESS_TOKEN
       if (token === undefined || token.trim() === '') throw new UsageError(MISSING_TOKEN)
+      secret(token)
       try {
-        client = createPolarAdminClient({ token, server: server(parsed) })
+        client = createPolarAdminClient({ token, server: server(global) })
       } catch (error) {
         // A malformed token or server URL is a usage problem, not Polar's answer.
         if (error instanceof KeygateError && error.code === 'invalid_input') {
@@ -63,11 +98,12 @@ export function createContext(parsed: Parsed, io: Io): Context {
   }
 }
 
-function server(parsed: Parsed): string | undefined {
-  const url = stringOption(parsed, 'server')
-  if (flag(parsed, 'sandbox')) {
-    if (url !== undefined) throw new UsageError('Use either --sandbox or --server URL, not both.')
+function server(global: GlobalOptions): string | undefined {
+  if (global.sandbox === true) {
+    if (global.server !== undefined) {
+      throw new UsageError('Use either --sandbox or --server URL, not both.')
+    }
     return 'sandbox'
   }
-  return url
+  return global.server
 }

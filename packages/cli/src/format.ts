@@ -54,10 +54,13 @@ export function relative(at: number, now: number): string {
   return at >= now ? `in ${duration(at - now)}` : `${duration(now - at)} ago`
 }
 
-/** A copy without the full license key: keygate never prints it, not even with --json. */
-export function withoutKey<T extends { key?: unknown }>(value: T): Omit<T, 'key'> {
-  const { key: _key, ...rest } = value
-  return rest
+/**
+ * Seats in the same words everywhere: `1 of 2 in use`. Without a limit Polar refuses new
+ * activations, and apps validate the key alone.
+ */
+export function seats(limit: number | null, inUse: number): string {
+  if (limit !== null) return `${inUse} of ${limit} in use`
+  return inUse === 0 ? 'no activations (validated alone)' : `${inUse} in use, no new ones`
 }
 
 export function json(value: unknown): string {

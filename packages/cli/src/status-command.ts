@@ -6,14 +6,29 @@ import {
   type Policy,
 } from '@keygate/core'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
-import { expectArgs, flag, intOption, stringOption, UsageError } from './args.js'
-import { type Context, EXIT } from './context.js'
+import type { Context } from './context.js'
 import { json } from './format.js'
-import { explainState, explainUnreadable } from './status-explain.js'
+import { explainState, explainUnreadable, keyStatus } from './status-explain.js'
 import { readLocalRecord } from './status-record.js'
+import { EXIT, intValue, UsageError } from './usage.js'
 
 const HOUR = 60 * 60 * 1000
 const DAY = 24 * HOUR
+
+/**
+ * `keygate status`'s options. The command is a seam: reading the record
+ * (status-record.ts) and saying it in words (status-explain.ts) are the two calls below,
+ * so either can be replaced without touching the command line.
+ */
+export interface StatusOptions {
+  dir?: string | undefined
+  appName?: string | undefined
+  name?: string | undefined
+  salt?: string | undefined
+  online?: boolean | undefined
+  graceDays?: string | undefined
+  revalidateHours?: string | undefined
+}
 
 /**
  * `keygate status`: the app's own decision, explained. Reads the record through
@@ -21,17 +36,15 @@ const DAY = 24 * HOUR
  * without writing anything. `--online` validates with Polar as the app would (that
  * updates the record, under its lock).
  */
-export async function status(ctx: Context): Promise<number> {
-  expectArgs(ctx.parsed, [])
-  if (flag(ctx.parsed, 'sandbox') || stringOption(ctx.parsed, 'server') !== undefined) {
+export async function status(ctx: Context, options: StatusOptions): Promise<number> {
+  if (ctx.global.sandbox === true || ctx.global.server !== undefined) {
     throw new UsageError(
       'keygate status uses the Polar server stored in the record; --sandbox and --server do not apply.',
-      'status',
     )
   }
-  const policy = policyFrom(ctx)
+  const policy = policyFrom(options)
   const now = ctx.io.now()
-  const record = await readLocalRecord(ctx.parsed, ctx.io.env)
+  const record = await readLocalRecord(options, ctx.io.env)
 
   if (record.kind === 'unreadable') {
     if (ctx.json) {
@@ -56,24 +69,19 @@ export async function status(ctx: Context): Promise<number> {
   }
 
   const { grant } = record
+  ctx.secret(grant.key)
   // The same fingerprint the app computes: @keygate/electron-adapter salts with the
   // organization id unless the app chose its own salt.
-  const machine = nodeMachine({
-    salt: stringOption(ctx.parsed, 'salt') ?? grant.organizationId,
-    dir: record.dir,
-  })
+  const machine = nodeMachine({ salt: options.salt ?? grant.organizationId, dir: record.dir })
   let state = evaluate(grant, { now, policy, fingerprint: await machine.fingerprint() })
   let checkedOnline = false
   // Never go online with a record that is not this machine's (or a wrong --salt): Polar
   // would answer "conditions mismatch" and the app's own record would be marked so.
   if (
-    flag(ctx.parsed, 'online') &&
+    options.online === true &&
     !(state.status === 'inactive' && state.reason === 'machine_mismatch')
   ) {
-    const store = createFileStore({
-      dir: record.dir,
-      name: stringOption(ctx.parsed, 'name') ?? 'license',
-    })
+    const store = createFileStore({ dir: record.dir, name: options.name ?? 'license' })
     const licensing = createLicensing({
       organizationId: grant.organizationId,
       server: grant.server,
@@ -84,25 +92,30 @@ export async function status(ctx: Context): Promise<number> {
     state = await licensing.refresh()
     checkedOnline = true
   }
-  const refreshed = checkedOnline ? await freshGrant(ctx, record.dir) : grant
-  if (ctx.json)
-    ctx.io.out(json({ record: record.path, readable: true, online: checkedOnline, state }))
-  else ctx.io.out(explainState(state, refreshed, ctx.io.now(), policy, record.path))
+  const refreshed = checkedOnline ? await freshGrant(ctx, options, record.dir) : grant
+  if (ctx.json) {
+    ctx.io.out(
+      json({
+        record: record.path,
+        readable: true,
+        online: checkedOnline,
+        keyStatus: keyStatus(state),
+        state,
+      }),
+    )
+  } else ctx.io.out(explainState(state, refreshed, ctx.io.now(), policy, record.path))
   return state.status === 'inactive' ? EXIT.inactive : EXIT.ok
 }
 
 /** The record as the online check left it (for the "Validated" line). */
-async function freshGrant(ctx: Context, dir: string) {
-  const again = await readLocalRecord(
-    { ...ctx.parsed, values: { ...ctx.parsed.values, dir, 'app-name': undefined } },
-    ctx.io.env,
-  )
+async function freshGrant(ctx: Context, options: StatusOptions, dir: string) {
+  const again = await readLocalRecord({ dir, name: options.name }, ctx.io.env)
   return again.kind === 'grant' ? again.grant : undefined
 }
 
-function policyFrom(ctx: Context): Policy {
-  const graceDays = intOption(ctx.parsed, 'grace-days', 0, 3650)
-  const revalidateHours = intOption(ctx.parsed, 'revalidate-hours', 0, 87_600)
+function policyFrom(options: StatusOptions): Policy {
+  const graceDays = intValue('grace-days', options.graceDays, 0, 3650)
+  const revalidateHours = intValue('revalidate-hours', options.revalidateHours, 0, 87_600)
   return {
     ...DEFAULT_POLICY,
     ...(graceDays === undefined ? {} : { gracePeriod: graceDays * DAY }),

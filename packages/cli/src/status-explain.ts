@@ -56,6 +56,52 @@ const REASONS: Readonly<Record<InactiveReason, { why: string; fix: string }>> = 
   },
 }
 
+/**
+ * The Why line and Polar's own words, each said once. Apps store a verdict's detail as
+ * their own sentence plus `(Polar: "…")`; when the sentence is there it is the Why, and
+ * Polar's words get their own line. Older records hold Polar's words alone.
+ */
+function verdictRows(why: string, detail: string | undefined): Array<[string, string]> {
+  if (detail === undefined || detail.trim() === '') return [['Why', why]]
+  const quoted = /^(.*?)\s*\(Polar: "(.*)"\)\s*$/s.exec(detail)
+  if (quoted !== null) {
+    const [, sentence = '', polar = ''] = quoted
+    return [
+      ['Why', sentence.trim() === '' ? why : sentence.trim()],
+      ['Polar said', `"${polar}"`],
+    ]
+  }
+  if (sameWords(why, detail)) return [['Why', why]]
+  return [
+    ['Why', why],
+    ['Polar said', `"${detail}"`],
+  ]
+}
+
+/** Equal but for case, punctuation and articles. */
+function sameWords(a: string, b: string): boolean {
+  const words = (text: string) =>
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9 ]+/g, ' ')
+      .split(/\s+/)
+      .filter((w) => w !== '' && w !== 'the' && w !== 'this' && w !== 'a')
+      .join(' ')
+  return words(a) === words(b)
+}
+
+/**
+ * The key's status as the state knows it. The record's snapshot keeps the status of the
+ * last successful validation; a later verdict (revoked) is newer than that snapshot.
+ */
+export function keyStatus(state: LicenseState): string {
+  const status = state.license?.status ?? 'unknown'
+  if (state.status !== 'inactive') return status
+  if (state.reason === 'revoked') return status === 'granted' ? 'revoked or disabled' : status
+  if (state.reason === 'key_not_found') return 'unknown to Polar'
+  return status
+}
+
 function stateHeadline(state: LicenseState): string {
   return state.status === 'inactive' ? `inactive (${state.reason})` : state.status
 }
@@ -90,7 +136,7 @@ export function explainState(
     ])
   } else {
     const reason = REASONS[state.reason]
-    rows.push(['Why', state.detail ? `${reason.why}. ${state.detail}` : reason.why])
+    rows.push(...verdictRows(reason.why, state.detail))
     // Name the key so the seller can paste the command as it is.
     const keyId = state.license?.id
     rows.push(['What to do', keyId ? reason.fix.replace('<KEY>', keyId) : reason.fix])
@@ -100,7 +146,7 @@ export function explainState(
     const expires = formatExpiry(license.expiresAt, now)
     rows.push([
       'Key',
-      `${license.displayKey} (id ${license.id}; status ${license.status}; expires ${expires})`,
+      `${license.displayKey} (id ${license.id}; status ${keyStatus(state)}; expires ${expires})`,
     ])
   }
   const activation = state.activation

@@ -3,7 +3,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { type Grant, KeygateError, maskKey, parseGrant } from '@keygate/core'
 import { appDataDir, createFileStore } from '@keygate/node-store'
-import { type Parsed, stringOption, UsageError } from './args.js'
+import { UsageError } from './usage.js'
 
 /**
  * Finds and reads the license record an app keeps on this machine, without changing
@@ -14,6 +14,13 @@ import { type Parsed, stringOption, UsageError } from './args.js'
 const ELECTRON_ENCRYPTED_HEADER = 'keygate-safestorage:1\n'
 
 export type Unreadable = 'encrypted' | 'not_json' | 'newer_version' | 'invalid' | 'store'
+
+/** Where the app keeps its record: `--dir`, or `--app-name`; `--name` of the file. */
+export interface RecordLocation {
+  dir?: string | undefined
+  appName?: string | undefined
+  name?: string | undefined
+}
 
 export type LocalRecord =
   | { kind: 'none'; path: string; searched: string[] }
@@ -38,9 +45,10 @@ function electronUserData(
   }
 }
 
-function candidates(parsed: Parsed, env: Readonly<Record<string, string | undefined>>): string[] {
-  const dir = stringOption(parsed, 'dir')
-  const appName = stringOption(parsed, 'app-name')
+function candidates(
+  { dir, appName }: RecordLocation,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
   if (dir !== undefined && appName !== undefined) {
     throw new UsageError('Use either --dir or --app-name, not both.', 'status')
   }
@@ -75,11 +83,11 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export async function readLocalRecord(
-  parsed: Parsed,
+  location: RecordLocation,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<LocalRecord> {
-  const name = stringOption(parsed, 'name') ?? 'license'
-  const stores = candidates(parsed, env).map((dir) => usage(() => createFileStore({ dir, name })))
+  const name = location.name ?? 'license'
+  const stores = candidates(location, env).map((dir) => usage(() => createFileStore({ dir, name })))
   let store = stores[0]
   for (const candidate of stores) {
     if (await exists(candidate.path)) {

@@ -7,6 +7,7 @@ import { GRANT_VERSION, type Grant, serializeGrant } from '@keygate/core'
 import { createPolarEmulator, type EmulatorServer, type PolarEmulator } from '@keygate/core/testing'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
 import { afterAll, afterEach, beforeAll } from 'vitest'
+import { run } from '../src/cli.js'
 
 /**
  * Runs `keygate` as a real process from its sources (tsx resolves the workspace packages
@@ -139,4 +140,23 @@ export async function grantFor(
 export async function writeRecord(dir: string, content: Grant | string): Promise<void> {
   const store = createFileStore({ dir })
   await store.write(typeof content === 'string' ? content : serializeGrant(content))
+}
+
+/**
+ * The same command line in this process (what the bin runs, minus process.exit), for
+ * tests that need many runs: a process costs about as much as a whole in-process test.
+ */
+export async function keygateInProcess(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await run(args, {
+    env: { ...baseEnv(), ...env },
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+    now: Date.now,
+  })
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') }
 }

@@ -72,6 +72,27 @@ async function customerEmail(id: string): Promise<string> {
   return JSON.parse(run.stdout).customer.email
 }
 
+describe('seats: the same words in keys list, keys show and activations list', () => {
+  it('says "1 of 2 in use" in each', async () => {
+    const { polar } = emulator
+    const benefit = crypto.randomUUID()
+    const key = polar.createKey({ benefitId: benefit, limitActivations: 2 })
+    polar.addActivation(key, { label: 'laptop' })
+    const list = await seller(['keys', 'list', '--benefit', benefit])
+    const row = list.stdout.split('\n').find((line) => line.startsWith(key.id))
+    expect(row).toMatch(/ 1 of 2 in use /)
+    const show = await seller(['keys', 'show', key.id])
+    expect(show.stdout).toMatch(/^Seats: +1 of 2 in use$/m)
+    const activations = await seller(['activations', 'list', key.id])
+    expect(activations.stdout).toContain('seats 1 of 2 in use')
+    const json = await seller(['keys', 'list', '--benefit', benefit, '--json'])
+    expect(JSON.parse(json.stdout).items[0]).toMatchObject({
+      limit_activations: 2,
+      seats_in_use: 1,
+    })
+  })
+})
+
 describe('keygate keys show', () => {
   it('accepts the id, the masked key or the full key, and never prints the full key', async () => {
     const { polar } = emulator
@@ -97,7 +118,7 @@ describe('keygate keys show', () => {
     expect(run.stderr).not.toContain(unknown)
     const byId = await seller(['keys', 'show', crypto.randomUUID()])
     expect(byId.code).toBe(1)
-    expect(byId.stderr).toMatch(/has no license key .* \(404\)/)
+    expect(byId.stderr).toContain('No license key or key id of this token')
   })
 })
 
@@ -135,6 +156,25 @@ describe('keygate keys revoke, enable, extend, set-limit', () => {
     const expiry = polar.getKey(key).expiresAt ?? 0
     expect(expiry).toBeGreaterThanOrEqual(before + 7 * DAY)
     expect(expiry).toBeLessThan(before + 8 * DAY)
+  })
+
+  it('--days on a key that never expires changes nothing, says why, and exits 0', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ expiresAt: null })
+    const run = await seller(['keys', 'extend', key.id, '--days', '30'])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`${key.displayKey} (id ${key.id}) never expires`)
+    expect(run.stdout).toContain('nothing was changed')
+    expect(run.stdout).toContain(`keygate keys extend ${key.id} --until DATE`)
+    expect(polar.getKey(key).expiresAt).toBeNull()
+    const json = await seller(['keys', 'extend', key.id, '--days', '30', '--json'])
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual({
+      license_key_id: key.id,
+      changed: false,
+      reason: 'never_expires',
+      expires_at: null,
+    })
   })
 
   it('changes the activation and usage limits', async () => {

@@ -134,6 +134,25 @@ describe('keygate status: each license state', () => {
       expect(run.stdout).toMatch(hint)
     },
   )
+
+  it('revoked: each sentence once, and the key shown as revoked, not granted', async () => {
+    const dir = await tempDir()
+    // As core stores a verdict: its own sentence, then Polar's words.
+    const detail =
+      'The seller revoked or disabled this license key. (Polar: "License key is no longer active.")'
+    const verdict = { reason: 'revoked' as const, detail, at: Date.now() }
+    await writeRecord(dir, await grantFor(dir, HOUR, { verdict }))
+    const run = await status(dir)
+    expect(run.code).toBe(3)
+    expect(run.stdout.match(/revoked or disabled this license key/gi)).toHaveLength(1)
+    expect(run.stdout.match(/no longer active/gi)).toHaveLength(1)
+    expect(run.stdout).toMatch(/^Why: +The seller revoked or disabled this license key\.$/m)
+    expect(run.stdout).toMatch(/^Polar said: +"License key is no longer active\."$/m)
+    expect(run.stdout).not.toContain('status granted')
+    expect(run.stdout).toContain('status revoked or disabled')
+    const json = JSON.parse((await status(dir, '--json')).stdout)
+    expect(json.keyStatus).toBe('revoked or disabled')
+  })
 })
 
 describe('keygate status: records it cannot read', () => {
@@ -247,6 +266,11 @@ describe('keygate status --online', () => {
     const online = await keygate(['status', '--dir', dir, '--online'])
     expect(online.code).toBe(3)
     expect(online.stdout).toMatch(/inactive \(revoked\)/)
+    // The app's own sentence and Polar's words, each once; the key no longer "granted".
+    expect(online.stdout.match(/revoked or disabled/gi)).toHaveLength(2)
+    expect(online.stdout).toMatch(/^Why: +The seller revoked or disabled this license key\.$/m)
+    expect(online.stdout).toMatch(/^Key: .*status revoked or disabled;/m)
+    expect(online.stdout).not.toContain('status granted')
     expect(online.stdout + online.stderr).not.toContain(key.key)
     expect(polar.requests.at(-1)).toMatchObject({ endpoint: 'validate', status: 404 })
   })

@@ -35,13 +35,13 @@ describe('support cases', () => {
 
     const list = await seller(['activations', 'list', key.displayKey])
     expect(list.code).toBe(0)
-    expect(list.stdout).toContain('1 in use, limit 1')
+    expect(list.stdout).toContain('seats 1 of 1 in use')
     expect(list.stdout).toContain('old install')
     const [old] = polar.listActivations(key)
     const removed = await seller(['activations', 'remove', key.id, old?.id.slice(0, 8) ?? ''])
     expect(removed.code).toBe(0)
     expect(removed.stdout).toContain(`Removed activation ${old?.id} ("old install")`)
-    expect(removed.stdout).toContain('Seats in use: 0 of 1')
+    expect(removed.stdout).toContain('Seats: 0 of 1 in use')
 
     expect((await reinstall.activate(key.key)).status).toBe('active')
   })
