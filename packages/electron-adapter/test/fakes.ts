@@ -250,4 +250,17 @@ export class FakeWindow implements ActivationBrowserWindow {
     this.destroyed = true
     for (const listener of this.listeners.get('closed') ?? []) listener()
   }
+
+  /**
+   * As Electron closes: `close`, then the window is destroyed and `closed` fires in a
+   * later task. Resolves with the number of other windows open at that moment (`open`).
+   */
+  async closeLater(open: () => number): Promise<number> {
+    for (const listener of this.listeners.get('close') ?? []) listener()
+    await new Promise((resolve) => setImmediate(resolve))
+    const others = open()
+    this.destroyed = true
+    for (const listener of this.listeners.get('closed') ?? []) listener()
+    return others
+  }
 }
