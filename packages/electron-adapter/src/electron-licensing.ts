@@ -163,7 +163,8 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
   async function activate(key: string, activateOptions?: ActivateOptions) {
     // Before core takes a seat in Polar for a grant that could not be stored.
     await store.assertWritable()
-    const current = gate.state ?? (await gate.check({ online: 'never' }))
+    // The record as it is now (another instance may have changed it), from the cache.
+    const current = await gate.check({ online: 'never' })
     if (current.status !== 'inactive' && !matchesDisplayKey(key, current.license.displayKey)) {
       // Core would store the new grant over this one and strand its seat in Polar.
       throw new KeygateError(

@@ -1,6 +1,13 @@
 import { KeygateError } from '@keygate/core'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { BrowserWindow, SafeStorage, WebContents } from 'electron'
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { CHANNELS } from '../src/channels.js'
+import type {
+  ActivationBrowserWindow,
+  ElectronSafeStorage,
+  ElectronSafeStorageAsync,
+  ManagingWebContents,
+} from '../src/electron-types.js'
 import type { RendererActionResult, RendererLicenseState } from '../src/renderer-types.js'
 import { type FakeSender, FakeWindow, fakeSafeStorage, fakeSender, invokeEvent } from './fakes.js'
 import { harness, START } from './harness.js'
@@ -230,5 +237,19 @@ describe('what a renderer can see', () => {
     const text = JSON.stringify(seen)
     expect(text).toContain(h.key.displayKey)
     expect(text.toLowerCase()).not.toContain(lower)
+  })
+})
+
+// Checked by tsc (the workspace typecheck covers tests): Electron's real objects fit.
+describe("Electron's own objects fit the adapter's types", () => {
+  it('for every shape of safeStorage, BrowserWindow and WebContents', () => {
+    // Electron 38 (the synchronous API), and newer ones with both APIs or only the new one.
+    expectTypeOf<SafeStorage>().toExtend<ElectronSafeStorage>()
+    expectTypeOf<SafeStorage & ElectronSafeStorageAsync>().toExtend<ElectronSafeStorage>()
+    expectTypeOf<
+      Pick<SafeStorage, 'getSelectedStorageBackend'> & ElectronSafeStorageAsync
+    >().toExtend<ElectronSafeStorage>()
+    expectTypeOf<BrowserWindow>().toExtend<ActivationBrowserWindow>()
+    expectTypeOf<WebContents>().toExtend<ManagingWebContents>()
   })
 })
