@@ -1,6 +1,7 @@
 import type { BrowserWindowConstructorOptions } from 'electron'
 import { type ActivationPageOptions, activationPageUrl } from './activation-page.js'
 import type { ActivationBrowserWindow, BrowserWindowClass } from './electron-types.js'
+import type { ElectronLicenseState } from './gate.js'
 import { activationPreloadPath } from './preload-paths.js'
 
 /** An in-memory session of its own: no cookies, cache or permissions shared with the app. */
@@ -69,4 +70,67 @@ export function openActivationWindow<W extends ActivationBrowserWindow>(
   )
   webContents.session.setPermissionCheckHandler(() => false)
   return { window, url, loaded: window.loadURL(url) }
+}
+
+export interface ActivationWindows {
+  /** The page's URL when `webContentsId` is an open activation window's: the one it trusts. */
+  pageOf(webContentsId: number): string | undefined
+  /**
+   * Opens the window (or focuses the open one) and resolves with the state as it closes.
+   * The window is built before any await, so a caller can close its other windows right
+   * after calling without the app ever having none.
+   */
+  show<W extends ActivationBrowserWindow>(
+    BrowserWindow: BrowserWindowClass<W>,
+    options: ActivationWindowOptions,
+  ): Promise<ElectronLicenseState>
+}
+
+/** At most one activation window at a time, trusted only while it is open. */
+export function activationWindows(deps: {
+  current: () => ElectronLicenseState | undefined
+  fresh: () => Promise<ElectronLicenseState>
+}): ActivationWindows {
+  // webContents id → the activation page's URL, while its window is open.
+  const pages = new Map<number, string>()
+  let opened: { focus(): void; result: Promise<ElectronLicenseState> } | undefined
+
+  return {
+    pageOf: (id) => pages.get(id),
+
+    show(BrowserWindow, options) {
+      if (opened !== undefined) {
+        opened.focus()
+        return opened.result
+      }
+      const { window, url, loaded } = openActivationWindow(BrowserWindow, options)
+      const id = window.webContents.id
+      pages.set(id, url)
+      const result = new Promise<ElectronLicenseState>((resolve, reject) => {
+        let settled = false
+        const settle = (error?: unknown) => {
+          if (settled) return
+          settled = true
+          opened = undefined
+          if (error !== undefined) return reject(error)
+          // Resolved at `close`, with the state in hand: main opens its own window
+          // before this one is gone, so Electron never sees all windows closed.
+          const state = deps.current()
+          if (state !== undefined) resolve(state)
+          else deps.fresh().then(resolve, reject)
+        }
+        window.on('close', () => settle())
+        window.on('closed', () => {
+          pages.delete(id)
+          settle()
+        })
+        loaded.catch((error: unknown) => {
+          pages.delete(id)
+          settle(error ?? new Error('the activation page did not load'))
+        })
+      })
+      opened = { focus: () => (window.isDestroyed() ? undefined : window.focus()), result }
+      return result
+    },
+  }
 }

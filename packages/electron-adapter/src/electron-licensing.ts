@@ -10,7 +10,7 @@ import {
   maskKey,
 } from '@keygate/core'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
-import { type ActivationWindowOptions, openActivationWindow } from './activation-window.js'
+import { type ActivationWindowOptions, activationWindows } from './activation-window.js'
 import type {
   ActivationBrowserWindow,
   BrowserWindowClass,
@@ -175,14 +175,15 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     return gate.activate(key, activateOptions)
   }
 
-  // webContents id → the activation page's URL, while its window is open.
-  const activationPages = new Map<number, string>()
+  const windows = activationWindows({
+    current: () => gate.state,
+    fresh: () => gate.check({ online: 'never' }),
+  })
   const managers = new Set<number>()
-  let opened: { focus(): void; result: Promise<ElectronLicenseState> } | undefined
 
   const access = (sender: { readonly id: number }, url: string | undefined): BridgeAccess => {
     if (url === undefined || url === '') return 'none'
-    if (activationPages.get(sender.id) === url) return 'full'
+    if (windows.pageOf(sender.id) === url) return 'full'
     const allowed = isAllowedUrl(url, {
       fileRoots: fileRoots ?? [app.getAppPath()],
       allowedOrigins,
@@ -213,51 +214,6 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     })
   }
 
-  function showActivationWindow<W extends ActivationBrowserWindow>(
-    BrowserWindow: BrowserWindowClass<W>,
-    windowOptions: ActivationWindowOptions = {},
-  ): Promise<ElectronLicenseState> {
-    if (opened !== undefined) {
-      opened.focus()
-      return opened.result
-    }
-    ensureIpc()
-    // Built before any await, so a caller can close its other windows right after
-    // calling without the app seeing "all windows closed".
-    const { window, url, loaded } = openActivationWindow(BrowserWindow, {
-      productName: app.getName(),
-      ...windowOptions,
-    })
-    const id = window.webContents.id
-    activationPages.set(id, url)
-    const result = new Promise<ElectronLicenseState>((resolve, reject) => {
-      let settled = false
-      const settle = () => {
-        if (settled) return
-        settled = true
-        opened = undefined
-        // Synchronous when there is a state: main opens its window before this one is
-        // gone, so Electron never sees all windows closed in between.
-        if (gate.state !== undefined) resolve(gate.state)
-        else gate.check({ online: 'never' }).then(resolve, reject)
-      }
-      window.on('close', settle)
-      window.on('closed', () => {
-        activationPages.delete(id)
-        settle()
-      })
-      loaded.catch((error: unknown) => {
-        if (settled) return
-        settled = true
-        opened = undefined
-        activationPages.delete(id)
-        reject(error)
-      })
-    })
-    opened = { focus: () => (window.isDestroyed() ? undefined : window.focus()), result }
-    return result
-  }
-
   return {
     async start() {
       // safeStorage cannot decrypt before `ready` (Windows, Linux).
@@ -279,7 +235,10 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     activate,
     deactivate: gate.deactivate,
     subscribe: gate.subscribe,
-    openActivationWindow: showActivationWindow,
+    openActivationWindow(BrowserWindow, windowOptions = {}) {
+      ensureIpc()
+      return windows.show(BrowserWindow, { productName: app.getName(), ...windowOptions })
+    },
     allowLicenseChanges(webContents) {
       const { id } = webContents
       managers.add(id)
