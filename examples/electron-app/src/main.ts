@@ -62,7 +62,7 @@ app.whenReady().then(async () => {
   // Deactivating (or checking) is a deliberate act: from the menu, in the activation window.
   Menu.setApplicationMenu(
     Menu.buildFromTemplate([
-      { role: 'appMenu' },
+      ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
       {
         label: 'License',
         submenu: [
