@@ -1,44 +1,76 @@
 // Electron main: the license gate runs before the first window.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createElectronLicensing } from '@keygate/electron-adapter'
-import { app, BrowserWindow, ipcMain, net, powerMonitor, safeStorage } from 'electron'
+import {
+  createElectronLicensing,
+  type ElectronLicenseState,
+  preloadPath,
+} from '@keygate/electron-adapter'
+import { app, BrowserWindow, ipcMain, Menu, net, powerMonitor, safeStorage } from 'electron'
+import { ORGANIZATION_ID, POLAR_SERVER } from './license-config.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-// Bundled to CommonJS by `npm run build`: sandboxed preloads cannot load ES modules.
-const preload = join(here, 'preload.cjs')
 
 const licensing = createElectronLicensing({
-  // Your Polar organization id; the sandbox server while you develop.
-  organizationId: process.env.POLAR_ORGANIZATION_ID ?? '1dbfc517-0bbf-4301-9ba8-555ca42b9737',
-  server: process.env.KEYGATE_POLAR_SERVER ?? 'sandbox',
+  organizationId: ORGANIZATION_ID,
+  server: POLAR_SERVER,
   electron: { app, safeStorage, net, ipcMain, powerMonitor },
 })
 
-function openMainWindow(): void {
+let mainWindow: BrowserWindow | undefined
+
+function openMainWindow(): BrowserWindow {
   const window = new BrowserWindow({
     width: 720,
     height: 480,
-    webPreferences: { preload, contextIsolation: true, sandbox: true },
+    // The prebuilt read-only preload: this page can show the license, not change it.
+    webPreferences: { preload: preloadPath, contextIsolation: true, sandbox: true },
+  })
+  // The app's page never opens pop-ups nor navigates away: a link cannot put a remote
+  // page where the app's own page was.
+  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  window.webContents.on('will-navigate', (event) => event.preventDefault())
+  window.webContents.on('will-frame-navigate', (event) => event.preventDefault())
+  window.on('closed', () => {
+    if (mainWindow === window) mainWindow = undefined
   })
   void window.loadFile(join(here, 'index.html'))
+  return window
+}
+
+/** The app while the license lets it run, the activation window while it does not. */
+async function show(state: ElectronLicenseState): Promise<void> {
+  if (state.status === 'inactive') {
+    // Resolves when the user presses Continue (active) or closes the window (inactive).
+    state = await licensing.openActivationWindow(BrowserWindow)
+    if (state.status === 'inactive') return app.quit()
+  }
+  mainWindow ??= openMainWindow()
 }
 
 app.whenReady().then(async () => {
-  // From the cache, no network: about a millisecond. Revalidation runs in the background.
-  const state = await licensing.start()
-  if (state.status !== 'inactive') {
-    openMainWindow()
-    return
-  }
-  // Not licensed (yet): the built-in activation page, then the app once it is active.
-  const activation = await licensing.openActivationWindow(BrowserWindow, { preload })
-  const stop = licensing.subscribe((next) => {
-    if (next.status === 'inactive') return
-    stop()
-    openMainWindow()
-    activation.close()
+  // From the cache, no network. Revalidation runs in the background.
+  await show(await licensing.start())
+  licensing.subscribe((state) => {
+    if (state.status !== 'inactive' || mainWindow === undefined) return
+    // Revoked, expired, grace ran out…: the activation window again, then the app.
+    const closing = mainWindow
+    mainWindow = undefined
+    void show(state)
+    closing.close()
   })
+  // Deactivating (or checking) is a deliberate act: from the menu, in the activation window.
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate([
+      ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
+      {
+        label: 'License',
+        submenu: [
+          { label: 'License…', click: () => void licensing.openActivationWindow(BrowserWindow) },
+        ],
+      },
+    ]),
+  )
 })
 
 app.on('window-all-closed', () => {

@@ -1,14 +1,14 @@
-// The app's page: shows the license state it gets over the bridge (never the key).
-import type { KeygateRendererApi, RendererLicenseState } from '@keygate/electron-adapter/preload'
+// The app's page: shows the license state it gets over the bridge (never the key). Its
+// preload is read-only: changing the license happens in the activation window.
+import type { KeygateReadApi, RendererLicenseState } from '@keygate/electron-adapter/preload'
 
 declare global {
   interface Window {
-    keygate: KeygateRendererApi
+    keygate: KeygateReadApi
   }
 }
 
 const status = document.querySelector<HTMLParagraphElement>('#license')
-const deactivate = document.querySelector<HTMLButtonElement>('#deactivate')
 
 function describe(state: RendererLicenseState): string {
   switch (state.status) {
@@ -33,8 +33,4 @@ function show(state: RendererLicenseState): void {
 window.keygate.onChange(show)
 window.keygate.status().then(show, (error: unknown) => {
   if (status) status.textContent = `License bridge unavailable: ${String(error)}`
-})
-deactivate?.addEventListener('click', async () => {
-  const result = await window.keygate.deactivate()
-  show(result.state)
 })

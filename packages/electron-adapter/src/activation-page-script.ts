@@ -18,7 +18,10 @@ export interface ActivationPageConfig {
  * closures over this module); types are checked like any other code.
  */
 export function activationPageScript(config: ActivationPageConfig): void {
-  const api = (window as Window & { keygate?: KeygateRendererApi }).keygate
+  const exposed = (window as unknown as { keygate?: Partial<KeygateRendererApi> }).keygate
+  // A preload exposing only the read-only API cannot activate: say so rather than fail.
+  const full = typeof exposed?.activate === 'function' && typeof exposed.deactivate === 'function'
+  const api = full ? (exposed as KeygateRendererApi) : undefined
   const q = <E extends HTMLElement>(selector: string): E => {
     const element = document.querySelector<E>(selector)
     if (element === null) throw new Error(`activation page: ${selector} is missing`)
@@ -176,7 +179,11 @@ export function activationPageScript(config: ActivationPageConfig): void {
 
   if (api === undefined) {
     form.hidden = true
-    say("This window can't reach the app's license service (the keygate preload is missing).")
+    say(
+      exposed === undefined
+        ? "This window can't reach the app's license service (the keygate preload is missing)."
+        : "This window's preload only lets it read the license. The activation window needs exposeLicenseApi({ mode: 'full' }), or no preload option at all.",
+    )
     return
   }
   api.onChange((state) => {

@@ -1,27 +1,41 @@
 import type { BrowserWindowConstructorOptions } from 'electron'
 import { type ActivationPageOptions, activationPageUrl } from './activation-page.js'
 import type { ActivationBrowserWindow, BrowserWindowClass } from './electron-types.js'
+import type { ElectronLicenseState } from './gate.js'
+import { activationPreloadPath } from './preload-paths.js'
+
+/** An in-memory session of its own: no cookies, cache or permissions shared with the app. */
+export const ACTIVATION_PARTITION = 'keygate-activation'
 
 export interface ActivationWindowOptions extends ActivationPageOptions {
   /**
-   * Absolute path of your preload script, the one that calls `exposeLicenseApi()`.
-   * Sandboxed preloads cannot import packages: bundle it (see the README).
+   * Absolute path of the preload. Default: the prebuilt full preload
+   * (`activationPreloadPath`). Yours must call `exposeLicenseApi({ mode: 'full' })`.
    */
-  preload: string
+  preload?: string | undefined
   /** Size, parent, modal, title bar…; `webPreferences` are always the secure ones below. */
   window?: Omit<BrowserWindowConstructorOptions, 'webPreferences'> | undefined
 }
 
+export interface OpenedActivationWindow<W> {
+  window: W
+  /** The page's URL: trusted for this window's `webContents` only, while it is open. */
+  url: string
+  loaded: Promise<void>
+}
+
 /**
  * Opens the built-in activation page in a locked-down window: context isolation,
- * sandbox, no Node, no new windows. Returns the window, the URL it loads (which the
- * bridge must trust) and the load's promise.
+ * sandbox, no Node, its own in-memory session that denies every permission, no new
+ * windows, no navigation away from the page.
  */
 export function openActivationWindow<W extends ActivationBrowserWindow>(
   BrowserWindow: BrowserWindowClass<W>,
   options: ActivationWindowOptions,
-): { window: W; url: string; loaded: Promise<void> } {
+): OpenedActivationWindow<W> {
   const url = activationPageUrl(options)
+  // Spread first, then the fixed settings: a caller's `webPreferences` (even one smuggled
+  // past the type) never weakens them.
   const window = new BrowserWindow({
     width: 480,
     height: 560,
@@ -31,14 +45,92 @@ export function openActivationWindow<W extends ActivationBrowserWindow>(
     title: `Activate ${options.productName?.trim() || 'the app'}`,
     ...options.window,
     webPreferences: {
-      preload: options.preload,
+      preload: options.preload ?? activationPreloadPath,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      nodeIntegrationInSubFrames: false,
       webSecurity: true,
+      webviewTag: false,
       spellcheck: false,
+      partition: ACTIVATION_PARTITION,
     },
   })
-  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  const { webContents } = window
+  webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  // The page never navigates: a link or script that tries is stopped, so the trusted
+  // window can never show another page.
+  const stop = (event: { preventDefault(): void }) => event.preventDefault()
+  webContents.on('will-navigate', stop)
+  webContents.on('will-frame-navigate', stop)
+  webContents.on('will-attach-webview', stop)
+  // The page needs no camera, notification, clipboard or anything else: deny all.
+  webContents.session.setPermissionRequestHandler((_contents, _permission, callback) =>
+    callback(false),
+  )
+  webContents.session.setPermissionCheckHandler(() => false)
   return { window, url, loaded: window.loadURL(url) }
+}
+
+export interface ActivationWindows {
+  /** The page's URL when `webContentsId` is an open activation window's: the one it trusts. */
+  pageOf(webContentsId: number): string | undefined
+  /**
+   * Opens the window (or focuses the open one) and resolves with the state as it closes.
+   * The window is built before any await, so a caller can close its other windows right
+   * after calling without the app ever having none.
+   */
+  show<W extends ActivationBrowserWindow>(
+    BrowserWindow: BrowserWindowClass<W>,
+    options: ActivationWindowOptions,
+  ): Promise<ElectronLicenseState>
+}
+
+/** At most one activation window at a time, trusted only while it is open. */
+export function activationWindows(deps: {
+  current: () => ElectronLicenseState | undefined
+  fresh: () => Promise<ElectronLicenseState>
+}): ActivationWindows {
+  // webContents id → the activation page's URL, while its window is open.
+  const pages = new Map<number, string>()
+  let opened: { focus(): void; result: Promise<ElectronLicenseState> } | undefined
+
+  return {
+    pageOf: (id) => pages.get(id),
+
+    show(BrowserWindow, options) {
+      if (opened !== undefined) {
+        opened.focus()
+        return opened.result
+      }
+      const { window, url, loaded } = openActivationWindow(BrowserWindow, options)
+      const id = window.webContents.id
+      pages.set(id, url)
+      const result = new Promise<ElectronLicenseState>((resolve, reject) => {
+        let settled = false
+        const settle = (error?: unknown) => {
+          if (settled) return
+          settled = true
+          opened = undefined
+          if (error !== undefined) return reject(error)
+          // Resolved at `close`, with the state in hand: main opens its own window
+          // before this one is gone, so Electron never sees all windows closed.
+          const state = deps.current()
+          if (state !== undefined) resolve(state)
+          else deps.fresh().then(resolve, reject)
+        }
+        window.on('close', () => settle())
+        window.on('closed', () => {
+          pages.delete(id)
+          settle()
+        })
+        loaded.catch((error: unknown) => {
+          pages.delete(id)
+          settle(error ?? new Error('the activation page did not load'))
+        })
+      })
+      opened = { focus: () => (window.isDestroyed() ? undefined : window.focus()), result }
+      return result
+    },
+  }
 }

@@ -2,23 +2,27 @@ import {
   type ActivateOptions,
   type CheckOptions,
   createLicensing,
+  KeygateError,
   type LicenseStore,
   type Licensing,
   type LicensingOptions,
   type Machine,
+  maskKey,
 } from '@keygate/core'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
-import { type ActivationWindowOptions, openActivationWindow } from './activation-window.js'
+import { type ActivationWindowOptions, activationWindows } from './activation-window.js'
 import type {
   ActivationBrowserWindow,
   BrowserWindowClass,
   ElectronModules,
   ElectronNet,
+  ManagingWebContents,
 } from './electron-types.js'
 import { encryptedStore } from './encrypted-store.js'
 import { createGate, type ElectronLicenseState, type ElectronStateListener } from './gate.js'
-import { registerIpcBridge } from './ipc.js'
+import { type BridgeAccess, registerIpcBridge } from './ipc.js'
 import { isAllowedUrl } from './origin.js'
+import { pacedFetch } from './paced-fetch.js'
 import type { EncryptionStatus } from './renderer-types.js'
 import type { RevalidationTiming } from './schedule.js'
 
@@ -39,7 +43,7 @@ export interface ElectronLicensingOptions
   /** Keep the grant in plain text when the OS has no keyring. Default true. */
   allowPlainText?: boolean | undefined
   /**
-   * Origins besides the app's own `file://` pages allowed to use the renderer bridge,
+   * Origins besides the app's own `file://` pages allowed to read the license state,
    * e.g. `http://localhost:5173` for a dev server or `app://bundle` for a custom protocol.
    */
   allowedOrigins?: readonly string[] | undefined
@@ -49,6 +53,8 @@ export interface ElectronLicensingOptions
   revalidation?: (Partial<RevalidationTiming> & { random?: (() => number) | undefined }) | undefined
   /** Renderer-asked online checks are at most this often; others get the cache. Default 10 s. */
   rendererRefreshIntervalMs?: number | undefined
+  /** A window's next activation waits this long after its previous one ended. Default 3 s. */
+  rendererActivationIntervalMs?: number | undefined
 }
 
 export interface ElectronLicensing {
@@ -61,27 +67,48 @@ export interface ElectronLicensing {
   stop(): void
   /** The latest state, once there is one. */
   readonly state: ElectronLicenseState | undefined
-  /** Whether the grant is encrypted at rest right now (meaningful after `app` is ready). */
+  /** Whether the grant is encrypted at rest, as last seen (meaningful after `start()`). */
   encryption(): EncryptionStatus
   check(options?: CheckOptions): Promise<ElectronLicenseState>
   refresh(): Promise<ElectronLicenseState>
+  /**
+   * Activates the key on this machine. Refused (`forbidden`) while another key's grant
+   * lets the app run: `deactivate()` first, so that key's seat is freed, not stranded.
+   */
   activate(key: string, options?: ActivateOptions): Promise<ElectronLicenseState>
   deactivate(): Promise<ElectronLicenseState>
   subscribe(listener: ElectronStateListener): () => void
-  /** Opens the built-in activation page; resolves once it has loaded. */
+  /**
+   * Opens the built-in activation page (or focuses it, when it is open) and resolves
+   * with the state as the window closes: after Continue, an `active` (or `grace`) state,
+   * so main can open the app; closed without activating, `inactive`.
+   */
   openActivationWindow<W extends ActivationBrowserWindow>(
     BrowserWindow: BrowserWindowClass<W>,
-    options: ActivationWindowOptions,
-  ): Promise<W>
+    options?: ActivationWindowOptions,
+  ): Promise<ElectronLicenseState>
+  /**
+   * Lets your own activation window (its pages must still be allowed) activate,
+   * deactivate and refresh over the bridge, until it is destroyed or you call the
+   * returned function. The built-in activation window needs no call.
+   */
+  allowLicenseChanges(webContents: ManagingWebContents): () => void
   /** Core's licensing underneath, for anything the adapter does not wrap. */
   readonly licensing: Licensing
 }
 
 const DEFAULT_RENDERER_REFRESH_MS = 10_000
+const DEFAULT_RENDERER_ACTIVATION_MS = 3_000
 
 /** `net.fetch` takes no `URL` object; everything else passes through. */
 export function netFetch(net: Pick<ElectronNet, 'fetch'>): typeof fetch {
   return (input, init) => net.fetch(input instanceof URL ? input.href : input, init)
+}
+
+/** Whether `key` is the one behind Polar's `display_key` (`****-` + its last characters). */
+function matchesDisplayKey(key: string, displayKey: string): boolean {
+  const tail = displayKey.replace(/^\*+-?/, '')
+  return tail !== '' && key.trim().endsWith(tail)
 }
 
 /**
@@ -101,6 +128,7 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     fileRoots,
     revalidation = {},
     rendererRefreshIntervalMs = DEFAULT_RENDERER_REFRESH_MS,
+    rendererActivationIntervalMs = DEFAULT_RENDERER_ACTIVATION_MS,
     ...core
   } = options
   const { app, safeStorage, net, ipcMain, powerMonitor } = electron
@@ -118,7 +146,7 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     ...core,
     store,
     machine,
-    fetch: customFetch ?? netFetch(net),
+    fetch: pacedFetch(customFetch ?? netFetch(net), { now }),
   })
   const { random, ...timing } = revalidation
   const gate = createGate({
@@ -131,21 +159,57 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     now,
   })
 
-  const trustedUrls = new Set<string>()
-  const isAllowed = (url: string | undefined) =>
-    isAllowedUrl(url, {
+  /** The one way in for an activation, from main's code and from the bridge alike. */
+  async function activate(key: string, activateOptions?: ActivateOptions) {
+    // Before core takes a seat in Polar for a grant that could not be stored.
+    await store.assertWritable()
+    // The record as it is now (another instance may have changed it), from the cache.
+    const current = await gate.check({ online: 'never' })
+    if (current.status !== 'inactive' && !matchesDisplayKey(key, current.license.displayKey)) {
+      // Core would store the new grant over this one and strand its seat in Polar.
+      throw new KeygateError(
+        'forbidden',
+        `This computer is activated with license key ${current.license.displayKey}; ${maskKey(key)} was not activated. Deactivate this computer first (that frees its seat), then activate the other key.`,
+      )
+    }
+    return gate.activate(key, activateOptions)
+  }
+
+  const windows = activationWindows({
+    current: () => gate.state,
+    fresh: () => gate.check({ online: 'never' }),
+  })
+  const managers = new Set<number>()
+
+  const access = (sender: { readonly id: number }, url: string | undefined): BridgeAccess => {
+    if (url === undefined || url === '') return 'none'
+    if (windows.pageOf(sender.id) === url) return 'full'
+    const allowed = isAllowedUrl(url, {
       fileRoots: fileRoots ?? [app.getAppPath()],
       allowedOrigins,
-      trustedUrls,
     })
+    if (!allowed) return 'none'
+    return managers.has(sender.id) ? 'full' : 'read'
+  }
+
   let disposeIpc: (() => void) | undefined
   const ensureIpc = () => {
     if (ipcMain === undefined || disposeIpc !== undefined) return
     disposeIpc = registerIpcBridge({
       ipcMain,
-      gate,
-      isAllowed,
+      actions: {
+        get state() {
+          return gate.state
+        },
+        check: gate.check,
+        activate: (key) => activate(key),
+        deactivate: gate.deactivate,
+        refresh: gate.refresh,
+        subscribe: gate.subscribe,
+      },
+      access,
       minRefreshIntervalMs: rendererRefreshIntervalMs,
+      minActivationIntervalMs: rendererActivationIntervalMs,
       now,
     })
   }
@@ -168,22 +232,20 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     encryption: store.encryption,
     check: gate.check,
     refresh: gate.refresh,
-    async activate(key, activateOptions) {
-      // Before core takes a seat in Polar for a grant that could not be stored.
-      store.assertWritable()
-      return gate.activate(key, activateOptions)
-    },
+    activate,
     deactivate: gate.deactivate,
     subscribe: gate.subscribe,
-    async openActivationWindow(BrowserWindow, windowOptions) {
+    openActivationWindow(BrowserWindow, windowOptions = {}) {
       ensureIpc()
-      const { window, url, loaded } = openActivationWindow(BrowserWindow, {
-        productName: app.getName(),
-        ...windowOptions,
-      })
-      trustedUrls.add(url)
-      await loaded
-      return window
+      return windows.show(BrowserWindow, { productName: app.getName(), ...windowOptions })
+    },
+    allowLicenseChanges(webContents) {
+      const { id } = webContents
+      managers.add(id)
+      webContents.once('destroyed', () => managers.delete(id))
+      return () => {
+        managers.delete(id)
+      }
     },
     licensing,
   }

@@ -7,6 +7,7 @@ import type {
   IpcRenderer,
   Net,
   SafeStorage,
+  Session,
   WebContents,
 } from 'electron'
 
@@ -15,13 +16,35 @@ import type {
 
 export type ElectronApp = Pick<App, 'whenReady' | 'getPath' | 'getName' | 'getAppPath'>
 
-export type ElectronSafeStorage = Pick<
-  SafeStorage,
-  'isEncryptionAvailable' | 'encryptString' | 'decryptString'
+/**
+ * `safeStorage`'s asynchronous API, as Electron's newer typings declare it. Written out
+ * here because the Electron we build against (38) does not declare it yet.
+ */
+export interface ElectronSafeStorageAsync {
+  isAsyncEncryptionAvailable(): Promise<boolean>
+  encryptStringAsync(plainText: string): Promise<Buffer>
+  decryptStringAsync(encrypted: Buffer): Promise<{ shouldReEncrypt: boolean; result: string }>
+}
+
+/**
+ * Either shape of `safeStorage`: the synchronous API (deprecated, removed in Electron 46),
+ * the asynchronous one, or both. Every method is optional: the adapter detects which exist.
+ */
+export type ElectronSafeStorage = Partial<
+  Pick<
+    SafeStorage,
+    'isEncryptionAvailable' | 'encryptString' | 'decryptString' | 'getSelectedStorageBackend'
+  >
 > &
-  Partial<Pick<SafeStorage, 'getSelectedStorageBackend'>>
+  Partial<ElectronSafeStorageAsync>
 
 export type ElectronNet = Pick<Net, 'fetch' | 'isOnline'>
+
+/** A window's `webContents` the app lets manage the license (its own activation UI). */
+export interface ManagingWebContents {
+  readonly id: number
+  once(event: 'destroyed', listener: () => void): unknown
+}
 
 /** The sender of an `invoke`, as far as the bridge looks at it. */
 export interface ElectronInvokeEvent {
@@ -58,9 +81,30 @@ export interface ElectronModules {
   powerMonitor?: ElectronPowerMonitor | undefined
 }
 
+/** An event the adapter cancels: a navigation, a `<webview>`. */
+export interface PreventableEvent {
+  preventDefault(): void
+}
+
+/** The activation window's `webContents`, as far as the adapter touches it. */
+export interface ActivationWebContents {
+  readonly id: number
+  setWindowOpenHandler: WebContents['setWindowOpenHandler']
+  on(
+    event: 'will-navigate' | 'will-frame-navigate' | 'will-attach-webview',
+    listener: (event: PreventableEvent) => void,
+  ): unknown
+  readonly session: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler'>
+}
+
 /** The window the activation page opens in, as far as the adapter touches it. */
-export type ActivationBrowserWindow = Pick<BrowserWindow, 'loadURL'> & {
-  webContents: Pick<WebContents, 'setWindowOpenHandler'>
+export interface ActivationBrowserWindow {
+  loadURL: BrowserWindow['loadURL']
+  /** `close`: the user pressed Continue or closed it; `closed`: it is gone. */
+  on(event: 'close' | 'closed', listener: () => void): unknown
+  focus(): void
+  isDestroyed(): boolean
+  readonly webContents: ActivationWebContents
 }
 
 export type BrowserWindowClass<W extends ActivationBrowserWindow> = new (

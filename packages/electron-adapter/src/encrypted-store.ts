@@ -3,8 +3,8 @@ import type { ElectronSafeStorage } from './electron-types.js'
 import type { EncryptionStatus } from './renderer-types.js'
 
 /**
- * Marks a record encrypted with `safeStorage`; the rest of the text is base64. Anything
- * without it is read as plain text (a record written before encryption was available).
+ * Marks a record encrypted with `safeStorage`; the rest of the text is base64. A record
+ * without it is plain text, written while the OS offered no encryption.
  */
 export const ENCRYPTED_HEADER = 'keygate-safestorage:1\n'
 
@@ -15,39 +15,83 @@ export interface EncryptedStoreOptions {
   /**
    * Store the record as plain text when the OS offers no encryption (Linux without a
    * keyring). Default true: the record holds no customer data and is bound to this
-   * machine anyway; encryption only keeps the key from other local users.
+   * machine anyway; encryption only keeps the key from other local users. Never once
+   * this record was encrypted: then a write waits for the keyring.
    */
   allowPlainText?: boolean | undefined
 }
 
 export interface EncryptedStore extends LicenseStore {
-  /** Whether writes are encrypted right now. */
+  /** Whether writes are encrypted, as last seen (every read and write looks again). */
   encryption(): EncryptionStatus
+  /** Looks again whether the OS can encrypt now. */
+  probe(): Promise<EncryptionStatus>
   /**
-   * Throws the error `write` would throw when the OS has no encryption and plain text
-   * is not allowed: call it before anything costly, such as taking a seat in Polar.
+   * Rejects with the error `write` would throw when the record could not be stored
+   * (no encryption, and plain text not allowed or encryption used before): call it
+   * before anything costly, such as taking a seat in Polar.
    */
-  assertWritable(): void
+  assertWritable(): Promise<void>
+}
+
+/** Which `safeStorage` API to use: the asynchronous one wherever Electron has it. */
+type Api = 'async' | 'sync' | 'none'
+
+function apiOf(safeStorage: ElectronSafeStorage): Api {
+  const s = safeStorage
+  if (s.isAsyncEncryptionAvailable && s.encryptStringAsync && s.decryptStringAsync) return 'async'
+  if (s.isEncryptionAvailable && s.encryptString && s.decryptString) return 'sync'
+  return 'none'
+}
+
+/** Linux's `basic_text` backend "encrypts" with a fixed, public password. */
+function isBasicText(safeStorage: ElectronSafeStorage): boolean {
+  try {
+    // Linux only; elsewhere the method is missing or throws.
+    return safeStorage.getSelectedStorageBackend?.() === 'basic_text'
+  } catch {
+    return false
+  }
 }
 
 /**
- * Where encryption stands. Linux's `basic_text` backend "encrypts" with a fixed,
- * public password, so it counts as unavailable: we would rather say so than pretend.
+ * Where encryption stands: `os`, or `unavailable` (no keyring, a locked one, Linux's
+ * `basic_text` backend, whose password is public: we would rather say so than pretend).
  */
-export function encryptionStatus(safeStorage: ElectronSafeStorage): EncryptionStatus {
+export async function encryptionStatus(
+  safeStorage: ElectronSafeStorage,
+): Promise<EncryptionStatus> {
+  if (isBasicText(safeStorage)) return 'unavailable'
   try {
-    if (!safeStorage.isEncryptionAvailable()) return 'unavailable'
+    switch (apiOf(safeStorage)) {
+      case 'async':
+        return (await safeStorage.isAsyncEncryptionAvailable?.()) === true ? 'os' : 'unavailable'
+      case 'sync':
+        return safeStorage.isEncryptionAvailable?.() === true ? 'os' : 'unavailable'
+      case 'none':
+        return 'unavailable'
+    }
   } catch {
     return 'unavailable'
   }
-  let backend: string | undefined
-  try {
-    // Linux only; elsewhere the method is missing or throws.
-    backend = safeStorage.getSelectedStorageBackend?.()
-  } catch {
-    backend = undefined
+}
+
+async function seal(safeStorage: ElectronSafeStorage, text: string): Promise<Buffer> {
+  if (apiOf(safeStorage) === 'async' && safeStorage.encryptStringAsync) {
+    return safeStorage.encryptStringAsync(text)
   }
-  return backend === 'basic_text' ? 'unavailable' : 'os'
+  if (safeStorage.encryptString) return safeStorage.encryptString(text)
+  throw new Error('safeStorage offers no encryption')
+}
+
+async function open(safeStorage: ElectronSafeStorage, sealed: Buffer): Promise<string> {
+  // The asynchronous API also opens records the synchronous one sealed. `shouldReEncrypt`
+  // needs nothing here: every write seals again with the current key.
+  if (apiOf(safeStorage) === 'async' && safeStorage.decryptStringAsync) {
+    return (await safeStorage.decryptStringAsync(sealed)).result
+  }
+  if (safeStorage.decryptString) return safeStorage.decryptString(sealed)
+  throw new Error('safeStorage offers no decryption')
 }
 
 /**
@@ -56,7 +100,9 @@ export function encryptionStatus(safeStorage: ElectronSafeStorage): EncryptionSt
  * A record that cannot be decrypted was encrypted by another OS user or machine (a
  * copied profile): `read()` throws a `store` error with `reason: 'machine_mismatch'`,
  * which core reports as that state without touching the record; only a new
- * activation moves it aside (quarantine) before writing a fresh grant.
+ * activation moves it aside (quarantine) before writing a fresh grant. A plain record
+ * found while the OS can encrypt is refused as damaged (core moves it aside): this
+ * adapter would have encrypted it, so it was written or edited by someone else.
  */
 export function encryptedStore(
   inner: LicenseStore,
@@ -64,9 +110,29 @@ export function encryptedStore(
 ): EncryptedStore {
   const { safeStorage } = options
   const allowPlainText = options.allowPlainText ?? true
-  const encryption = () => encryptionStatus(safeStorage)
-  const assertWritable = () => {
-    if (allowPlainText || encryption() === 'os') return
+  let last: EncryptionStatus = 'unavailable'
+  // Set once an encrypted record was seen or written: from then on nothing is written
+  // in plain text, so a keyring that disappears never exposes the key.
+  let usedEncryption = false
+
+  const probe = async () => {
+    last = await encryptionStatus(safeStorage)
+    return last
+  }
+
+  const assertWritable = async () => {
+    if ((await probe()) === 'os') return
+    if (!usedEncryption) {
+      const stored = await inner.read()
+      usedEncryption = typeof stored === 'string' && stored.startsWith(ENCRYPTED_HEADER)
+    }
+    if (usedEncryption) {
+      throw new KeygateError(
+        'store',
+        'Cannot store the license: it was encrypted with the system keyring before, and the keyring is not available now. Unlock the keyring (or log in to your usual desktop session) and try again.',
+      )
+    }
+    if (allowPlainText) return
     throw new KeygateError(
       'store',
       'Cannot store the license: this system offers no encryption (no keyring), and the app does not allow storing it in plain text. Install or unlock a keyring (e.g. GNOME Keyring or KWallet) and try again.',
@@ -74,22 +140,31 @@ export function encryptedStore(
   }
 
   return {
-    encryption,
+    encryption: () => last,
+    probe,
     assertWritable,
 
     async read() {
       const text = await inner.read()
-      if (text === null || typeof text !== 'string' || !text.startsWith(ENCRYPTED_HEADER)) {
-        return text
+      const status = await probe()
+      if (text === null || typeof text !== 'string') return text
+      if (!text.startsWith(ENCRYPTED_HEADER)) {
+        if (status === 'unavailable') return text
+        // An error: core treats it as damaged and moves it aside, never overwriting it.
+        throw new KeygateError(
+          'store',
+          'The license record is in plain text although this system encrypts it with the keyring, so it may have been edited and is not trusted',
+        )
       }
+      usedEncryption = true
       const body = text.slice(ENCRYPTED_HEADER.length).trim()
       try {
         if (!BASE64.test(body)) throw new Error('the record is not base64')
-        return safeStorage.decryptString(Buffer.from(body, 'base64'))
+        return await open(safeStorage, Buffer.from(body, 'base64'))
       } catch {
         // Both cases are a foreign record, so core reports the state and keeps the record
         // (an error would be quarantined as damaged).
-        if (encryption() === 'unavailable') {
+        if (status === 'unavailable') {
           // The keyring may just be locked or not running this session: nothing proves
           // the record is foreign, and it reads again once the keyring is back.
           return {
@@ -105,10 +180,10 @@ export function encryptedStore(
     },
 
     async write(text) {
-      if (encryption() === 'os') {
+      if ((await probe()) === 'os') {
         let sealed: Buffer
         try {
-          sealed = safeStorage.encryptString(text)
+          sealed = await seal(safeStorage, text)
         } catch (cause) {
           throw new KeygateError(
             'store',
@@ -116,9 +191,10 @@ export function encryptedStore(
             { cause },
           )
         }
+        usedEncryption = true
         return inner.write(`${ENCRYPTED_HEADER}${sealed.toString('base64')}\n`)
       }
-      assertWritable()
+      await assertWritable()
       return inner.write(text)
     },
 

@@ -4,7 +4,7 @@ export {
   activationPageHtml,
   activationPageUrl,
 } from './activation-page.js'
-export type { ActivationWindowOptions } from './activation-window.js'
+export { ACTIVATION_PARTITION, type ActivationWindowOptions } from './activation-window.js'
 export { CHANNELS } from './channels.js'
 export {
   createElectronLicensing,
@@ -14,6 +14,7 @@ export {
 } from './electron-licensing.js'
 export type {
   ActivationBrowserWindow,
+  ActivationWebContents,
   BrowserWindowClass,
   ElectronApp,
   ElectronInvokeEvent,
@@ -22,6 +23,9 @@ export type {
   ElectronNet,
   ElectronPowerMonitor,
   ElectronSafeStorage,
+  ElectronSafeStorageAsync,
+  ManagingWebContents,
+  PreventableEvent,
 } from './electron-types.js'
 export {
   ENCRYPTED_HEADER,
@@ -31,10 +35,12 @@ export {
   encryptionStatus,
 } from './encrypted-store.js'
 export type { ElectronLicenseState, ElectronStateListener } from './gate.js'
+export { activationPreloadPath, preloadPath } from './preload-paths.js'
 export { toRendererState } from './renderer-state.js'
 export type {
   EncryptionStatus,
   KeygateErrorData,
+  KeygateReadApi,
   KeygateRendererApi,
   RendererActionResult,
   RendererActiveState,

@@ -1,7 +1,7 @@
 import { KeygateError } from '@keygate/core'
 import { CHANNELS, INVOKE_CHANNELS } from './channels.js'
 import type { ElectronInvokeEvent, ElectronIpcMain } from './electron-types.js'
-import type { ElectronLicenseState, Gate } from './gate.js'
+import type { ElectronLicenseState, ElectronStateListener } from './gate.js'
 import { originOf } from './origin.js'
 import { toErrorData, toRendererState } from './renderer-state.js'
 import type { RendererActionResult, RendererLicenseState } from './renderer-types.js'
@@ -9,45 +9,91 @@ import type { RendererActionResult, RendererLicenseState } from './renderer-type
 /** Longer than any key Polar issues or imports; refuses junk before it reaches core. */
 const MAX_KEY_LENGTH = 1024
 
+/**
+ * What a frame may do: `read` (status and changes) for the app's own pages, `full`
+ * (also activate, deactivate, refresh) for the activation window only.
+ */
+export type BridgeAccess = 'none' | 'read' | 'full'
+
+/** What the bridge calls in main: the same functions main's own code calls. */
+export interface LicenseActions {
+  readonly state: ElectronLicenseState | undefined
+  check(options: { online: 'never' }): Promise<ElectronLicenseState>
+  activate(key: string): Promise<ElectronLicenseState>
+  deactivate(): Promise<ElectronLicenseState>
+  refresh(): Promise<ElectronLicenseState>
+  subscribe(listener: ElectronStateListener): () => void
+}
+
 export interface IpcBridgeOptions {
   ipcMain: ElectronIpcMain
-  gate: Gate
-  /** Whether a frame at this URL may use the bridge. */
-  isAllowed: (url: string | undefined) => boolean
+  actions: LicenseActions
+  /** What a frame at `url` inside `sender` may do. */
+  access: (sender: { readonly id: number }, url: string | undefined) => BridgeAccess
   /** Renderer-asked online checks closer together than this get the cached state. */
   minRefreshIntervalMs: number
+  /** A renderer's next activation waits this long after the previous one ended. */
+  minActivationIntervalMs: number
   now: () => number
 }
 
 type Sender = ElectronInvokeEvent['sender']
 type InvokeChannel = (typeof INVOKE_CHANNELS)[number]
 
+/** Channels that change the license or reach Polar: the activation window only. */
+const FULL_ONLY: ReadonlySet<string> = new Set([
+  CHANNELS.activate,
+  CHANNELS.deactivate,
+  CHANNELS.refresh,
+])
+
 const rendererView = (state: ElectronLicenseState): RendererLicenseState =>
   toRendererState(state, state.encryption)
 
 /**
  * Registers the `keygate:*` handlers. Every call is refused unless the calling frame
- * is one of the app's own pages, and no answer ever carries the key. Returns a
- * function that removes the handlers.
+ * is one of the app's own pages, changes only from the activation window, and no
+ * answer ever carries the key. Returns a function that removes the handlers.
  */
 export function registerIpcBridge(options: IpcBridgeOptions): () => void {
-  const { ipcMain, gate, isAllowed } = options
+  const { ipcMain, actions, access, now } = options
   const subscribers = new Map<number, Sender>()
   let lastRefresh = Number.NEGATIVE_INFINITY
+  // One change at a time from renderers, and activations spaced out: a page looping
+  // `activate()` (a bug, an injected script) must not keep the office's IP blocked.
+  let changing = false
+  let lastActivationEnd = Number.NEGATIVE_INFINITY
 
   const view = async (): Promise<RendererLicenseState> =>
-    rendererView(gate.state ?? (await gate.check({ online: 'never' })))
+    rendererView(actions.state ?? (await actions.check({ online: 'never' })))
 
   const guard = (event: ElectronInvokeEvent, channel: string) => {
     const url = event.senderFrame?.url
-    if (!isAllowed(url)) {
-      // The origin only: a URL's path or query may hold something private.
-      const origin = url === undefined ? 'a closed frame' : (originOf(url) ?? 'an unknown page')
+    const granted = access(event.sender, url)
+    const origin = url === undefined ? 'a closed frame' : (originOf(url) ?? 'an unknown page')
+    // The origin only: a URL's path or query may hold something private.
+    if (granted === 'none') {
       throw new KeygateError(
         'forbidden',
         `Refused ${channel} from ${origin}: only the app's own pages may use the license bridge. Add the origin to allowedOrigins if it is yours.`,
       )
     }
+    if (granted === 'read' && FULL_ONLY.has(channel)) {
+      throw new KeygateError(
+        'forbidden',
+        `Refused ${channel} from ${origin}: only the activation window may activate, deactivate or check the license online; app windows may read its state.`,
+      )
+    }
+  }
+
+  const paced = async (waitMs: number): Promise<RendererActionResult> => {
+    const retryAfter = Math.max(1, Math.ceil(waitMs / 1000))
+    const error = new KeygateError(
+      'rate_limited',
+      `Another license change from a window is running or has just ended: wait ${retryAfter} s, then try again.`,
+      { retryAfter },
+    )
+    return { ok: false, error: error.toJSON(), state: await view() }
   }
 
   const activate = async (key: unknown): Promise<RendererActionResult> => {
@@ -58,26 +104,37 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
       )
       return { ok: false, error: error.toJSON(), state: await view() }
     }
+    if (changing) return paced(options.minActivationIntervalMs)
+    const wait = lastActivationEnd + options.minActivationIntervalMs - now()
+    if (wait > 0) return paced(wait)
+    changing = true
     try {
-      return { ok: true, state: rendererView(await gate.activate(key)) }
+      return { ok: true, state: rendererView(await actions.activate(key)) }
     } catch (error) {
       return { ok: false, error: toErrorData(error, key), state: await view() }
+    } finally {
+      changing = false
+      lastActivationEnd = now()
     }
   }
 
   const deactivate = async (): Promise<RendererActionResult> => {
+    if (changing) return paced(options.minActivationIntervalMs)
+    changing = true
     try {
-      return { ok: true, state: rendererView(await gate.deactivate()) }
+      return { ok: true, state: rendererView(await actions.deactivate()) }
     } catch (error) {
       return { ok: false, error: toErrorData(error), state: await view() }
+    } finally {
+      changing = false
     }
   }
 
   const refresh = async (): Promise<RendererLicenseState> => {
     // A renderer stuck in a loop must not spend the office's shared rate limit.
-    if (options.now() - lastRefresh < options.minRefreshIntervalMs) return view()
-    lastRefresh = options.now()
-    return rendererView(await gate.refresh())
+    if (now() - lastRefresh < options.minRefreshIntervalMs) return view()
+    lastRefresh = now()
+    return rendererView(await actions.refresh())
   }
 
   const handlers: Record<InvokeChannel, (event: ElectronInvokeEvent, args: unknown[]) => unknown> =
@@ -101,7 +158,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
     })
   }
 
-  const unsubscribeGate = gate.subscribe((state) => {
+  const unsubscribe = actions.subscribe((state) => {
     const payload = rendererView(state)
     for (const [id, sender] of subscribers) {
       if (sender.isDestroyed()) {
@@ -109,7 +166,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
         continue
       }
       // The window may have navigated elsewhere since it subscribed.
-      if (!isAllowed(sender.getURL())) continue
+      if (access(sender, sender.getURL()) === 'none') continue
       try {
         sender.send(CHANNELS.changed, payload)
       } catch {
@@ -120,7 +177,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
   })
 
   return () => {
-    unsubscribeGate()
+    unsubscribe()
     subscribers.clear()
     for (const channel of INVOKE_CHANNELS) ipcMain.removeHandler(channel)
   }

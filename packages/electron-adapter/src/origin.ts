@@ -9,8 +9,6 @@ export interface OriginPolicy {
    * custom protocol). `file://` allows every local file: only if you must.
    */
   allowedOrigins: readonly string[]
-  /** Exact URLs trusted whatever their scheme: the built-in activation page. */
-  trustedUrls: ReadonlySet<string>
 }
 
 /**
@@ -29,7 +27,6 @@ export function originOf(url: string): string | undefined {
 /** Whether a frame at `url` may use the license bridge. Unknown or unparsable: no. */
 export function isAllowedUrl(url: string | undefined, policy: OriginPolicy): boolean {
   if (url === undefined || url === '') return false
-  if (policy.trustedUrls.has(url)) return true
   const origin = originOf(url)
   if (origin === undefined) return false
   const allowed = policy.allowedOrigins.map((entry) => originOf(entry) ?? entry.toLowerCase())

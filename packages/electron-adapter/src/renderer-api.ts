@@ -1,6 +1,7 @@
 import { CHANNELS } from './channels.js'
 import type { ElectronPreloadModules } from './electron-types.js'
 import type {
+  KeygateReadApi,
   KeygateRendererApi,
   RendererActionResult,
   RendererLicenseState,
@@ -51,4 +52,9 @@ export function createRendererApi(ipcRenderer: IpcRendererLike): KeygateRenderer
       }
     },
   }
+}
+
+/** Only what reads: a new object, so the page cannot reach the full API's functions. */
+export function readOnly(api: KeygateRendererApi): KeygateReadApi {
+  return { status: api.status, onChange: api.onChange }
 }

@@ -75,7 +75,10 @@ export function toErrorData(error: unknown, key?: string): KeygateErrorData {
   const data = known.toJSON()
   const secret = key?.trim()
   if (secret === undefined || secret.length < 4) return data
-  const scrub = (text: string) => text.split(secret).join(maskKey(secret))
+  // Case-insensitive: a server or a library may echo the key lower- or upper-cased.
+  const pattern = new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi')
+  const masked = maskKey(secret)
+  const scrub = (text: string) => text.replace(pattern, () => masked)
   return {
     ...data,
     message: scrub(data.message),

@@ -58,16 +58,20 @@ export type RendererActionResult =
   | { ok: true; state: RendererLicenseState }
   | { ok: false; error: KeygateErrorData; state: RendererLicenseState }
 
-/** The API `exposeLicenseApi()` puts on `window.keygate`. */
-export interface KeygateRendererApi {
+/** What `exposeLicenseApi()` (read-only, the default) puts on `window.keygate`. */
+export interface KeygateReadApi {
   /** The current state, from the cache: no network. */
   status(): Promise<RendererLicenseState>
+  /** Called with every change of the state. Returns a function that unsubscribes. */
+  onChange(listener: (state: RendererLicenseState) => void): () => void
+}
+
+/** What `exposeLicenseApi({ mode: 'full' })` puts on `window.keygate`: the activation window's. */
+export interface KeygateRendererApi extends KeygateReadApi {
   /** Activates the key on this machine. A failure comes back as `{ ok: false, error }`. */
   activate(key: string): Promise<RendererActionResult>
   /** Frees this machine's seat and forgets the license. */
   deactivate(): Promise<RendererActionResult>
   /** Validates online now (throttled by main); failures are in the state's `error`. */
   refresh(): Promise<RendererLicenseState>
-  /** Called with every change of the state. Returns a function that unsubscribes. */
-  onChange(listener: (state: RendererLicenseState) => void): () => void
 }

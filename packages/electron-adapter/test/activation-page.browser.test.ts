@@ -64,6 +64,8 @@ interface Stub {
   refresh?: RendererLicenseState
   /** Hold `activate` until the test calls `window.__release()`, to see the progress. */
   hold?: boolean
+  /** Expose only what `exposeLicenseApi()` (read-only) does. */
+  readOnly?: boolean
 }
 
 interface StubWindow {
@@ -142,6 +144,10 @@ async function open(stub: Stub | null): Promise<Page & { problems: string[] }> {
           listeners.push(listener)
           return () => undefined
         },
+      }
+      if (s.readOnly) {
+        const { status, onChange } = w.keygate
+        w.keygate = { status, onChange } as KeygateRendererApi
       }
     }, stub)
   }
@@ -303,6 +309,48 @@ describe.skipIf(SKIP)('the activation page in chromium', () => {
   it('says so when the preload did not expose the bridge', async () => {
     const page = await open(null)
     await expect(seen(page.getByRole('alert'))).resolves.toContain('keygate preload is missing')
+    expect(page.problems).toEqual([])
+  })
+
+  it('blocks eval, inline script and every request with its CSP', async () => {
+    const page = await open({ status: NOT_ACTIVATED })
+    // Its own script is allowed by hash only: no 'unsafe-eval', no 'unsafe-inline'.
+    const csp = await page
+      .locator('meta[http-equiv="Content-Security-Policy"]')
+      .getAttribute('content')
+    expect(csp).toMatch(/(^|; )default-src 'none'(;|$)/)
+    expect(/script-src [^;]*/.exec(csp ?? '')?.[0]).toMatch(/^script-src 'sha256-[A-Za-z0-9+/=]+'$/)
+    const tried = await page.evaluate(async () => {
+      const flags = window as unknown as { __inline?: boolean; __handler?: boolean }
+      const script = document.createElement('script')
+      script.textContent = 'window.__inline = true'
+      document.body.append(script)
+      const button = document.createElement('button')
+      button.setAttribute('onclick', 'window.__handler = true')
+      document.body.append(button)
+      button.click()
+      let fetched = 'blocked'
+      await fetch('https://example.com/').then(
+        () => {
+          fetched = 'ran'
+        },
+        () => undefined,
+      )
+      return {
+        inline: flags.__inline ? 'ran' : 'blocked',
+        handler: flags.__handler ? 'ran' : 'blocked',
+        fetch: fetched,
+      }
+    })
+    expect(tried).toEqual({ inline: 'blocked', handler: 'blocked', fetch: 'blocked' })
+    // Refused by the CSP before any request left (the route would have seen it).
+    expect(page.problems.filter((problem) => problem.startsWith('request:'))).toEqual([])
+  })
+
+  it('says so when the window got the read-only preload, and offers no form', async () => {
+    const page = await open({ status: NOT_ACTIVATED, readOnly: true })
+    await expect(seen(page.getByRole('alert'))).resolves.toContain("mode: 'full'")
+    await expect(page.getByRole('textbox').isVisible()).resolves.toBe(false)
     expect(page.problems).toEqual([])
   })
 })

@@ -2,7 +2,7 @@ import { KeygateError, memoryStore } from '@keygate/core'
 import { storeContract } from '@keygate/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ENCRYPTED_HEADER, encryptedStore, encryptionStatus } from '../src/encrypted-store.js'
-import { fakeSafeStorage } from './fakes.js'
+import { fakeSafeStorage, type SafeStorageShape } from './fakes.js'
 import { harness } from './harness.js'
 
 storeContract(
@@ -68,12 +68,12 @@ describe('encryption at rest', () => {
     expect(h.gate.encryption()).toBe('unavailable')
   })
 
-  it("treats Linux's basic_text backend as no encryption", () => {
+  it("treats Linux's basic_text backend as no encryption", async () => {
     const safeStorage = fakeSafeStorage()
     safeStorage.backend = 'basic_text'
-    expect(encryptionStatus(safeStorage)).toBe('unavailable')
+    expect(await encryptionStatus(safeStorage)).toBe('unavailable')
     safeStorage.backend = 'kwallet6'
-    expect(encryptionStatus(safeStorage)).toBe('os')
+    expect(await encryptionStatus(safeStorage)).toBe('os')
   })
 
   it('refuses to activate, before asking Polar, when plain text is not allowed', async () => {
@@ -140,18 +140,97 @@ describe('encryption at rest', () => {
     expect(later.store.quarantined).toHaveLength(0)
   })
 
-  it('reads a plain record while encryption is available, and encrypts it on the next write', async () => {
+  it('refuses a plain record once the keyring works: moved aside, never read as active', async () => {
     const safeStorage = fakeSafeStorage()
     safeStorage.available = false
     const before = setup({ safeStorage })
     await before.gate.activate(before.key.key)
     const plain = await before.store.read()
     expect(plain?.startsWith('{')).toBe(true)
+    // Someone edits the plain JSON to buy more than Polar granted.
+    const edited = (plain ?? '').replace(/"limitActivations": *\d+/, '"limitActivations": 999')
+    expect(edited).toContain('"limitActivations": 999')
 
-    safeStorage.available = true // e.g. the user installed a keyring
-    expect(await before.gate.start()).toMatchObject({ status: 'active', encryption: 'os' })
-    expect(await before.store.read()).toBe(plain) // reading never rewrites
-    await before.gate.refresh()
-    expect((await before.store.read())?.startsWith(ENCRYPTED_HEADER)).toBe(true)
+    safeStorage.available = true
+    const after = setup({ store: memoryStore(edited), safeStorage })
+    const state = await after.gate.start()
+    expect(state).toMatchObject({ status: 'inactive', reason: 'not_activated', encryption: 'os' })
+    expect(state.status === 'inactive' && state.detail).toMatch(/plain text.*keyring/)
+    expect(after.store.quarantined.map((q) => q.text)).toEqual([edited])
+    expect(await after.store.read()).toBeNull()
   })
 })
+
+describe.each<SafeStorageShape>(['sync', 'both', 'async'])(
+  'safeStorage with the %s API',
+  (shape) => {
+    const made: Array<ReturnType<typeof harness>> = []
+    afterEach(() => {
+      for (const h of made.splice(0)) h.gate.stop()
+    })
+    const setup = (...args: Parameters<typeof harness>) => {
+      const h = harness(...args)
+      made.push(h)
+      return h
+    }
+
+    it('encrypts the grant and reads it back', async () => {
+      const h = setup({ safeStorage: fakeSafeStorage('alice', shape) })
+      expect(await h.gate.activate(h.key.key)).toMatchObject({ status: 'active', encryption: 'os' })
+      const onDisk = await h.store.read()
+      expect(onDisk?.startsWith(ENCRYPTED_HEADER)).toBe(true)
+      expect(onDisk).not.toContain(h.key.key)
+      expect(await h.gate.start()).toMatchObject({ status: 'active', encryption: 'os' })
+      expect(h.gate.encryption()).toBe('os')
+    })
+
+    it('reads a record the synchronous API sealed (an app updated to a newer Electron)', async () => {
+      const old = setup({ safeStorage: fakeSafeStorage('alice', 'sync') })
+      await old.gate.activate(old.key.key)
+      const sealed = await old.store.read()
+
+      const updated = harness({
+        emulator: old.polar,
+        store: memoryStore(sealed),
+        safeStorage: fakeSafeStorage('alice', shape),
+      })
+      made.push(updated)
+      expect(await updated.gate.start()).toMatchObject({ status: 'active', encryption: 'os' })
+    })
+
+    it('never writes the key in plain text once the record was encrypted', async () => {
+      const safeStorage = fakeSafeStorage('alice', shape)
+      const h = setup({ safeStorage })
+      await h.gate.activate(h.key.key)
+      const sealed = await h.store.read()
+      const activations = h.count('activate')
+
+      safeStorage.available = false // the keyring is gone (locked, or an API removed)
+      expect(await h.gate.refresh()).toMatchObject({ reason: 'machine_mismatch' })
+      expect(await h.store.read()).toBe(sealed)
+      // Core would move the unreadable record aside and write a new grant: refused.
+      const failure = await h.gate.activate(h.key.key).catch((error: unknown) => error)
+      expect(failure).toMatchObject({ code: 'store', message: expect.stringMatching(/keyring/) })
+      expect(h.count('activate')).toBe(activations)
+      expect(await h.store.read()).toBe(sealed)
+      expect(h.store.quarantined).toHaveLength(0)
+    })
+
+    it('refuses a plain write after the keyring went away between a read and the write', async () => {
+      const safeStorage = fakeSafeStorage('alice', shape)
+      const inner = memoryStore()
+      const store = encryptedStore(inner, { safeStorage })
+      await store.write('{"v":1,"key":"ACME-SECRET-KEY"}')
+      expect(await store.read()).toBe('{"v":1,"key":"ACME-SECRET-KEY"}')
+      const sealed = await inner.read()
+
+      safeStorage.available = false
+      await inner.clear() // even with nothing left on disk to tell
+      const failure = await store.write('{"v":1,"key":"ACME-SECRET-KEY"}').catch((e: unknown) => e)
+      expect(failure).toBeInstanceOf(KeygateError)
+      expect(failure).toMatchObject({ code: 'store' })
+      expect(await inner.read()).toBeNull()
+      expect(sealed).not.toContain('ACME-SECRET-KEY')
+    })
+  },
+)

@@ -323,7 +323,7 @@ it('uses safeStorage only after the app is ready', async () => {
   const isAvailable = safeStorage.isEncryptionAvailable
   safeStorage.isEncryptionAvailable = () => {
     if (!ready) throw new Error('safeStorage cannot be used before the app is ready')
-    return isAvailable()
+    return isAvailable?.() ?? false
   }
   const h = setup({ safeStorage })
   h.app.whenReady = async () => {

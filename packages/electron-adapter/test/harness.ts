@@ -1,5 +1,9 @@
 import { type MemoryStore, memoryStore, staticMachine } from '@keygate/core'
-import { createPolarEmulator, type PolarEmulatorOptions } from '@keygate/core/testing'
+import {
+  createPolarEmulator,
+  type PolarEmulator,
+  type PolarEmulatorOptions,
+} from '@keygate/core/testing'
 import {
   createElectronLicensing,
   type ElectronLicensingOptions,
@@ -21,6 +25,8 @@ export const DAY = 24 * HOUR
 
 export interface HarnessOptions {
   polar?: PolarEmulatorOptions
+  /** An emulator to share (a second app instance, an updated app): `polar` is ignored. */
+  emulator?: PolarEmulator
   store?: MemoryStore
   safeStorage?: FakeSafeStorage
   /** The jitter source; 0.5 puts every scheduled check exactly on its due time. */
@@ -30,7 +36,7 @@ export interface HarnessOptions {
 
 /** The adapter wired to fake Electron modules, with the Polar emulator behind `net.fetch`. */
 export function harness(options: HarnessOptions = {}) {
-  const polar = createPolarEmulator({ rateLimit: false, ...options.polar })
+  const polar = options.emulator ?? createPolarEmulator({ rateLimit: false, ...options.polar })
   const key = polar.createKey({ prefix: 'ACME', limitActivations: 2 })
   const safeStorage = options.safeStorage ?? fakeSafeStorage()
   const net = fakeNet(polar)

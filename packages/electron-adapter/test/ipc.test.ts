@@ -3,10 +3,10 @@ import type { BrowserWindowConstructorOptions } from 'electron'
 import { afterEach, describe, expect, it } from 'vitest'
 import { activationPageUrl } from '../src/activation-page.js'
 import { CHANNELS } from '../src/channels.js'
-import type { ActivationBrowserWindow } from '../src/electron-types.js'
+import { activationPreloadPath } from '../src/preload-paths.js'
 import { toErrorData } from '../src/renderer-state.js'
 import type { RendererActionResult, RendererLicenseState } from '../src/renderer-types.js'
-import { type FakeSender, fakeSender, invokeEvent } from './fakes.js'
+import { type FakeSender, FakeWindow, fakeSender, invokeEvent } from './fakes.js'
 import { harness } from './harness.js'
 
 const APP_PAGE = 'file:///opt/Acme/resources/app.asar/renderer/index.html'
@@ -18,7 +18,13 @@ const setup = async (...args: Parameters<typeof harness>) => {
   await h.gate.start()
   const call = <T>(sender: FakeSender, channel: string, ...rest: unknown[]) =>
     h.ipcMain.invoke(channel, invokeEvent(sender), ...rest) as Promise<T>
-  return { ...h, call }
+  /** The built-in activation window's page, the one sender allowed to change the license. */
+  const activationPage = () => {
+    void h.gate.openActivationWindow(FakeWindow)
+    const window = FakeWindow.made.at(-1) as FakeWindow
+    return fakeSender(window.url, window.webContents.id)
+  }
+  return { ...h, call, activationPage }
 }
 afterEach(() => {
   for (const h of made.splice(0)) h.gate.stop()
@@ -87,7 +93,7 @@ describe('the IPC bridge', () => {
   it('activates through IPC and never sends the key back', async () => {
     const h = await setup()
     const result = await h.call<RendererActionResult>(
-      fakeSender(APP_PAGE),
+      h.activationPage(),
       CHANNELS.activate,
       h.key.key,
     )
@@ -108,7 +114,7 @@ describe('the IPC bridge', () => {
     h.polar.addActivation(h.key)
     h.polar.addActivation(h.key) // both seats taken
     const result = await h.call<RendererActionResult>(
-      fakeSender(APP_PAGE),
+      h.activationPage(),
       CHANNELS.activate,
       h.key.key,
     )
@@ -122,12 +128,9 @@ describe('the IPC bridge', () => {
 
   it('refuses a key that is not a string before it reaches core', async () => {
     const h = await setup()
+    const page = h.activationPage()
     for (const junk of [undefined, 42, { key: h.key.key }, '   ', 'x'.repeat(5000)]) {
-      const result = await h.call<RendererActionResult>(
-        fakeSender(APP_PAGE),
-        CHANNELS.activate,
-        junk,
-      )
+      const result = await h.call<RendererActionResult>(page, CHANNELS.activate, junk)
       expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input' } })
     }
     expect(h.polar.requests).toHaveLength(0)
@@ -136,7 +139,7 @@ describe('the IPC bridge', () => {
   it('deactivates through IPC', async () => {
     const h = await setup()
     await h.gate.activate(h.key.key)
-    const result = await h.call<RendererActionResult>(fakeSender(APP_PAGE), CHANNELS.deactivate)
+    const result = await h.call<RendererActionResult>(h.activationPage(), CHANNELS.deactivate)
     expect(result).toMatchObject({
       ok: true,
       state: { status: 'inactive', reason: 'not_activated' },
@@ -147,7 +150,7 @@ describe('the IPC bridge', () => {
   it('throttles renderer-asked refreshes so a loop cannot spend the rate limit', async () => {
     const h = await setup()
     await h.gate.activate(h.key.key)
-    const sender = fakeSender(APP_PAGE)
+    const sender = h.activationPage()
     for (let i = 0; i < 5; i++) await h.call(sender, CHANNELS.refresh)
     expect(h.count('validate')).toBe(1)
   })
@@ -196,38 +199,31 @@ describe('errors crossing IPC', () => {
     expect(data.message).not.toContain(key)
     expect(data.message).toContain('****-CCA427')
   })
+
+  it('never carry the key in another case either', () => {
+    const key = 'ACME-1B4E28BA-2FA1-11D2-883F-0016D3CCA427'
+    const echo = new Error(`no such key ${key.toLowerCase()} (was ${key})`)
+    const data = toErrorData(echo, key)
+    expect(data.message.toLowerCase()).not.toContain(key.toLowerCase())
+    expect(data.message).toContain('****-CCA427')
+  })
 })
 
 describe('the activation window', () => {
-  class FakeWindow implements ActivationBrowserWindow {
-    static made: FakeWindow[] = []
-    loaded: string[] = []
-    openHandler:
-      | Parameters<ActivationBrowserWindow['webContents']['setWindowOpenHandler']>[0]
-      | undefined
-    readonly webContents: ActivationBrowserWindow['webContents'] = {
-      setWindowOpenHandler: (handler) => {
-        this.openHandler = handler
-      },
-    }
-    constructor(readonly options: BrowserWindowConstructorOptions) {
-      FakeWindow.made.push(this)
-    }
-    async loadURL(url: string) {
-      this.loaded.push(url)
-    }
-  }
-
   it('opens a locked-down window on the built-in page and trusts exactly that page', async () => {
     const h = await setup()
-    const window = await h.gate.openActivationWindow(FakeWindow, { preload: '/app/preload.cjs' })
+    void h.gate.openActivationWindow(FakeWindow)
+    const window = FakeWindow.made.at(-1) as FakeWindow
     expect(window.options.webPreferences).toEqual({
-      preload: '/app/preload.cjs',
+      preload: activationPreloadPath,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      nodeIntegrationInSubFrames: false,
       webSecurity: true,
+      webviewTag: false,
       spellcheck: false,
+      partition: 'keygate-activation',
     })
     expect(window.options.title).toBe('Activate Acme Editor')
     const popup = {
@@ -238,12 +234,37 @@ describe('the activation window', () => {
       referrer: { url: '', policy: 'default' as const },
     }
     expect(window.openHandler?.(popup)).toEqual({ action: 'deny' })
-    const [url] = window.loaded
-    expect(url).toBe(activationPageUrl({ productName: 'Acme Editor' }))
+    expect(window.url).toBe(activationPageUrl({ productName: 'Acme Editor' }))
 
-    const page = fakeSender(url ?? '')
+    const page = fakeSender(window.url, window.webContents.id)
     await expect(h.call(page, CHANNELS.status)).resolves.toMatchObject({ status: 'inactive' })
-    const tampered = fakeSender(`${url}AA`)
+    const tampered = fakeSender(`${window.url}AA`, window.webContents.id)
     await expect(h.call(tampered, CHANNELS.status)).rejects.toMatchObject({ code: 'forbidden' })
+  })
+
+  it('keeps its secure settings whatever the caller passes (even past the types)', async () => {
+    const h = await setup()
+    const weakened = {
+      preload: '/app/preload.cjs',
+      window: {
+        width: 600,
+        webPreferences: {
+          contextIsolation: false,
+          sandbox: false,
+          nodeIntegration: true,
+          webSecurity: false,
+        },
+      } as BrowserWindowConstructorOptions,
+    }
+    void h.gate.openActivationWindow(FakeWindow, weakened)
+    const window = FakeWindow.made.at(-1) as FakeWindow
+    expect(window.options.width).toBe(600)
+    expect(window.options.webPreferences).toMatchObject({
+      preload: '/app/preload.cjs',
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    })
   })
 })

@@ -53,8 +53,18 @@ const STATE: RendererLicenseState = {
 }
 
 describe('exposeLicenseApi', () => {
-  it('puts a small typed API on window.keygate through contextBridge', async () => {
-    exposeLicenseApi()
+  it('is read-only by default: status and onChange, nothing that changes the license', async () => {
+    const returned = exposeLicenseApi()
+    const api = electron.exposed.get('keygate') as Record<string, unknown>
+    expect(Object.keys(api).sort()).toEqual(['onChange', 'status'])
+    expect(returned).toBe(api)
+    expect(Object.values(api).every((value) => typeof value === 'function')).toBe(true)
+    expect(JSON.stringify(Object.keys(api))).not.toContain('ipcRenderer')
+    electron.invoked.length = 0
+  })
+
+  it('puts the full API on window.keygate through contextBridge for the activation window', async () => {
+    exposeLicenseApi({ mode: 'full' })
     const api = electron.exposed.get('keygate') as KeygateRendererApi
     expect(Object.keys(api).sort()).toEqual([
       'activate',
@@ -82,7 +92,7 @@ describe('exposeLicenseApi', () => {
       contextBridge: electron.contextBridge,
       ipcRenderer: electron.ipcRenderer,
     }
-    const api = exposeLicenseApi({ key: 'license', electron: fakes })
+    const api = exposeLicenseApi({ key: 'license', electron: fakes, mode: 'full' })
     const first = vi.fn()
     const second = vi.fn()
     const offFirst = api.onChange(first)
