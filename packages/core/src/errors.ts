@@ -100,6 +100,9 @@ const TRANSIENT: Readonly<Record<KeygateErrorCode, boolean>> = {
   forbidden: false,
 }
 
+/** Every error code, for tools and tests that walk them all. */
+export const ERROR_CODES = Object.keys(TRANSIENT) as KeygateErrorCode[]
+
 export function isKeygateError(value: unknown): value is KeygateError {
   return value instanceof KeygateError
 }

@@ -48,9 +48,38 @@ export function createLicensing(options: LicensingOptions): Licensing {
     return online
   }
 
+  /**
+   * A machine whose fingerprint comes from a cache (node-store on macOS and Windows: no
+   * child process at start) is verified against the hardware once, in the background, a
+   * little after the first check; a copy the cache did not catch is then reported as
+   * `machine_mismatch` within seconds.
+   */
+  let verifying: Promise<void> | undefined
+  function verifyMachine(fingerprint: string): void {
+    const { machine } = options
+    if (verifying !== undefined || machine.verify === undefined) return
+    const verify = machine.verify.bind(machine)
+    verifying = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.machineVerifyDelayMs ?? 3000)
+      ;(timer as { unref?: () => void }).unref?.()
+    })
+      .then(verify)
+      .then(async (actual) => {
+        if (actual !== fingerprint) {
+          const again = await checkOffline(session)
+          report(session, again.state, again.ticket)
+        }
+      })
+      .catch(() => {
+        // The hardware id could not be read now: try again after the next check.
+        verifying = undefined
+      })
+  }
+
   async function check(checkOptions: CheckOptions = {}): Promise<LicenseState> {
     const mode = checkOptions.online ?? 'auto'
-    const { state, ticket, at } = await checkOffline(session)
+    const { state, ticket, at, fingerprint } = await checkOffline(session)
+    if (fingerprint !== undefined) verifyMachine(fingerprint)
     if (at !== undefined && mode === 'always') return refresh()
     if (at !== undefined && mode === 'auto' && needsRevalidation(state, at)) {
       return revalidateStored(true)
@@ -90,7 +119,10 @@ export function createLicensing(options: LicensingOptions): Licensing {
     refresh,
     deactivate,
     subscribe: session.emitter.subscribe,
-    settled: session.mark.settled,
+    async settled() {
+      await session.mark.settled()
+      await verifying
+    },
     policy: session.policy,
     watch(watchOptions) {
       // The schedule is online code: it loads with it, and starts once loaded.

@@ -20,6 +20,11 @@ export interface LicensingOptions {
   timeoutMs?: number | undefined
   /** Extra attempts for retryable failures. */
   retry?: number | undefined
+  /**
+   * How long after the first check a machine with `verify()` (a cached fingerprint) is
+   * checked against its hardware, in ms. Default 3000: after start-up, not during it.
+   */
+  machineVerifyDelayMs?: number | undefined
   /** Use this client instead of creating one (tests, custom transports). */
   client?: PolarClient | undefined
 }

@@ -117,9 +117,13 @@ export async function cachedWith(
  * under it), evaluated on the local clock. No network. Returns the grant it evaluated so
  * the caller can decide whether to go online.
  */
-export async function checkOffline(
-  session: Session,
-): Promise<{ state: LicenseState; ticket: number; grant?: Grant; at?: number }> {
+export async function checkOffline(session: Session): Promise<{
+  state: LicenseState
+  ticket: number
+  grant?: Grant
+  at?: number
+  fingerprint?: string
+}> {
   const ticket = session.emitter.ticket()
   let record = await session.records.read()
   if (record.kind === 'damaged') {
@@ -141,5 +145,5 @@ export async function checkOffline(
   const fingerprint = await session.machine.fingerprint()
   const state = evaluate(grant, { now: at, policy: session.policy, fingerprint })
   if (session.mark.due(grant, at, fingerprint)) session.mark.advance(at, fingerprint)
-  return { state, ticket, grant, at }
+  return { state, ticket, grant, at, fingerprint }
 }
