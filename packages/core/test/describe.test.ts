@@ -3,7 +3,7 @@ import { describe } from '../src/describe.js'
 import { ERROR_CODES, KeygateError } from '../src/errors.js'
 import { type InactiveReason, REASONS } from '../src/offline/reasons.js'
 import type { InactiveNote, LicenseInfo, LicenseState } from '../src/offline/state.js'
-import { ENGLISH, type Vocabulary } from '../src/words.js'
+import { ENGLISH, type Vocabulary, type Words } from '../src/words.js'
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z')
 const DAY = 86_400_000
@@ -48,7 +48,7 @@ const ERRNO = /\b(E[A-Z]{3,}|UND_ERR_[A-Z_]+|net::ERR_[A-Z_]+)\b/
 const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/
 const FULL_KEY = 'BAC1D5E9-6E43-4F6C-9F1B-2D7A9ECCA427'
 
-function expectPlainWords(words: { title: string; detail: string; action?: string }): void {
+function expectPlainWords(words: Words): void {
   const text = [words.title, words.detail, words.action ?? ''].join('\n')
   expect(words.title.trim()).not.toBe('')
   expect(words.detail.trim()).not.toBe('')
