@@ -11,9 +11,8 @@ export default defineConfig({
   deps: {
     // Only the emulator's listen() imports node:http, lazily; it stays an import.
     neverBundle: [/^node:/],
-    // valibot ships as one 206 KB file that Node parses whole on import; bundled, dist
-    // holds only the few KB keygate uses (importing core: ≈ 7 ms → 3 ms, see
-    // docs/benchmarks.md), and the .d.ts carries the valibot types it needs, so the
+    // valibot ships as one large file that Node parses whole on import; bundled, dist
+    // holds only the part keygate uses (docs/benchmarks.md has the figures), and the .d.ts carries the valibot types it needs, so the
     // exported `Grant` and admin types need no valibot install.
     alwaysBundle: ['valibot'],
     // Anything else reaching the bundle is a mistake: fail the build.

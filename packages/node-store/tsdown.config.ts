@@ -9,7 +9,7 @@ const isSafeFilenameDir = packageDir('is-safe-filename', join(envPathsDir, 'inde
 
 // env-paths does `import process from 'node:process'`. Node builds the ES module facade of
 // a builtin by reading every export, so that import creates process.stdin, stdout and
-// stderr: ≈ 2 ms at start-up for an object that is the global `process` anyway.
+// stderr at start-up, for an object that is the global `process` anyway.
 const GLOBAL_PROCESS = '\0keygate:global-process'
 const globalProcess = {
   name: 'keygate:global-process',
@@ -18,8 +18,8 @@ const globalProcess = {
 }
 
 // A static `import … from 'node:fs'` makes Node build the builtin's ES module facade, which
-// reads every export: for node:fs that loads its lazy streams (≈ 1.1 ms at start-up), for
-// node:path and node:os ≈ 0.3 ms each. `process.getBuiltinModule` (Node ≥ 20.16) hands
+// reads every export: for node:fs that loads its lazy streams at start-up, and node:path
+// and node:os cost something too. `process.getBuiltinModule` (Node ≥ 20.16) hands
 // over the same objects without a facade, so the built files use it instead (measured in
 // docs/benchmarks.md). Dynamic `import('node:…')` (lazy on purpose) is left alone.
 const IMPORT_STATEMENT = /^import\s+([^'"]+?)\s+from\s+["'](node:[\w/]+)["'];?$/gm
@@ -60,8 +60,8 @@ export default defineConfig({
   format: ['esm', 'cjs'],
   platform: 'node',
   deps: {
-    // env-paths (and the name check it imports) is ≈ 50 lines: bundled, importing the store
-    // loads no extra files (≈ 1 ms less at start; see docs/benchmarks.md).
+    // env-paths (and the name check it imports) is a few dozen lines: bundled, importing the
+    // store loads no extra files (see docs/benchmarks.md).
     alwaysBundle: ['env-paths', 'is-safe-filename'],
     // Anything else reaching the bundle is a mistake: fail the build.
     onlyBundle: ['env-paths', 'is-safe-filename'],

@@ -18,7 +18,7 @@ export interface FileLockSettings {
   timeoutMs: number
 }
 
-// proper-lockfile (with graceful-fs, which patches fs on load) costs ~20 ms to import:
+// proper-lockfile (with graceful-fs, which patches fs on load) is slow to import:
 // loaded on the first lock, so the read-only start-up check never pays for it.
 const importLockfile = () => import('proper-lockfile')
 let lockfileModule: ReturnType<typeof importLockfile> | undefined

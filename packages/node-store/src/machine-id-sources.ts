@@ -39,7 +39,7 @@ export function commandSource(
     spawns: true,
     async read(signal) {
       // Imported here, not at the top: only macOS and Windows run a command, and on
-      // Linux loading node:child_process would cost ≈ 1 ms of every start for nothing.
+      // Linux loading node:child_process would cost time on every start for nothing.
       const { execFile } = await import('node:child_process')
       return new Promise((resolve, reject) => {
         execFile(

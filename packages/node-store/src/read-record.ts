@@ -29,8 +29,8 @@ export const LINK_REFUSED = 'it is a symbolic link, which the store never follow
  * words it: see `file-store.ts`).
  *
  * Synchronous on purpose (as sindresorhus/conf reads its file): each async fs call is a
- * round trip through libuv's thread pool, and the five of them were 75–185 µs of the
- * start-up check where the work itself takes ≈ 6 µs (docs/benchmarks.md). The price is
+ * round trip through libuv's thread pool, which costs many times the work itself on the
+ * start-up check (docs/benchmarks.md has the figures). The price is
  * that a hung filesystem blocks the thread; the record lives in the local app-data folder.
  */
 export function readRecordSync(path: string): string | null {
@@ -91,7 +91,7 @@ export interface FileIdentity {
 
 /**
  * The directory entry's identity (lstat: a symlink is judged as itself), or undefined
- * when absent; throws the fs error otherwise. Synchronous like the read (≈ 1 µs).
+ * when absent; throws the fs error otherwise. Synchronous like the read.
  */
 export function identityOf(path: string): FileIdentity | undefined {
   try {
