@@ -46,6 +46,7 @@ export function describe(
     validatedAt: undefined,
     retryAfter: undefined,
     note: undefined,
+    updatesUntil: undefined,
   }
   if (!('status' in subject) || typeof subject.status !== 'string') {
     const error = subject as DescribableError
@@ -56,7 +57,13 @@ export function describe(
   const expiresAt = state.license?.expiresAt ?? undefined
   switch (state.status) {
     case 'active':
-      return words.active({ ...base, key, expiresAt, validatedAt: state.validatedAt })
+      return words.active({
+        ...base,
+        key,
+        expiresAt,
+        validatedAt: state.validatedAt,
+        updatesUntil: state.updatesUntil,
+      })
     case 'grace':
       return words.grace[state.why]({
         ...base,

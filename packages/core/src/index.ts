@@ -9,6 +9,12 @@ export {
 export { isKeygateError, KeygateError, type KeygateErrorCode, maskKey } from './errors.js'
 export { createLicensing } from './licensing.js'
 export { MACHINE_CONDITION, type Machine, staticMachine } from './machine.js'
+export {
+  allowsUpdate,
+  can,
+  type Entitlements,
+  type ExpiryBehaviour,
+} from './offline/entitlements.js'
 export { type EvaluateContext, evaluate } from './offline/evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './offline/grant.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'

@@ -2,6 +2,7 @@ import { KeygateError } from './errors.js'
 import { cachedWith, checkOffline, report, type Session } from './offline/check.js'
 import { createHighWaterMark } from './offline/clock-mark.js'
 import { createStateEmitter } from './offline/emitter.js'
+import { allowsUpdate, applyEntitlements } from './offline/entitlements.js'
 import { needsRevalidation } from './offline/evaluate.js'
 import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
@@ -19,14 +20,21 @@ type Online = typeof import('./online/index.js')
  */
 export function createLicensing(options: LicensingOptions): Licensing {
   const records = recordAccess(options.store)
+  const policy = resolvePolicy(options.policy)
+  const rules = {
+    entitlements: options.entitlements,
+    onExpiry: policy.onExpiry,
+    releasedAt:
+      options.releasedAt === undefined ? undefined : toTime('releasedAt', options.releasedAt),
+  }
   const session: Session = {
     organizationId: checkUuid4('organizationId', options.organizationId).toLowerCase(),
     server: options.client?.baseURL ?? resolveServer(options.server),
     records,
     machine: options.machine,
-    policy: resolvePolicy(options.policy),
+    policy,
     now: options.now ?? Date.now,
-    emitter: createStateEmitter(),
+    emitter: createStateEmitter((state) => applyEntitlements(state, rules)),
     // The hourly clock mark, written in the background; its failure goes beside the next state.
     mark: createHighWaterMark(records),
   }
@@ -124,6 +132,10 @@ export function createLicensing(options: LicensingOptions): Licensing {
       await verifying
     },
     policy: session.policy,
+    async allowsUpdate(releaseDate) {
+      const at = toTime('releaseDate', releaseDate)
+      return allowsUpdate(await check({ online: 'never' }), at)
+    },
     watch(watchOptions) {
       // The schedule is online code: it loads with it, and starts once loaded.
       let stop: (() => void) | undefined
@@ -143,4 +155,17 @@ export function createLicensing(options: LicensingOptions): Licensing {
     },
   }
   return licensing
+}
+
+/** Epoch ms from a number, a date string or a Date; `invalid_input` otherwise. */
+function toTime(field: string, value: number | string | Date): number {
+  const ms =
+    value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    throw new KeygateError(
+      'invalid_input',
+      `${field} must be a date (epoch ms, an ISO date string or a Date).`,
+    )
+  }
+  return ms
 }

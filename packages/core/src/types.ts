@@ -25,6 +25,16 @@ export interface LicensingOptions {
    * checked against its hardware, in ms. Default 3000: after start-up, not during it.
    */
   machineVerifyDelayMs?: number | undefined
+  /**
+   * Feature names per Polar benefit id (`{ [benefitId]: ['export'] }`): states then carry
+   * `features` and `can(feature)`. A key whose benefit is not listed unlocks no features.
+   */
+  entitlements?: Readonly<Record<string, readonly string[]>> | undefined
+  /**
+   * When this build was released (epoch ms or a date string), e.g. from the build. With
+   * `policy.onExpiry: 'fallback'`, a key that expired after it keeps running this build.
+   */
+  releasedAt?: number | string | Date | undefined
   /** Use this client instead of creating one (tests, custom transports). */
   client?: PolarClient | undefined
 }
@@ -68,6 +78,11 @@ export interface Licensing {
    * Electron adapter calls it with Electron's sleep and network events.
    */
   watch(options?: WatchOptions): () => void
+  /**
+   * Whether a build released at `releaseDate` may be installed: the license runs and its
+   * key had not expired by then (hook it into your updater). Offline, from the cached grant.
+   */
+  allowsUpdate(releaseDate: number | string | Date): Promise<boolean>
   readonly policy: Readonly<Policy>
 }
 

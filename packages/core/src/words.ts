@@ -31,6 +31,8 @@ export interface Facts {
   /** Seconds to wait (a rate limit). */
   retryAfter: number | undefined
   note: InactiveNote | undefined
+  /** An expired key still running this build (`onExpiry: 'fallback'`): its expiry. */
+  updatesUntil: number | undefined
 }
 
 type Sentence = (facts: Facts) => Words
@@ -83,9 +85,11 @@ export const ENGLISH: Vocabulary = {
   active: (f) => ({
     title: 'Licensed',
     detail:
-      f.expiresAt === undefined
-        ? `This computer is activated with ${theKey(f)}.`
-        : `This computer is activated with ${theKey(f)}, valid until ${f.date(f.expiresAt)}.`,
+      f.updatesUntil !== undefined
+        ? `This version is licensed for good. ${TheKey(f)} included updates until ${f.date(f.updatesUntil)}; renew it to get newer versions.`
+        : f.expiresAt === undefined
+          ? `This computer is activated with ${theKey(f)}.`
+          : `This computer is activated with ${theKey(f)}, valid until ${f.date(f.expiresAt)}.`,
   }),
   grace: {
     revalidation_due: (f) => ({

@@ -24,10 +24,18 @@ function signature(state: LicenseState): string {
     state.status === 'inactive' ? (state.detail ?? null) : state.validatedAt,
     state.status === 'grace' ? [state.graceEndsAt, state.why] : null,
     state.error?.code ?? null,
+    state.features ?? null,
+    state.status === 'active' ? (state.updatesUntil ?? null) : null,
   ])
 }
 
-export function createStateEmitter(): StateEmitter {
+/**
+ * `decorate` completes every state before it is returned or told (features, a fallback
+ * for an expired key: see entitlements.ts).
+ */
+export function createStateEmitter(
+  decorate: (state: LicenseState) => LicenseState = (state) => state,
+): StateEmitter {
   const listeners = new Set<StateListener>()
   let last: string | undefined
   let tickets = 0
@@ -35,7 +43,8 @@ export function createStateEmitter(): StateEmitter {
   const ticket = () => ++tickets
   return {
     ticket,
-    emit(state, at = ticket()) {
+    emit(raw, at = ticket()) {
+      const state = decorate(raw)
       if (at < lastTicket) return state
       lastTicket = at
       const next = signature(state)

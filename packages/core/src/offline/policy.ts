@@ -8,6 +8,11 @@ export interface Policy {
   gracePeriod: number
   /** How far the clock may go back before the grant is treated as tampered with. Default 1 h. */
   clockTolerance: number
+  /**
+   * When the key expires: `'lock'` (default) stops the app; `'fallback'` keeps running
+   * builds released before the expiry (give `releasedAt`), "updates until expiry".
+   */
+  onExpiry?: 'lock' | 'fallback' | undefined
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -29,6 +34,13 @@ export function resolvePolicy(partial: Partial<Policy> | undefined): Readonly<Po
       )
     }
     policy[name] = value
+  }
+  const onExpiry: unknown = partial?.onExpiry
+  if (onExpiry !== undefined) {
+    if (onExpiry !== 'lock' && onExpiry !== 'fallback') {
+      throw new KeygateError('invalid_input', "policy.onExpiry must be 'lock' or 'fallback'.")
+    }
+    policy.onExpiry = onExpiry
   }
   if (policy.gracePeriod < policy.revalidateAfter) {
     throw new KeygateError(

@@ -45,12 +45,21 @@ interface Licensed {
   expiresAt: number | null
   /** The last online attempt's failure, when it failed transiently. */
   error?: KeygateError | undefined
+  /** Features the key's benefit unlocks (`entitlements`); set on every reported state. */
+  features?: readonly string[] | undefined
+  /** Whether the license unlocks `feature`; on every state `createLicensing` reports. */
+  can?: ((feature: string) => boolean) | undefined
 }
 
 export interface ActiveState extends Licensed {
   status: 'active'
   /** When the next online revalidation is due, on the local clock, epoch ms. */
   nextCheckAt: number
+  /**
+   * Set when an expired key keeps running this build (`onExpiry: 'fallback'`): the key's
+   * expiry, Polar's time. Builds released after it need a renewed key.
+   */
+  updatesUntil?: number | undefined
 }
 
 export interface GraceState extends Licensed {
@@ -84,6 +93,9 @@ export interface InactiveState {
   license?: LicenseInfo | undefined
   activation?: ActivationInfo | null | undefined
   error?: KeygateError | undefined
+  /** Always empty: an inactive license unlocks nothing. */
+  features?: readonly string[] | undefined
+  can?: ((feature: string) => boolean) | undefined
 }
 
 /** Facts about the stored record behind an inactive state. */
