@@ -1,5 +1,3 @@
-import type { InactiveReason } from './offline/state.js'
-
 /** Every failure keygate reports. A UI can switch on `code`. */
 export type KeygateErrorCode =
   | 'invalid_input'

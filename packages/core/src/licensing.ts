@@ -11,7 +11,10 @@ import type { LicenseState } from './offline/state.js'
 import type { OnlineSession } from './online/index.js'
 import type { ActivateOptions, CheckOptions, Licensing, LicensingOptions } from './types.js'
 
-type Online = typeof import('./online/index.js')
+type Online = Pick<
+  typeof import('./online/index.js'),
+  'activate' | 'deactivate' | 'revalidateStored' | 'watch'
+>
 
 /**
  * The licensing facade an app uses: activate once, `check()` on every start (offline, from
@@ -43,7 +46,10 @@ export function createLicensing(options: LicensingOptions): Licensing {
   let online: Promise<{ code: Online; session: OnlineSession }> | undefined
   function loadOnline(): Promise<{ code: Online; session: OnlineSession }> {
     online ??= import('./online/index.js').then(
-      (code) => ({ code, session: code.createOnlineSession(session, options) }),
+      ({ activate, createOnlineSession, deactivate, revalidateStored, watch }) => ({
+        code: { activate, deactivate, revalidateStored, watch },
+        session: createOnlineSession(session, options),
+      }),
       (cause: unknown) => {
         online = undefined
         throw new KeygateError(

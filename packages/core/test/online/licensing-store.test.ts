@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { describe as describeWords } from '../../src/describe.js'
-import { KeygateError } from '../../src/errors.js'
 import { GRANT_VERSION } from '../../src/offline/grant.js'
 import { type LicenseStore, memoryStore } from '../../src/store.js'
 import { offlineOnlyClient, setup } from './licensing-fixture.js'
