@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createLicensing, type LicenseState, staticMachine } from '@keygate/core'
+import { createLicensing, type LicenseState, staticMachine, describe as words } from '@keygate/core'
 import { createPolarEmulator, type EmulatorServer } from '@keygate/core/testing'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
 
@@ -45,7 +45,9 @@ function describe(state: LicenseState, now: number): string {
     return `grace: the app still runs (${why}), ${days(state.graceEndsAt - now)} left`
   }
   if (state.reason === 'not_activated') return 'not activated: no license on this machine'
-  return `locked (${state.reason}): ${state.detail ?? ''}`
+  // The app's own words, as the activation window and `keygate status` show them.
+  const { title, detail } = words(state, { locale: 'en-US', now })
+  return `locked (${state.reason}): ${title}. ${detail}`
 }
 
 function median(values: number[]): number {
@@ -197,6 +199,38 @@ async function main(): Promise<void> {
     expectThat(
       restarted.status === 'inactive' && restarted.reason === 'revoked',
       'and it stays locked on the next start, offline',
+    )
+
+    step(10, 'Another customer buys a yearly Pro license: features by tier, updates until expiry')
+    const proBenefit = crypto.randomUUID()
+    const yearly = emulator.createKey({
+      limitActivations: 1,
+      benefitId: proBenefit,
+      expiresAt: clock + 365 * DAY,
+    })
+    const releasedAt = clock - 30 * DAY // this build came out a month ago
+    const pro = createLicensing({
+      ...options,
+      store: createFileStore({ dir: join(root, 'pro-computer') }),
+      machine: staticMachine('demo-pro-machine'),
+      entitlements: { [proBenefit]: ['export', 'sync'] },
+      policy: { onExpiry: 'fallback' },
+      releasedAt,
+    })
+    const bought = await pro.activate(yearly.key)
+    expectThat(
+      bought.status === 'active' && bought.can?.('sync') === true,
+      `the Pro benefit unlocks ${bought.features?.join(' and ')}`,
+    )
+    later(400 * DAY)
+    const lapsed = await pro.check()
+    expectThat(
+      lapsed.status === 'active' && lapsed.updatesUntil !== undefined,
+      `a year later the key has expired, and this build keeps running: ${words(lapsed, { locale: 'en-US' }).detail}`,
+    )
+    expectThat(
+      !(await pro.allowsUpdate(clock)) && (await pro.allowsUpdate(releasedAt + DAY)),
+      'a build released after the expiry is not offered; builds from before it are',
     )
 
     console.log('\n✔ Every step behaved as described.')
