@@ -59,6 +59,21 @@ describe('licensing.watch() in a plain Node app', () => {
     t.stop()
   })
 
+  it('a subscription key: ended (revoked) then resubscribed, recovers with the same seat', async () => {
+    const t = await watched({ subscription: true })
+    expect(t.key.expiresAt).toBeNull()
+    t.emulator.endSubscription(t.key)
+    await t.pass(DAY + 4 * HOUR)
+    expect(t.seen.at(-1)).toMatchObject({ status: 'inactive', reason: 'revoked' })
+    const activations = t.emulator.requests.filter((r) => r.endpoint === 'activate').length
+    t.emulator.resubscribe(t.key)
+    await t.pass(DAY + 4 * HOUR)
+    expect(t.seen.at(-1)).toMatchObject({ status: 'active', expiresAt: null })
+    expect(t.emulator.requests.filter((r) => r.endpoint === 'activate')).toHaveLength(activations)
+    expect(t.emulator.listActivations(t.key)).toHaveLength(1)
+    t.stop()
+  })
+
   it('sends nothing once stopped', async () => {
     const t = await watched()
     t.stop()
