@@ -54,7 +54,9 @@ export interface CheckOptions {
   online?: 'never' | 'auto' | 'always' | undefined
 }
 
-export type StateListener = (state: LicenseState) => void
+import type { StateListener } from './offline/emitter.js'
+
+export type { StateListener }
 
 export interface Licensing {
   /** Activates the key on this machine (or reuses this machine's seat). Throws a KeygateError on failure. */

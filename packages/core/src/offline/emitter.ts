@@ -1,5 +1,6 @@
-import type { StateListener } from '../types.js'
 import type { LicenseState } from './state.js'
+
+export type StateListener = (state: LicenseState) => void
 
 export interface StateEmitter {
   /**

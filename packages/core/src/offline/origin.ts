@@ -1,5 +1,4 @@
 import { KeygateError } from '../errors.js'
-import type { Grant } from './grant.js'
 
 /**
  * Where a grant comes from: the organization, the Polar server and the machine. The
@@ -57,7 +56,10 @@ export function resolveServer(server: PolarServer | undefined): string {
   return server.replace(/\/+$/, '')
 }
 
-/** Where a grant comes from: the same key, organization, server and machine mean the same seat. */
+/**
+ * Where a grant comes from: the same key, organization, server and machine mean the same
+ * seat. A `Grant` is one too (it carries these four fields).
+ */
 export interface GrantOrigin {
   key: string
   organizationId: string
@@ -65,12 +67,12 @@ export interface GrantOrigin {
   fingerprint: string
 }
 
-export function sameSeat(grant: Grant, origin: GrantOrigin): boolean {
+export function sameSeat(grant: GrantOrigin, origin: GrantOrigin): boolean {
   return grant.key === origin.key && sameMachine(grant, origin)
 }
 
 /** This machine's grant for the same organization and server, whatever its key. */
-export function sameMachine(grant: Grant, origin: GrantOrigin): boolean {
+export function sameMachine(grant: GrantOrigin, origin: GrantOrigin): boolean {
   return (
     grant.organizationId === origin.organizationId &&
     grant.server === origin.server &&
