@@ -19,6 +19,8 @@ export type KeygateErrorCode =
   | 'store'
   | 'unauthorized'
   | 'forbidden'
+  | 'key_mismatch'
+  | 'outcome_unknown'
 
 export interface KeygateErrorOptions {
   /** HTTP status of the response that caused it, when there was one. */
@@ -27,6 +29,8 @@ export interface KeygateErrorOptions {
   detail?: string | undefined
   /** Seconds to wait before trying again (429 `Retry-After`). */
   retryAfter?: number | undefined
+  /** The request that failed, e.g. `POST /v1/customer-portal/license-keys/activate`: for logs, never in the message. */
+  endpoint?: string | undefined
   cause?: unknown
 }
 
@@ -40,6 +44,7 @@ export class KeygateError extends Error {
   readonly status: number | undefined
   readonly detail: string | undefined
   readonly retryAfter: number | undefined
+  readonly endpoint: string | undefined
 
   constructor(code: KeygateErrorCode, message: string, options: KeygateErrorOptions = {}) {
     super(message.startsWith('[keygate]') ? message : `[keygate] ${message}`, {
@@ -49,6 +54,7 @@ export class KeygateError extends Error {
     this.status = options.status
     this.detail = options.detail
     this.retryAfter = options.retryAfter
+    this.endpoint = options.endpoint
   }
 
   /**
@@ -67,6 +73,7 @@ export class KeygateError extends Error {
     status?: number
     detail?: string
     retryAfter?: number
+    endpoint?: string
   } {
     return {
       name: this.name,
@@ -75,6 +82,7 @@ export class KeygateError extends Error {
       ...(this.status === undefined ? {} : { status: this.status }),
       ...(this.detail === undefined ? {} : { detail: this.detail }),
       ...(this.retryAfter === undefined ? {} : { retryAfter: this.retryAfter }),
+      ...(this.endpoint === undefined ? {} : { endpoint: this.endpoint }),
     }
   }
 }
@@ -98,6 +106,10 @@ const TRANSIENT: Readonly<Record<KeygateErrorCode, boolean>> = {
   store: true,
   unauthorized: false,
   forbidden: false,
+  // Polar's verdict on the request's benefit or customer id, not on the license.
+  key_mismatch: false,
+  // Nothing changes the grant; whether Polar acted on the request is what is unknown.
+  outcome_unknown: true,
 }
 
 export function isKeygateError(value: unknown): value is KeygateError {
