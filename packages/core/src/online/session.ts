@@ -19,6 +19,12 @@ export interface OnlineSession extends Session {
    * `check({ online: 'auto' })` honours (see revalidate.ts).
    */
   pacer: Pacer
+  /**
+   * Loads what the store's next write needs (`LicenseStore.prepare`), called right before an
+   * activation is sent: the seat Polar gives is on disk as soon after its answer as possible.
+   * Never rejects.
+   */
+  prepareWrite(): Promise<void>
 }
 
 export function createOnlineSession(session: Session, options: LicensingOptions): OnlineSession {
@@ -29,6 +35,8 @@ export function createOnlineSession(session: Session, options: LicensingOptions)
   const online: OnlineSession = {
     ...session,
     pacer,
+    // The one call outside offline/record that reaches the store: a load, never a read or write.
+    prepareWrite: () => options.store.prepare?.().catch(() => undefined) ?? Promise.resolve(),
     client() {
       client ??= Promise.resolve().then(() => {
         if (given) return pacerOf(given) ? given : pacedClient(given, pacer)

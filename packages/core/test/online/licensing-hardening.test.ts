@@ -101,3 +101,28 @@ describe('a successful validation whose write fails (a full disk)', () => {
     expect((await t.make().check({ online: 'never' })).status).toBe('grace')
   })
 })
+
+describe('the store is ready to write before an activation is sent', () => {
+  it("calls the store's prepare() before the activate request, not after the answer", async () => {
+    const t = setup()
+    const events: string[] = []
+    const store = {
+      ...t.store,
+      prepare: async () => {
+        events.push(`prepare:${t.emulator.requests.length}`)
+      },
+      write: async (text: string) => {
+        events.push('write')
+        await t.store.write(text)
+      },
+    }
+    await t.make({ store }).activate(t.key.key)
+    expect(events).toEqual(['prepare:0', 'write'])
+  })
+
+  it('a prepare() that fails does not stop the activation (the write decides)', async () => {
+    const t = setup()
+    const store = { ...t.store, prepare: () => Promise.reject(new Error('no module')) }
+    expect((await t.make({ store }).activate(t.key.key)).status).toBe('active')
+  })
+})
