@@ -5,7 +5,13 @@ import { checkPolarVersion, type RawResponse, type RequestContext } from './erro
 import { createPacer, type Pacer, registerPacer } from './pacer.js'
 import { defaultSleep, type Endpoint } from './retry.js'
 import { PolarActivationSchema, type PolarLicenseKey, PolarValidatedKeySchema } from './schemas.js'
-import { type Body, createTransport, meta, parseResponse } from './transport.js'
+import {
+  type Body,
+  createTransport,
+  meta,
+  parseResponse,
+  type TransportRequest,
+} from './transport.js'
 import type { ActivateRequest, DeactivateRequest, PolarClient, ValidateRequest } from './types.js'
 
 const PATH = '/v1/customer-portal/license-keys/'
@@ -39,10 +45,7 @@ export function clientFromSettings(settings: ClientSettings, pacer?: Pacer): Pol
   async function send(
     ctx: RequestContext,
     body: Body,
-    extra: {
-      once?: boolean
-      afterLostAnswer?: (failure: { error: { code: string } }) => RawResponse | undefined
-    } = {},
+    extra: Pick<TransportRequest, 'once' | 'afterLostAnswer'> = {},
   ): Promise<RawResponse> {
     const response = await transport({
       ctx,
