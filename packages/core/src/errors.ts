@@ -17,6 +17,8 @@ export type KeygateErrorCode =
   | 'store'
   | 'unauthorized'
   | 'forbidden'
+  | 'key_mismatch'
+  | 'outcome_unknown'
 
 export interface KeygateErrorOptions {
   /** HTTP status of the response that caused it, when there was one. */
@@ -25,6 +27,8 @@ export interface KeygateErrorOptions {
   detail?: string | undefined
   /** Seconds to wait before trying again (429 `Retry-After`). */
   retryAfter?: number | undefined
+  /** The request that failed, e.g. `POST /v1/customer-portal/license-keys/activate`: for logs, never in the message. */
+  endpoint?: string | undefined
   cause?: unknown
 }
 
@@ -38,6 +42,7 @@ export class KeygateError extends Error {
   readonly status: number | undefined
   readonly detail: string | undefined
   readonly retryAfter: number | undefined
+  readonly endpoint: string | undefined
 
   constructor(code: KeygateErrorCode, message: string, options: KeygateErrorOptions = {}) {
     super(message.startsWith('[keygate]') ? message : `[keygate] ${message}`, {
@@ -47,6 +52,7 @@ export class KeygateError extends Error {
     this.status = options.status
     this.detail = options.detail
     this.retryAfter = options.retryAfter
+    this.endpoint = options.endpoint
   }
 
   /**
@@ -65,6 +71,7 @@ export class KeygateError extends Error {
     status?: number
     detail?: string
     retryAfter?: number
+    endpoint?: string
   } {
     return {
       name: this.name,
@@ -73,6 +80,7 @@ export class KeygateError extends Error {
       ...(this.status === undefined ? {} : { status: this.status }),
       ...(this.detail === undefined ? {} : { detail: this.detail }),
       ...(this.retryAfter === undefined ? {} : { retryAfter: this.retryAfter }),
+      ...(this.endpoint === undefined ? {} : { endpoint: this.endpoint }),
     }
   }
 }
@@ -96,6 +104,10 @@ const TRANSIENT: Readonly<Record<KeygateErrorCode, boolean>> = {
   store: true,
   unauthorized: false,
   forbidden: false,
+  // Polar's verdict on the request's benefit or customer id, not on the license.
+  key_mismatch: false,
+  // Nothing changes the grant; whether Polar acted on the request is what is unknown.
+  outcome_unknown: true,
 }
 
 /** Every error code, for tools and tests that walk them all. */

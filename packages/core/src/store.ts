@@ -26,6 +26,13 @@ export interface LicenseStore {
    * activation replaces it (see `quarantineOf`).
    */
   quarantine?(reason: string): Promise<string | null>
+  /**
+   * Optional. Loads whatever the next `write` needs (a writer module, a key), so that a
+   * write right after Polar's answer starts at once: called just before an activation is
+   * sent, when a crash between the answer and the durable write would cost a seat.
+   * Never required for correctness; a failure here is ignored (the write reports it).
+   */
+  prepare?(): Promise<void>
 }
 
 /**

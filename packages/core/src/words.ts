@@ -241,5 +241,16 @@ export const ENGLISH: Vocabulary = {
       detail: 'The license server refused this request.',
       action: 'Contact the seller.',
     }),
+    key_mismatch: (f) => ({
+      title: 'License key is for something else',
+      detail: `${TheKey(f)} belongs to a different product or customer than this app expects.`,
+      action: 'Enter the license key you received for this app.',
+    }),
+    outcome_unknown: () => ({
+      title: 'Result unknown',
+      detail:
+        'The connection was lost after the request was sent, so it is unknown whether the license server counted it. It was not sent again, so it cannot be counted twice.',
+      action: 'Check your license usage before trying again.',
+    }),
   },
 }

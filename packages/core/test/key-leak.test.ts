@@ -48,13 +48,29 @@ function reachableText(value: unknown, depth = 8, seen = new Set<unknown>()): st
   return out
 }
 
+/**
+ * Case-insensitively: a proxy or a lower-casing echo must not smuggle the key past a scrub.
+ * A KeygateError's message also names no HTTP route, errno or ISO timestamp (those are for
+ * logs: `endpoint`, `cause`).
+ */
 function expectNoKey(subject: unknown): void {
   const views = [
     ...reachableText(subject),
     inspect(subject, { depth: 10, showHidden: true, getters: true }),
     JSON.stringify(subject) ?? '',
   ]
-  for (const text of views) expect(text).not.toContain(SECRET)
+  for (const text of views) {
+    const lower = text.toLowerCase()
+    expect(lower).not.toContain(SECRET.toLowerCase())
+    expect(lower).not.toContain(KEY.toLowerCase())
+  }
+  if (isKeygateError(subject)) expectPlainMessage(subject)
+}
+
+function expectPlainMessage(error: KeygateError): void {
+  expect(error.message).not.toMatch(/\/v1\/|\[(GET|POST|PATCH|DELETE)\]/)
+  expect(error.message).not.toMatch(/\bE[A-Z]{3,}\b|net::ERR_|UND_ERR/)
+  expect(error.message).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/)
 }
 
 async function thrown(promise: Promise<unknown>): Promise<KeygateError> {
@@ -111,6 +127,24 @@ describe('the full license key never leaks from a failure', () => {
       'detail echoing the key',
       () => Response.json({ error: 'NotPermitted', detail: `Key ${KEY} is odd` }, { status: 403 }),
     ],
+    [
+      'detail echoing the key lower-cased',
+      () =>
+        Response.json(
+          { error: 'NotPermitted', detail: `Key ${KEY.toLowerCase()} is odd` },
+          { status: 403 },
+        ),
+    ],
+    [
+      '404 benefit mismatch echoing the key',
+      () =>
+        Response.json(
+          { error: 'ResourceNotFound', detail: `License key does not match given benefit. ${KEY}` },
+          { status: 404 },
+        ),
+    ],
+    ['411', () => Response.json({ detail: `Length Required ${KEY}` }, { status: 411 })],
+    ['413', () => new Response(`Payload too large ${KEY.toLowerCase()}`, { status: 413 })],
     [
       '422 echoing the body',
       () =>
@@ -216,6 +250,52 @@ describe('the full license key never leaks from a failure', () => {
     expectNoKey(states)
     expectNoKey(emulator.requests)
     expect(states.length).toBeGreaterThan(3)
+  })
+
+  it('when a validate with increment_usage loses its answer (outcome_unknown)', async () => {
+    const emulator = createPolarEmulator({ rateLimit: false })
+    emulator.createKey({ key: KEY, limitUsage: 10 })
+    const polar = createPolarClient({
+      server: 'https://polar.keygate.test',
+      sleep: async () => {},
+      fetch: async (input, init) => {
+        await emulator.fetch(input, init)
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error(`reset ${KEY}`), { code: 'ECONNRESET' }),
+        })
+      },
+    })
+    const error = await thrown(
+      polar.validate({ key: KEY, organizationId: emulator.organizationId, incrementUsage: 1 }),
+    )
+    expect(error.code).toBe('outcome_unknown')
+    expect(error.message.toLowerCase()).not.toContain(KEY.toLowerCase())
+    expect(JSON.stringify(error.toJSON()).toLowerCase()).not.toContain(KEY.toLowerCase())
+    expectPlainMessage(error)
+    expectNoKey(emulator.requests)
+  })
+
+  it('a short imported key: in states, the record on disk and the emulator log', async () => {
+    const SHORT = 'AB12CD'
+    const emulator = createPolarEmulator({ rateLimit: false })
+    emulator.createKey({ key: SHORT })
+    const store = memoryStore()
+    const licensing = createLicensing({
+      organizationId: emulator.organizationId,
+      store,
+      machine: staticMachine('fp'),
+      server: 'https://polar.keygate.test',
+      fetch: emulator.fetch,
+      retry: 0,
+    })
+    const state = await licensing.activate(SHORT)
+    expect(state.status).toBe('active')
+    // The record must hold the key to validate it; what it shows of it is masked.
+    const record = JSON.parse((await store.read()) ?? '{}') as { license?: { displayKey?: string } }
+    expect(record.license?.displayKey?.toLowerCase()).not.toContain(SHORT.toLowerCase())
+    const shown = JSON.stringify(state).toLowerCase()
+    expect(shown).not.toContain(SHORT.toLowerCase())
+    expect(JSON.stringify(emulator.requests).toLowerCase()).not.toContain(SHORT.toLowerCase())
   })
 
   it('from input checks, whichever argument the key was passed in by mistake', async () => {

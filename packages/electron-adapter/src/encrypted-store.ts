@@ -201,5 +201,6 @@ export function encryptedStore(
     clear: () => inner.clear(),
     lock: (fn) => inner.lock(fn),
     quarantine: (reason) => inner.quarantine?.(reason) ?? Promise.resolve(null),
+    prepare: () => inner.prepare?.() ?? Promise.resolve(),
   }
 }

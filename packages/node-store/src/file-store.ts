@@ -99,6 +99,10 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       if (await (await loadWrites()).clearRecord(path, dir)) known = undefined
     },
 
+    async prepare() {
+      await loadWrites()
+    },
+
     lock: (fn) => fileLock.lock(fn),
 
     async quarantine(reason) {

@@ -160,6 +160,7 @@ async function take(
   const { key, organizationId, fingerprint } = origin
   const conditions = machineConditions(fingerprint)
   const polar = await session.client()
+  await session.prepareWrite()
   let grant: Grant
   try {
     const result = await polar.activate({ key, organizationId, label, conditions, meta })

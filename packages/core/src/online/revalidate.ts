@@ -8,15 +8,6 @@ import type { LicenseState } from '../offline/state.js'
 import { grantWithVerdict, revalidatedGrant, verdictReason } from './grant-from-polar.js'
 import type { OnlineSession } from './session.js'
 
-/**
- * After a transient failure, `check()` (`auto`) answers from the cache for this long while
- * that cache lets the app run: an app calling it on every focus or click must not send a
- * request each time while Polar's edge keeps failing. A locked app still asks at once (its
- * user is waiting to get back in); a 429 is left to the Retry-After pause; `refresh()`
- * always asks.
- */
-const AUTO_QUIET_MS = 60_000
-
 export interface Revalidation {
   state: LicenseState
   /** The client's error, when the validation failed (transiently or definitively). */
@@ -33,12 +24,14 @@ export async function revalidateStored(
   session: OnlineSession,
   onlyIfDue: boolean,
 ): Promise<LicenseState> {
-  const { quiet, now } = session
-  if (onlyIfDue && quiet !== undefined) {
-    const left = quiet.since + AUTO_QUIET_MS - now()
-    // A clock set back (left beyond the whole span) ends the quiet minute, not stretches it.
-    const state =
-      left > 0 && left <= AUTO_QUIET_MS ? await quietState(session, quiet.error) : undefined
+  const { now } = session
+  // After a transient failure, `check()` (`auto`) answers from the cache for the pacer's
+  // quiet minute: an app calling it on every focus or click must not send a request each
+  // time while Polar's edge keeps failing, whether the cache lets the app run or keeps it
+  // locked until a validation succeeds. `refresh()` always asks.
+  const quiet = onlyIfDue ? session.pacer.quiet() : undefined
+  if (quiet !== undefined) {
+    const state = await quietState(session, quiet)
     if (state !== undefined) return state
   }
   let ticket: number | undefined
@@ -52,11 +45,7 @@ export async function revalidateStored(
         const cached = await stateOf(session, record)
         if (!needsRevalidation(cached, now())) return cached
       }
-      const { state, failure } = await revalidate(session, locked, record.grant)
-      const transient =
-        failure !== undefined && verdictReason(failure) === null && failure.code !== 'rate_limited'
-      session.quiet = transient ? { since: now(), error: failure } : undefined
-      return state
+      return (await revalidate(session, locked, record.grant)).state
     })
     return report(session, state, ticket)
   } catch (error) {
@@ -67,7 +56,7 @@ export async function revalidateStored(
 
 /**
  * The cached state during the quiet minute, with the last failure beside it while still
- * due; undefined when it does not let the app run (then Polar is asked as usual).
+ * due; undefined when there is no grant of ours to answer from (then Polar is asked).
  */
 async function quietState(
   session: OnlineSession,
@@ -76,9 +65,8 @@ async function quietState(
   const ticket = session.emitter.ticket()
   try {
     const record = await session.records.read()
-    if (record.kind !== 'grant') return undefined
+    if (record.kind !== 'grant' || !ours(session, record.grant)) return undefined
     const cached = await stateOf(session, record)
-    if (cached.status === 'inactive') return undefined
     if (!needsRevalidation(cached, session.now())) return report(session, cached, ticket)
     return report(session, withTransientFailure(cached, error), ticket)
   } catch {
@@ -132,7 +120,22 @@ export async function revalidate(
     return failure ? { state, failure } : { state }
   } catch (error) {
     const storeError = asStoreError(error, 'The license record could not be saved')
-    return { state: { ...state, error: storeError }, failure: failure ?? storeError }
+    // A verdict stands even unsaved (the key must not run on); a success that was not
+    // saved reports what is on disk, so this answer and the next start agree.
+    if (failure !== undefined) return { state: { ...state, error: storeError }, failure }
+    const onDisk = await storedGrant(locked, grant)
+    const cached = evaluate(onDisk, { ...context, now: now() })
+    return { state: { ...cached, error: storeError }, failure: storeError }
+  }
+}
+
+/** The grant on disk after a failed write (a write cut short leaves the old one). */
+async function storedGrant(locked: LockedRecord, fallback: Grant): Promise<Grant> {
+  try {
+    const record = await locked.read()
+    return record.kind === 'grant' ? record.grant : fallback
+  } catch {
+    return fallback
   }
 }
 

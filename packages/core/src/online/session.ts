@@ -1,46 +1,54 @@
-import type { KeygateError } from '../errors.js'
 import type { Session } from '../offline/check.js'
 import { resolveClientSettings } from '../polar/client-options.js'
 import { clientFromSettings } from '../polar/http-client.js'
-import { pauseOnRateLimit } from '../polar/pause.js'
+import { createPacer, type Pacer, pacedClient, pacerOf } from '../polar/pacer.js'
+import { defaultSleep } from '../polar/retry.js'
 import type { PolarClient } from '../polar/types.js'
 import type { LicensingOptions } from '../types.js'
 
 /**
  * The session the online functions take: the offline session plus the Polar client and
- * what one licensing instance remembers between calls. Created once per instance, when
- * the online code first loads.
+ * its pacer. Created once per instance, when the online code first loads.
  */
 export interface OnlineSession extends Session {
-  /** The Polar client, created on the first request, behind the shared 429 pause. */
+  /** The Polar client, created on the first request; every request it sends is paced. */
   client(): Promise<PolarClient>
   /**
-   * The last transient failure of `check({ online: 'auto' })`, which then answers from
-   * the cache for a while (see revalidate.ts).
+   * When this licensing may ask Polar (polar/pacer.ts): 3 requests in any second, nothing
+   * before a 429's Retry-After, and the quiet minute after a transient failure that
+   * `check({ online: 'auto' })` honours (see revalidate.ts).
    */
-  quiet: { since: number; error: KeygateError } | undefined
+  pacer: Pacer
+  /**
+   * Loads what the store's next write needs (`LicenseStore.prepare`), called right before an
+   * activation is sent: the seat Polar gives is on disk as soon after its answer as possible.
+   * Never rejects.
+   */
+  prepareWrite(): Promise<void>
 }
 
 export function createOnlineSession(session: Session, options: LicensingOptions): OnlineSession {
+  const given = options.client
+  // A client from `createPolarClient` paces every attempt itself; any other is paced per call.
+  const pacer = (given && pacerOf(given)) ?? createPacer({ now: session.now, sleep: defaultSleep })
   let client: Promise<PolarClient> | undefined
   const online: OnlineSession = {
     ...session,
-    quiet: undefined,
+    pacer,
+    // The one call outside offline/record that reaches the store: a load, never a read or write.
+    prepareWrite: () => options.store.prepare?.().catch(() => undefined) ?? Promise.resolve(),
     client() {
-      client ??= (
-        options.client
-          ? Promise.resolve(options.client)
-          : Promise.resolve().then(() =>
-              clientFromSettings(
-                resolveClientSettings({
-                  server: session.server,
-                  fetch: options.fetch,
-                  timeoutMs: options.timeoutMs,
-                  retry: options.retry,
-                }),
-              ),
-            )
-      ).then((polar) => pauseOnRateLimit(polar, session.now))
+      client ??= Promise.resolve().then(() => {
+        if (given) return pacerOf(given) ? given : pacedClient(given, pacer)
+        const settings = resolveClientSettings({
+          server: session.server,
+          fetch: options.fetch,
+          timeoutMs: options.timeoutMs,
+          retry: options.retry,
+          now: session.now,
+        })
+        return clientFromSettings(settings, pacer)
+      })
       client.catch(() => {
         client = undefined
       })

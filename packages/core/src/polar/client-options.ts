@@ -21,6 +21,9 @@ export interface ClientSettings {
   headers: Record<string, string>
   fetch: PolarClientOptions['fetch']
   sleep: PolarClientOptions['sleep']
+  now: PolarClientOptions['now']
+  /** The `Polar-Version` the app pinned, if any: answers must carry the same. */
+  polarVersion: string | undefined
 }
 
 /** Checks `options` and fills in defaults; throws `invalid_input` on a bad value. */
@@ -34,10 +37,21 @@ export function resolveClientSettings(options: PolarClientOptions): ClientSettin
   )
   const retry = checkNumber('retry', options.retry ?? DEFAULT_RETRY, 0, MAX_RETRY)
   const headers: Record<string, string> = { accept: 'application/json' }
-  if (options.polarVersion !== undefined) {
-    headers['polar-version'] = checkHeaderValue('polarVersion', options.polarVersion)
+  const polarVersion =
+    options.polarVersion === undefined
+      ? undefined
+      : checkHeaderValue('polarVersion', options.polarVersion)
+  if (polarVersion !== undefined) headers['polar-version'] = polarVersion
+  return {
+    baseURL,
+    timeoutMs,
+    retry,
+    headers,
+    fetch: options.fetch,
+    sleep: options.sleep,
+    now: options.now,
+    polarVersion,
   }
-  return { baseURL, timeoutMs, retry, headers, fetch: options.fetch, sleep: options.sleep }
 }
 
 export function checkBaseURL(url: string): string {

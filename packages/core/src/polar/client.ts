@@ -1,5 +1,6 @@
 import { KeygateError } from '../errors.js'
 import { resolveClientSettings } from './client-options.js'
+import { createPacer, registerPacer } from './pacer.js'
 import type { PolarClient, PolarClientOptions } from './types.js'
 
 /**
@@ -15,11 +16,17 @@ import type { PolarClient, PolarClientOptions } from './types.js'
  */
 export function createPolarClient(options: PolarClientOptions = {}): PolarClient {
   const settings = resolveClientSettings(options)
+  // Made now, not with the HTTP code: a licensing that is handed this client asks it for
+  // its pacer (the quiet minute) before any request.
+  const pacer = createPacer({
+    now: settings.now ?? Date.now,
+    sleep: settings.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+  })
 
   let client: Promise<PolarClient> | undefined
   const load = (): Promise<PolarClient> => {
     client ??= import('./http-client.js').then(
-      ({ clientFromSettings }) => clientFromSettings(settings),
+      ({ clientFromSettings }) => clientFromSettings(settings, pacer),
       (cause: unknown) => {
         // Not cached: a chunk that failed to load (a file being replaced by an update)
         // is tried again on the next request.
@@ -34,10 +41,12 @@ export function createPolarClient(options: PolarClientOptions = {}): PolarClient
     return client
   }
 
-  return {
+  const polar: PolarClient = {
     baseURL: settings.baseURL,
     activate: async (request) => (await load()).activate(request),
     validate: async (request) => (await load()).validate(request),
     deactivate: async (request) => (await load()).deactivate(request),
   }
+  registerPacer(polar, pacer)
+  return polar
 }

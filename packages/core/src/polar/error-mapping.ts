@@ -1,5 +1,5 @@
 import { KeygateError, type KeygateErrorCode, maskKey } from '../errors.js'
-import { type AttemptFailure, type Endpoint, failureCode, neverReachedServer } from './retry.js'
+import { type AttemptFailure, type Endpoint, neverReachedServer } from './retry.js'
 
 /**
  * Turns whatever went wrong with one request into a KeygateError a person can act on.
@@ -9,14 +9,22 @@ import { type AttemptFailure, type Endpoint, failureCode, neverReachedServer } f
 
 export interface RequestContext {
   endpoint: Endpoint
-  /** `[POST] /v1/customer-portal/license-keys/activate`, the prefix of every message. */
+  /**
+   * The request, `POST /v1/customer-portal/license-keys/activate`: kept in each error's
+   * `endpoint` for logs. Never in a message (a person reads `describe()`'s words).
+   */
   label: string
   baseURL: string
   /** The trimmed key: used to mask it in messages and scrub it from Polar's details. */
   key: string
   /** validate only: whether an activation id was sent (it makes "Not found" ambiguous). */
   withActivation: boolean
+  /** The `Polar-Version` the app pinned, if any. */
+  polarVersion?: string | undefined
 }
+
+/** The API versions Polar serves (server/polar/kit/versioning.py). */
+const SERVED_VERSIONS = ['2026-04', '2026-10']
 
 export interface RawResponse {
   status: number
@@ -77,10 +85,10 @@ export function failureFromResponse(ctx: RequestContext, response: RawResponse):
     const retryAfter = parseRetryAfter(response.headers) ?? DEFAULT_RETRY_AFTER_S
     const error = new KeygateError(
       'rate_limited',
-      `${ctx.label}: Polar is rate-limiting requests from this network (429). ` +
+      `${ctx.endpoint}: Polar is rate-limiting requests from this network (429). ` +
         `Try again in ${retryAfter} s; apps on one network share Polar's limit of ` +
         '3 requests per second.',
-      { status, retryAfter },
+      { status, retryAfter, endpoint: ctx.label },
     )
     // Polar's limiter answers before the request is handled: nothing was consumed.
     return { error, kind: 'unsent', retryAfterMs: retryAfter * 1000 }
@@ -89,8 +97,8 @@ export function failureFromResponse(ctx: RequestContext, response: RawResponse):
     const retryAfter = parseRetryAfter(response.headers)
     const error = new KeygateError(
       'server',
-      `${ctx.label}: Polar answered ${statusLine}, a fault on its side. Try again later.`,
-      { status, detail, retryAfter },
+      `${ctx.endpoint}: Polar answered ${statusLine}, a fault on its side. Try again later.`,
+      { status, detail, retryAfter, endpoint: ctx.label },
     )
     return {
       error,
@@ -99,6 +107,9 @@ export function failureFromResponse(ctx: RequestContext, response: RawResponse):
     }
   }
   if (status === 422) return { error: validationError(ctx, body, detail), kind: 'final' }
+  if (status === 411 || status === 413) {
+    return { error: refusedBody(ctx, status, statusLine, detail), kind: 'final' }
+  }
   if (!parsed.ok && status !== 404) {
     return { error: badResponse(ctx, status, parsed.what), kind: 'final' }
   }
@@ -112,7 +123,7 @@ export function failureFromResponse(ctx: RequestContext, response: RawResponse):
 function verdict(ctx: RequestContext, status: number, detail: string): KeygateError {
   const masked = maskKey(ctx.key)
   const make = (code: KeygateErrorCode, message: string) =>
-    new KeygateError(code, `${ctx.label}: ${message}`, { status, detail })
+    new KeygateError(code, `${ctx.endpoint}: ${message}`, { status, detail, endpoint: ctx.label })
 
   if (/no longer active/i.test(detail)) {
     return make(
@@ -146,6 +157,14 @@ function verdict(ctx: RequestContext, status: number, detail: string): KeygateEr
         'conditions do not match this one). Activate it on this machine.',
     )
   }
+  if (/does not match given (benefit|user)/i.test(detail)) {
+    const what = /benefit/i.test(detail) ? 'a different product (benefit)' : 'a different customer'
+    return make(
+      'key_mismatch',
+      `the license key ${masked} belongs to ${what} than the request names. ` +
+        'Enter the license key issued for this app.',
+    )
+  }
   if (/usage/i.test(detail)) {
     return make(
       'usage_limit',
@@ -165,11 +184,11 @@ function verdict(ctx: RequestContext, status: number, detail: string): KeygateEr
 
 /** "Not found": which thing was not found depends on what was asked. */
 function notFound(ctx: RequestContext, status: number, detail: string, masked: string) {
-  const options = { status, detail }
+  const options = { status, detail, endpoint: ctx.label }
   if (ctx.endpoint === 'activate') {
     return new KeygateError(
       'key_not_found',
-      `${ctx.label}: Polar does not know the license key ${masked} for this organization. ` +
+      `${ctx.endpoint}: Polar does not know the license key ${masked} for this organization. ` +
         'Check it for typos; a key bought in the last few minutes can take 30 s to 2 min ' +
         'to appear, so try again shortly.',
       options,
@@ -178,14 +197,14 @@ function notFound(ctx: RequestContext, status: number, detail: string, masked: s
   if (ctx.endpoint === 'validate' && !ctx.withActivation) {
     return new KeygateError(
       'key_not_found',
-      `${ctx.label}: Polar does not know the license key ${masked} for this organization: ` +
+      `${ctx.endpoint}: Polar does not know the license key ${masked} for this organization: ` +
         'it was mistyped, deleted, or replaced by a new key. Enter the current key.',
       options,
     )
   }
   return new KeygateError(
     'activation_not_found',
-    `${ctx.label}: Polar found no such activation for the license key ${masked}: the ` +
+    `${ctx.endpoint}: Polar found no such activation for the license key ${masked}: the ` +
       "activation was removed (e.g. in Polar's customer portal) or deactivated, or the key " +
       'itself is unknown or was replaced by a new one. Activate this machine again.',
     options,
@@ -209,8 +228,8 @@ function validationError(
   const summary = scrub(ctx, problems.join('; ')) || detail || 'no details given'
   return new KeygateError(
     'invalid_input',
-    `${ctx.label}: Polar rejected the request as invalid (422): ${summary}.`,
-    { status: 422, detail: summary },
+    `${ctx.endpoint}: Polar rejected the request as invalid (422): ${summary}.`,
+    { status: 422, detail: summary, endpoint: ctx.label },
   )
 }
 
@@ -221,20 +240,30 @@ function configError(
   detail: string | undefined,
   parsed: ParsedBody,
 ): KeygateError {
-  const options = { status, detail }
+  const options = { status, detail, endpoint: ctx.label }
+  if (status === 404 && ctx.polarVersion !== undefined) {
+    const served = SERVED_VERSIONS.includes(ctx.polarVersion)
+    return new KeygateError(
+      'server',
+      `${ctx.endpoint}: ${ctx.baseURL} does not serve the Polar-Version '${ctx.polarVersion}' ` +
+        `(${statusLine} without Polar's license answer). Polar serves only ` +
+        `${SERVED_VERSIONS.join(' and ')}: ${served ? 'check the server URL, or ' : ''}` +
+        'set polarVersion to one of them, or leave it unset.',
+      options,
+    )
+  }
   if (status === 404) {
     return new KeygateError(
       'server',
-      `${ctx.label}: ${statusLine} without Polar's license answer: ${ctx.baseURL} does not ` +
-        'serve this endpoint. Check the server URL and, if you set polarVersion, that ' +
-        'Polar supports that version.',
+      `${ctx.endpoint}: ${statusLine} without Polar's license answer: ${ctx.baseURL} does not ` +
+        'serve this endpoint. Check the server URL.',
       options,
     )
   }
   if (status === 401) {
     return new KeygateError(
       'server',
-      `${ctx.label}: ${statusLine}. keygate sends no Authorization header to these public ` +
+      `${ctx.endpoint}: ${statusLine}. keygate sends no Authorization header to these public ` +
         'endpoints, so a proxy or a custom fetch added one (Polar refuses unknown tokens ' +
         'even here). Remove it.',
       options,
@@ -243,7 +272,7 @@ function configError(
   if (status === 403) {
     return new KeygateError(
       'server',
-      `${ctx.label}: ${statusLine} from something other than Polar's license check ` +
+      `${ctx.endpoint}: ${statusLine} from something other than Polar's license check ` +
         '(a proxy, firewall or VPN?). Check the network and try again.',
       options,
     )
@@ -251,7 +280,7 @@ function configError(
   const what = parsed.ok ? '' : ` with ${parsed.what}`
   return new KeygateError(
     'server',
-    `${ctx.label}: unexpected ${statusLine}${what} from ${ctx.baseURL}. Check the server URL ` +
+    `${ctx.endpoint}: unexpected ${statusLine}${what} from ${ctx.baseURL}. Check the server URL ` +
       'and any proxy in between, then try again.',
     options,
   )
@@ -261,9 +290,32 @@ function configError(
 export function badResponse(ctx: RequestContext, status: number, what: string): KeygateError {
   return new KeygateError(
     'bad_response',
-    `${ctx.label}: the ${status} answer from ${ctx.baseURL} is not Polar's JSON (${what}). ` +
+    `${ctx.endpoint}: the ${status} answer from ${ctx.baseURL} is not Polar's JSON (${what}). ` +
       'A proxy, captive portal or wrong server URL may be in the way; try again later.',
-    { status },
+    { status, endpoint: ctx.label },
+  )
+}
+
+/**
+ * 411/413 come from Polar's middleware before any license check: the body was sent without
+ * a length (a custom fetch or proxy streaming it) or is too large. Not transient: the same
+ * request gets the same answer.
+ */
+function refusedBody(
+  ctx: RequestContext,
+  status: 411 | 413,
+  statusLine: string,
+  detail: string | undefined,
+): KeygateError {
+  const why =
+    status === 411
+      ? 'it arrived without a Content-Length (a custom fetch or a proxy streamed the body); ' +
+        'send it with a length'
+      : 'its body is too large (shorten the label, meta or conditions)'
+  return new KeygateError(
+    'invalid_input',
+    `${ctx.endpoint}: Polar refused the request (${statusLine}): ${why}.`,
+    { status, detail, endpoint: ctx.label },
   )
 }
 
@@ -277,18 +329,19 @@ export function failureFromFetch(
   if (timedOut) {
     const error = new KeygateError(
       'timeout',
-      `${ctx.label}: no answer from ${ctx.baseURL} within ${timeoutMs} ms. Check the ` +
+      `${ctx.endpoint}: no answer from ${ctx.baseURL} within ${timeoutMs} ms. Check the ` +
         'internet connection and try again.',
+      { endpoint: ctx.label },
     )
     return { error, kind: 'in_flight' }
   }
+  // The errno (ECONNREFUSED…) stays in `cause`: a person reads `describe()`'s words.
   const cause = unwrap(error)
-  const code = failureCode(cause)
   const keygateError = new KeygateError(
     'network',
-    `${ctx.label}: could not reach ${ctx.baseURL}${code ? ` (${code})` : ''}. Check the ` +
+    `${ctx.endpoint}: could not reach ${ctx.baseURL}. Check the ` +
       'internet connection, proxy or firewall, and try again.',
-    { cause },
+    { cause, endpoint: ctx.label },
   )
   return { error: keygateError, kind: neverReachedServer(cause) ? 'unsent' : 'in_flight' }
 }
@@ -307,8 +360,33 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** Polar's detail as a string, with the key masked should Polar ever echo it. */
-function scrub(ctx: RequestContext, detail: unknown): string | undefined {
+/**
+ * Polar's detail as a string, with the key masked should Polar ever echo it, in any case
+ * (a proxy or a lower-cased echo must not slip through).
+ */
+export function scrub(ctx: Pick<RequestContext, 'key'>, detail: unknown): string | undefined {
   if (typeof detail !== 'string') return undefined
-  return ctx.key === '' ? detail : detail.split(ctx.key).join(maskKey(ctx.key))
+  if (ctx.key === '') return detail
+  const pattern = new RegExp(ctx.key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi')
+  return detail.replace(pattern, maskKey(ctx.key))
+}
+
+/**
+ * A 2xx from a client that pinned `Polar-Version` must carry that version: another one is
+ * a proxy or a server that ignored the pin, and its shape may not be the one asked for.
+ */
+export function checkPolarVersion(
+  ctx: RequestContext,
+  response: RawResponse,
+  pinned: string | undefined,
+): void {
+  if (pinned === undefined) return
+  const answered = response.headers.get('polar-version')?.trim()
+  if (answered === undefined || answered === '' || answered === pinned) return
+  throw new KeygateError(
+    'bad_response',
+    `${ctx.endpoint}: the answer is in Polar-Version '${answered}', not the pinned ` +
+      `'${pinned}': a proxy or a server that ignores the pin is in the way.`,
+    { status: response.status, endpoint: ctx.label },
+  )
 }

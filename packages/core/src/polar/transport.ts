@@ -9,6 +9,7 @@ import {
   type RawResponse,
   type RequestContext,
 } from './error-mapping.js'
+import type { Pacer } from './pacer.js'
 import { type AttemptFailure, type Endpoint, retryDelay } from './retry.js'
 import type { PolarResult } from './types.js'
 
@@ -29,6 +30,8 @@ export interface TransportOptions {
   sleep: (ms: number) => Promise<void>
   /** Awaited before every attempt, retries included (the admin client's rate limiter). */
   beforeAttempt?: (() => Promise<void>) | undefined
+  /** Every attempt, retries included, takes a turn here (see pacer.ts). */
+  pacer?: Pacer | undefined
 }
 
 export interface TransportRequest {
@@ -41,6 +44,16 @@ export interface TransportRequest {
   retryAs?: Endpoint | undefined
   /** Maps a failed answer before the shared rules do; undefined leaves it to them. */
   mapFailure?: ((response: RawResponse) => AttemptFailure | undefined) | undefined
+  /**
+   * Never sent again once an attempt may have reached Polar (`increment_usage` is counted
+   * on every arrival): such a failure throws `outcome_unknown` instead of retrying.
+   */
+  once?: boolean | undefined
+  /**
+   * A failure after an earlier attempt may have reached Polar: return the answer it stands
+   * for (deactivate's 404 after a lost 204 means the seat is already free), or undefined.
+   */
+  afterLostAnswer?: ((failure: AttemptFailure) => RawResponse | undefined) | undefined
 }
 
 type Attempt = { ok: true; response: RawResponse } | { ok: false; failure: AttemptFailure }
@@ -115,22 +128,50 @@ export function createTransport(
   }
 
   return async function send(request: TransportRequest): Promise<RawResponse> {
+    let mayHaveArrived = false
     for (let retries = 0; ; retries++) {
+      const turn = await options.pacer?.turn()
       await options.beforeAttempt?.()
       const result = await attempt(request)
       if (result.ok && result.response.status >= 200 && result.response.status < 300) {
+        turn?.settled()
         return result.response
       }
       const failure = result.ok
         ? (request.mapFailure?.(result.response) ??
           failureFromResponse(request.ctx, result.response))
         : result.failure
+      turn?.settled(failure.error)
+      if (mayHaveArrived) {
+        const answer = request.afterLostAnswer?.(failure)
+        if (answer !== undefined) return answer
+      }
+      if (failure.kind === 'in_flight' && request.once) {
+        throw outcomeUnknown(request.ctx, failure.error)
+      }
+      if (failure.kind === 'in_flight') mayHaveArrived = true
       const endpoint = request.retryAs ?? request.ctx.endpoint
       const delay = retryDelay(endpoint, failure, retries, retry)
       if (delay === undefined) throw withAttempts(failure.error, retries + 1)
       await sleep(delay)
     }
   }
+}
+
+/** A request that must not be repeated lost its answer: whether Polar acted is unknown. */
+function outcomeUnknown(ctx: RequestContext, error: KeygateError): KeygateError {
+  return new KeygateError(
+    'outcome_unknown',
+    `${ctx.endpoint}: the request may have reached Polar but its answer was lost ` +
+      `(${error.code}), so whether Polar counted it is unknown. It was not sent again: ` +
+      "sending it twice could count the usage twice. Check the key's usage before retrying.",
+    {
+      status: error.status,
+      detail: error.detail,
+      endpoint: error.endpoint,
+      cause: error,
+    },
+  )
 }
 
 /** Parses a 2xx body against `schema`; a body that is not Polar's JSON is `bad_response`. */
@@ -176,6 +217,7 @@ function withAttempts(error: KeygateError, attempts: number): KeygateError {
     status: error.status,
     detail: error.detail,
     retryAfter: error.retryAfter,
+    endpoint: error.endpoint,
     cause: error.cause,
   })
 }

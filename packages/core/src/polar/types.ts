@@ -67,8 +67,13 @@ export interface PolarClientOptions {
   retry?: number | undefined
   /** Sent as `Polar-Version` only when set. */
   polarVersion?: string | undefined
-  /** Waits between attempts; injectable so tests need not sleep. */
+  /** Waits between attempts and for a turn (see below); injectable so tests need not sleep. */
   sleep?: ((ms: number) => Promise<void>) | undefined
+  /**
+   * The clock for pacing, epoch ms. Default `Date.now`. The client sends at most 3 requests
+   * in any second (Polar's per-IP limit) and nothing before a 429's `Retry-After`.
+   */
+  now?: (() => number) | undefined
 }
 
 export { POLAR_SERVERS, resolveServer } from '../offline/origin.js'

@@ -59,6 +59,8 @@ export function setup(keyOptions: CreateKeyOptions = {}, options: SetupOptions =
     server: SERVER,
     retry: 0,
     sleep: async () => {},
+    // The client paces requests (and honours Retry-After) on the licensing's clock.
+    now: () => clock.now,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   })
   const make = (overrides: Partial<LicensingOptions> & { store?: LicenseStore } = {}) =>

@@ -119,6 +119,7 @@ describe('a Retry-After far beyond what Polar sends (a proxy, a captive portal)'
       server: 'http://emulator.local',
       retry: 0,
       sleep: async () => {},
+      now: () => t.clock.now,
       fetch: async (input, init) =>
         answer429
           ? new Response(null, { status: 429, headers: { 'retry-after': '31536000' } })
