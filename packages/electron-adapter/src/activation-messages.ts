@@ -5,6 +5,10 @@ import type { InactiveReason, KeygateErrorCode } from '@keygate/core'
 
 /** What to tell a person when an action failed with this error code. `{seconds}` is filled in. */
 export const ERROR_MESSAGES: Readonly<Record<KeygateErrorCode, string>> = Object.freeze({
+  key_mismatch:
+    'This license key is for a different product. Check that you entered the key for this app.',
+  outcome_unknown:
+    'The license server may not have received the last request. Check again in a moment.',
   invalid_input:
     "That doesn't look like a license key. Copy it again from your purchase email, all of it, and paste it here.",
   key_not_found:

@@ -18,7 +18,10 @@ const STATUS: Readonly<Record<KeygateErrorCode, number>> = {
   expired: 403,
   conditions_mismatch: 403,
   usage_limit: 403,
+  key_mismatch: 403,
   rate_limited: 503,
+  // A request that may have reached Polar and whose answer was lost.
+  outcome_unknown: 502,
   network: 502,
   timeout: 504,
   server: 502,
