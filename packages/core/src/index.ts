@@ -11,6 +11,14 @@ export { createLicensing } from './licensing.js'
 export { MACHINE_CONDITION, type Machine, staticMachine } from './machine.js'
 export { type EvaluateContext, evaluate } from './offline/evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './offline/grant.js'
+export {
+  type InspectOptions,
+  inspectRecord,
+  type KeyStatus,
+  type RecordInspection,
+  type RecordKind,
+  type RecordOrigin,
+} from './offline/inspect.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
 export { DEFAULT_POLICY, type Policy } from './offline/policy.js'
 export { type InactiveReason, isInactiveReason, REASONS } from './offline/reasons.js'
