@@ -7,7 +7,7 @@ export default defineConfig({
   dts: true,
   clean: true,
   fixedExtension: false,
-  // Only the adapter's record location is used (a path helper and a header): inlined, so
-  // installing the CLI never pulls in Electron, the adapter's peer dependency.
-  deps: { onlyBundle: ['@keygate/electron-adapter'] },
+  // @keygate/electron-adapter is a devDependency and so inlined (only its record location
+  // is used: a path helper and the encrypted-record header): installing the CLI never
+  // pulls in Electron, the adapter's peer dependency.
 })

@@ -9,8 +9,10 @@ import {
   keysExtend,
   keysList,
   keysRevoke,
+  keysRotate,
   keysSetLimit,
   keysShow,
+  type RotateOptions,
   type SetLimitOptions,
 } from './keys-commands.js'
 import { type StatusOptions, status } from './status-command.js'
@@ -61,7 +63,7 @@ export function buildProgram(version: string, run: Runner): Command {
   const keys = program
     .command('keys')
     .description('Seller commands for license keys (need POLAR_ACCESS_TOKEN).')
-    .summary('Find, show, revoke, enable, extend keys; set their limits.')
+    .summary('Find, show, revoke, enable, extend, rotate keys; set their limits.')
     .usage('<command> [options]')
     .addHelpText(
       'after',
@@ -178,6 +180,29 @@ export function buildProgram(version: string, run: Runner): Command {
     )
     .action((ref: string, options: SetLimitOptions, cmd: Command) =>
       run(cmd, (ctx) => keysSetLimit(ctx, ref, options)),
+    )
+
+  keys
+    .command('rotate')
+    .summary('Give a key a new string; the old one stops working.')
+    .description(
+      "Give a key a new string (the benefit's current prefix), e.g. after it leaked. The old " +
+        'string stops working at once: apps using it stop at their next online check and ask ' +
+        "for the new key, which the customer finds in Polar's customer portal. Only granted " +
+        'or disabled keys can be rotated. The new key is printed masked; --show-new-key ' +
+        'prints it in full, once, alone on stdout (a warning goes to stderr).',
+    )
+    .argument('<KEY>', KEY_HELP)
+    .option('--show-new-key', 'Print the full new key once (keep it out of logs and tickets).')
+    .addHelpText(
+      'after',
+      examples(
+        "keygate keys rotate '****-9D7F20'",
+        "keygate keys rotate '****-9D7F20' --show-new-key > new-key.txt",
+      ),
+    )
+    .action((ref: string, options: RotateOptions, cmd: Command) =>
+      run(cmd, (ctx) => keysRotate(ctx, ref, options)),
     )
 
   const activations = program

@@ -31,7 +31,7 @@ export interface FoundStore {
 }
 
 /** What the store says of a record sealed by @keygate/electron-adapter's safeStorage. */
-export const ENCRYPTED_WHY =
+const ENCRYPTED_WHY =
   'the record is encrypted with the OS keyring (Electron safeStorage), which only the app itself can decrypt'
 
 function candidates(

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, string[]> = {
   'keys enable': [],
   'keys extend': ['--days', '--until', '--never'],
   'keys set-limit': ['--activations', '--usage'],
+  'keys rotate': ['--show-new-key'],
   'activations list': [],
   'activations remove': [],
   status: ['--dir', '--app-name', '--name', '--salt', '--online', '--grace-days'],
