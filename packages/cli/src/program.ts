@@ -269,6 +269,7 @@ export function buildProgram(version: string, run: Runner): Command {
     .option('--online', 'Validate with Polar now, as the app would (updates the record).')
     .option('--grace-days <n>', "The app's grace period, if it changed it (default 7).")
     .option('--revalidate-hours <n>', "The app's revalidation interval, if changed (default 24).")
+    .option('--locale <tag>', 'Dates in this language, e.g. en-GB (default: the system’s).')
     .addHelpText(
       'after',
       examples(

@@ -27,6 +27,7 @@ export interface StatusOptions {
   online?: boolean | undefined
   graceDays?: string | undefined
   revalidateHours?: string | undefined
+  locale?: string | undefined
 }
 
 /**
@@ -42,6 +43,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
     )
   }
   const policy = policyFrom(options)
+  const locale = localeFrom(options.locale)
   const found = await findStore(options, ctx.io.env)
   const { store } = found
   // The same fingerprint the app computes: @keygate/electron-adapter salts with the
@@ -66,7 +68,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
     seen = await inspect()
   }
   const now = ctx.io.now()
-  const words = describe(state, { now })
+  const words = describe(state, { now, locale })
   const readable = seen.kind === 'grant' || seen.kind === 'empty'
   if (ctx.json) {
     const { kind, state: _state, problem, ...facts } = seen
@@ -85,7 +87,8 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
       }),
     )
   } else {
-    ctx.io.out(fields(rows(seen, state, words, { now, policy, store, searched: found.searched })))
+    const layout = { now, locale, policy, store, searched: found.searched }
+    ctx.io.out(fields(rows(seen, state, words, layout)))
   }
   if (!readable) return EXIT.unreadable
   return state.status === 'inactive' ? EXIT.inactive : EXIT.ok
@@ -121,6 +124,7 @@ function keyStatusWords(status: KeyStatus): string {
 
 interface Layout {
   now: number
+  locale: string | undefined
   policy: Policy
   store: FileStore
   searched: readonly string[]
@@ -134,9 +138,9 @@ function rows(
   seen: RecordInspection,
   state: LicenseState,
   words: Words,
-  { now, policy, store, searched }: Layout,
+  { now, locale, policy, store, searched }: Layout,
 ): Array<[string, string]> {
-  const date = dateFormat()
+  const date = dateFormat(locale)
   const when = (ms: number) => `${date(ms)} (${relative(ms, now)})`
   const out: Array<[string, string]> = [
     ['License', seen.kind === 'grant' || seen.kind === 'empty' ? stateCode(state) : 'unknown'],
@@ -195,7 +199,7 @@ function rows(
   out.push(['Record', `${store.path}${where}`])
   if (seen.kind === 'empty' && searched.length > 1) out.push(['Looked in', searched.join(', ')])
   if (state.error !== undefined) {
-    const failed = describe(state.error, { now })
+    const failed = describe(state.error, { now, locale })
     out.push(['Online check', `${failed.title}. ${failed.detail}`])
   }
   return out
@@ -205,10 +209,22 @@ function stateCode(state: LicenseState): string {
   return state.status === 'inactive' ? `inactive (${state.reason})` : state.status
 }
 
-/** `March 1, 2026, 11:00 AM` in the reader's locale. */
-function dateFormat(): (ms: number) => string {
-  const format = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeStyle: 'short' })
+/** `March 1, 2026 at 11:00 AM` in the reader's locale. */
+function dateFormat(locale: string | undefined): (ms: number) => string {
+  const format = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short' })
   return (ms) => format.format(ms)
+}
+
+/** `--locale`: a BCP 47 tag (`de-CH`); default the system's. */
+function localeFrom(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined
+  try {
+    const [canonical] = Intl.getCanonicalLocales(raw)
+    if (canonical !== undefined) return canonical
+  } catch {
+    // A RangeError: not a language tag.
+  }
+  throw new UsageError('--locale takes a language tag such as en-GB or de-CH.', 'status')
 }
 
 function policyFrom(options: StatusOptions): Policy {

@@ -26,7 +26,7 @@ const COMMANDS: Record<string, string[]> = {
   'keys rotate': ['--show-new-key'],
   'activations list': [],
   'activations remove': [],
-  status: ['--dir', '--app-name', '--name', '--salt', '--online', '--grace-days'],
+  status: ['--dir', '--app-name', '--name', '--salt', '--online', '--grace-days', '--locale'],
   emulator: ['--port', '--org', '--keys', '--seats', '--offline'],
 }
 const FOOTER = 'Exit codes:'
