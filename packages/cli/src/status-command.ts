@@ -2,6 +2,7 @@ import {
   createLicensing,
   DEFAULT_POLICY,
   describe,
+  type InactiveReason,
   inspectRecord,
   type KeyStatus,
   type LicenseState,
@@ -81,7 +82,8 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
         ...(readable ? { online } : {}),
         ...(seen.keyStatus === undefined ? {} : { keyStatus: keyStatusWords(seen.keyStatus) }),
         state,
-        words,
+        // A foreign record (sealed by the app's keyring) has no words here: see `problem`.
+        ...(kind === 'foreign' ? {} : { words }),
         ...(kind === 'grant' ? { facts } : {}),
         ...(kind === 'empty' ? { searched: found.searched } : {}),
       }),
@@ -111,7 +113,7 @@ async function refresh(
   return licensing.refresh()
 }
 
-function isReason(state: LicenseState, reason: string): boolean {
+function isReason(state: LicenseState, reason: InactiveReason): boolean {
   return state.status === 'inactive' && state.reason === reason
 }
 

@@ -4,7 +4,7 @@ import { type Session, stateOf } from './check.js'
 import { createHighWaterMark } from './clock-mark.js'
 import { createStateEmitter } from './emitter.js'
 import type { Grant } from './grant.js'
-import { resolveServer } from './origin.js'
+import { type PolarServer, resolveServer } from './origin.js'
 import { type Policy, resolvePolicy } from './policy.js'
 import type { InactiveReason } from './reasons.js'
 import { recordAccess } from './record.js'
@@ -26,7 +26,7 @@ export interface InspectOptions {
   /** The app's organization id. Default: the record's own (a tool may not know the app's). */
   organizationId?: string | undefined
   /** The app's Polar server (`production`, `sandbox` or a URL). Default: the record's own. */
-  server?: string | undefined
+  server?: PolarServer | undefined
   /**
    * This machine, or a function of the record's origin that makes it (the default salt of
    * a fingerprint is often the organization id). Without one the record is taken to be
