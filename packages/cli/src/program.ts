@@ -15,7 +15,7 @@ import {
   type RotateOptions,
   type SetLimitOptions,
 } from './keys-commands.js'
-import { type StatusOptions, status } from './status-command.js'
+import type { StatusOptions } from './status-command.js'
 
 /**
  * The command tree, its options and its help, on commander: it parses, suggests the
@@ -277,7 +277,13 @@ export function buildProgram(version: string, run: Runner): Command {
         'keygate status --dir ~/.config/acme-notes --online',
       ),
     )
-    .action((options: StatusOptions, cmd: Command) => run(cmd, (ctx) => status(ctx, options)))
+    .action((options: StatusOptions, cmd: Command) =>
+      // Loaded on use: the seller's commands need neither the store nor the adapter.
+      run(cmd, async (ctx) => {
+        const { status } = await import('./status-command.js')
+        return status(ctx, options)
+      }),
+    )
 
   program
     .command('emulator')
