@@ -7,4 +7,7 @@ export default defineConfig({
   dts: true,
   clean: true,
   fixedExtension: false,
+  // @keygate/electron-adapter is a devDependency and so inlined (only its record location
+  // is used: a path helper and the encrypted-record header): installing the CLI never
+  // pulls in Electron, the adapter's peer dependency.
 })

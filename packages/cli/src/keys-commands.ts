@@ -311,3 +311,41 @@ export async function keysSetLimit(
     )
   })
 }
+
+export interface RotateOptions {
+  showNewKey?: boolean | undefined
+}
+
+/** Printed to stderr beside a full key, the one time keygate prints one. */
+const NEW_KEY_WARNING =
+  'This is the full new license key: anyone who has it can activate the app. keygate shows ' +
+  'it only now; pass it to the customer privately (it is also in their Polar customer portal).'
+
+/**
+ * `keys rotate`: Polar gives the key a new string (the benefit's current prefix); the old
+ * string stops working at once. The new key is shown masked, like every key keygate
+ * prints; `--show-new-key` prints it in full once, alone on stdout, with a warning on stderr.
+ */
+export async function keysRotate(
+  ctx: Context,
+  ref: string,
+  options: RotateOptions,
+): Promise<number> {
+  const id = await resolveKeyId(ctx, ref)
+  const { data } = await ctx.admin().rotate(id)
+  const show = options.showNewKey === true && data.key !== undefined
+  // Without --show-new-key the new string is a secret like any other: masked everywhere.
+  if (!show) ctx.secret(data.key)
+  if (ctx.json) {
+    ctx.io.out(json({ ...publicKey(data), rotated: true, ...(show ? { new_key: data.key } : {}) }))
+  } else {
+    ctx.io.out(
+      `Rotated license key ${data.id}: the new key is ${shownKey(data)}. The old key stops ` +
+        'working at once; apps using it stop at their next online check and ask for the new ' +
+        "one, which the customer finds in Polar's customer portal.",
+    )
+    if (show) ctx.io.out(data.key ?? '')
+  }
+  if (show) ctx.io.err(`keygate: ${NEW_KEY_WARNING}`)
+  return EXIT.ok
+}

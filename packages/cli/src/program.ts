@@ -9,11 +9,13 @@ import {
   keysExtend,
   keysList,
   keysRevoke,
+  keysRotate,
   keysSetLimit,
   keysShow,
+  type RotateOptions,
   type SetLimitOptions,
 } from './keys-commands.js'
-import { type StatusOptions, status } from './status-command.js'
+import type { StatusOptions } from './status-command.js'
 
 /**
  * The command tree, its options and its help, on commander: it parses, suggests the
@@ -61,7 +63,7 @@ export function buildProgram(version: string, run: Runner): Command {
   const keys = program
     .command('keys')
     .description('Seller commands for license keys (need POLAR_ACCESS_TOKEN).')
-    .summary('Find, show, revoke, enable, extend keys; set their limits.')
+    .summary('Find, show, revoke, enable, extend, rotate keys; set their limits.')
     .usage('<command> [options]')
     .addHelpText(
       'after',
@@ -180,6 +182,29 @@ export function buildProgram(version: string, run: Runner): Command {
       run(cmd, (ctx) => keysSetLimit(ctx, ref, options)),
     )
 
+  keys
+    .command('rotate')
+    .summary('Give a key a new string; the old one stops working.')
+    .description(
+      "Give a key a new string (the benefit's current prefix), e.g. after it leaked. The old " +
+        'string stops working at once: apps using it stop at their next online check and ask ' +
+        "for the new key, which the customer finds in Polar's customer portal. Only granted " +
+        'or disabled keys can be rotated. The new key is printed masked; --show-new-key ' +
+        'prints it in full, once, alone on stdout (a warning goes to stderr).',
+    )
+    .argument('<KEY>', KEY_HELP)
+    .option('--show-new-key', 'Print the full new key once (keep it out of logs and tickets).')
+    .addHelpText(
+      'after',
+      examples(
+        "keygate keys rotate '****-9D7F20'",
+        "keygate keys rotate '****-9D7F20' --show-new-key > new-key.txt",
+      ),
+    )
+    .action((ref: string, options: RotateOptions, cmd: Command) =>
+      run(cmd, (ctx) => keysRotate(ctx, ref, options)),
+    )
+
   const activations = program
     .command('activations')
     .description('The machines (seats) a key is activated on (need POLAR_ACCESS_TOKEN).')
@@ -244,6 +269,7 @@ export function buildProgram(version: string, run: Runner): Command {
     .option('--online', 'Validate with Polar now, as the app would (updates the record).')
     .option('--grace-days <n>', "The app's grace period, if it changed it (default 7).")
     .option('--revalidate-hours <n>', "The app's revalidation interval, if changed (default 24).")
+    .option('--locale <tag>', 'Dates in this language, e.g. en-GB (default: the system’s).')
     .addHelpText(
       'after',
       examples(
@@ -251,7 +277,13 @@ export function buildProgram(version: string, run: Runner): Command {
         'keygate status --dir ~/.config/acme-notes --online',
       ),
     )
-    .action((options: StatusOptions, cmd: Command) => run(cmd, (ctx) => status(ctx, options)))
+    .action((options: StatusOptions, cmd: Command) =>
+      // Loaded on use: the seller's commands need neither the store nor the adapter.
+      run(cmd, async (ctx) => {
+        const { status } = await import('./status-command.js')
+        return status(ctx, options)
+      }),
+    )
 
   program
     .command('emulator')

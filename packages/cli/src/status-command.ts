@@ -1,25 +1,25 @@
 import {
   createLicensing,
   DEFAULT_POLICY,
-  evaluate,
+  describe,
+  type InactiveReason,
+  inspectRecord,
+  type KeyStatus,
   type LicenseState,
   type Policy,
+  type RecordInspection,
+  type Words,
 } from '@keygate/core'
-import { createFileStore, nodeMachine } from '@keygate/node-store'
+import { type FileStore, nodeMachine } from '@keygate/node-store'
 import type { Context } from './context.js'
-import { json } from './format.js'
-import { explainState, explainUnreadable, keyStatus } from './status-explain.js'
-import { readLocalRecord } from './status-record.js'
+import { duration, fields, json, relative } from './format.js'
+import { findStore } from './status-record.js'
 import { EXIT, intValue, UsageError } from './usage.js'
 
 const HOUR = 60 * 60 * 1000
 const DAY = 24 * HOUR
 
-/**
- * `keygate status`'s options. The command is a seam: reading the record
- * (status-record.ts) and saying it in words (status-explain.ts) are the two calls below,
- * so either can be replaced without touching the command line.
- */
+/** `keygate status`'s options. */
 export interface StatusOptions {
   dir?: string | undefined
   appName?: string | undefined
@@ -28,13 +28,14 @@ export interface StatusOptions {
   online?: boolean | undefined
   graceDays?: string | undefined
   revalidateHours?: string | undefined
+  locale?: string | undefined
 }
 
 /**
- * `keygate status`: the app's own decision, explained. Reads the record through
- * node-store and evaluates it with core, as the app does at start-up: offline, and
- * without writing anything. `--online` validates with Polar as the app would (that
- * updates the record, under its lock).
+ * `keygate status`: the app's own decision, explained. Core reads the record and decides
+ * (`inspectRecord`, the same rules as the app's start-up check: offline, without writing
+ * anything), and core says it in words (`describe`); this file lays both out. `--online`
+ * validates with Polar as the app would (that updates the record, under its lock).
  */
 export async function status(ctx: Context, options: StatusOptions): Promise<number> {
   if (ctx.global.sandbox === true || ctx.global.server !== undefined) {
@@ -43,74 +44,189 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
     )
   }
   const policy = policyFrom(options)
-  const now = ctx.io.now()
-  const record = await readLocalRecord(options, ctx.io.env)
-
-  if (record.kind === 'unreadable') {
-    if (ctx.json) {
-      ctx.io.out(
-        json({
-          record: record.path,
-          readable: false,
-          problem: record.problem,
-          message: record.message,
-        }),
-      )
-    } else ctx.io.out(explainUnreadable(record.path, record.problem, record.message))
-    return EXIT.unreadable
-  }
-  if (record.kind === 'none') {
-    const state: LicenseState = { status: 'inactive', reason: 'not_activated' }
-    const searched = record.searched.length > 1 ? ` (looked in ${record.searched.join(', ')})` : ''
-    if (ctx.json)
-      ctx.io.out(json({ record: record.path, readable: true, state, searched: record.searched }))
-    else ctx.io.out(`${explainState(state, undefined, now, policy, record.path)}${searched}`)
-    return EXIT.inactive
-  }
-
-  const { grant } = record
-  ctx.secret(grant.key)
+  const locale = localeFrom(options.locale)
+  const found = await findStore(options, ctx.io.env)
+  const { store } = found
   // The same fingerprint the app computes: @keygate/electron-adapter salts with the
   // organization id unless the app chose its own salt.
-  const machine = nodeMachine({ salt: options.salt ?? grant.organizationId, dir: record.dir })
-  let state = evaluate(grant, { now, policy, fingerprint: await machine.fingerprint() })
-  let checkedOnline = false
+  const machineFor = (organizationId: string) =>
+    nodeMachine({ salt: options.salt ?? organizationId, dir: store.dir })
+  const inspect = () =>
+    inspectRecord(found.readable, {
+      machine: (origin) => machineFor(origin.organizationId),
+      policy,
+      now: ctx.io.now(),
+    })
+  let seen = await inspect()
+  let state = seen.state
+  let online = false
   // Never go online with a record that is not this machine's (or a wrong --salt): Polar
   // would answer "conditions mismatch" and the app's own record would be marked so.
-  if (
-    options.online === true &&
-    !(state.status === 'inactive' && state.reason === 'machine_mismatch')
-  ) {
-    const store = createFileStore({ dir: record.dir, name: options.name ?? 'license' })
-    const licensing = createLicensing({
-      organizationId: grant.organizationId,
-      server: grant.server,
-      store,
-      machine,
-      policy,
-    })
-    state = await licensing.refresh()
-    checkedOnline = true
+  if (options.online === true && seen.kind === 'grant' && !isReason(state, 'machine_mismatch')) {
+    state = await refresh(store, seen, policy, machineFor)
+    online = true
+    // The record as the online check left it, for its facts (validated, key status).
+    seen = await inspect()
   }
-  const refreshed = checkedOnline ? await freshGrant(ctx, options, record.dir) : grant
+  const now = ctx.io.now()
+  const words = describe(state, { now, locale })
+  const readable = seen.kind === 'grant' || seen.kind === 'empty'
   if (ctx.json) {
+    const { kind, state: _state, problem, ...facts } = seen
     ctx.io.out(
       json({
-        record: record.path,
-        readable: true,
-        online: checkedOnline,
-        keyStatus: keyStatus(state),
+        record: store.path,
+        readable,
+        kind,
+        ...(problem === undefined ? {} : { problem }),
+        ...(readable ? { online } : {}),
+        ...(seen.keyStatus === undefined ? {} : { keyStatus: keyStatusWords(seen.keyStatus) }),
         state,
+        // A foreign record (sealed by the app's keyring) has no words here: see `problem`.
+        ...(kind === 'foreign' ? {} : { words }),
+        ...(kind === 'grant' ? { facts } : {}),
+        ...(kind === 'empty' ? { searched: found.searched } : {}),
       }),
     )
-  } else ctx.io.out(explainState(state, refreshed, ctx.io.now(), policy, record.path))
+  } else {
+    const layout = { now, locale, policy, store, searched: found.searched }
+    ctx.io.out(fields(rows(seen, state, words, layout)))
+  }
+  if (!readable) return EXIT.unreadable
   return state.status === 'inactive' ? EXIT.inactive : EXIT.ok
 }
 
-/** The record as the online check left it (for the "Validated" line). */
-async function freshGrant(ctx: Context, options: StatusOptions, dir: string) {
-  const again = await readLocalRecord({ dir, name: options.name }, ctx.io.env)
-  return again.kind === 'grant' ? again.grant : undefined
+async function refresh(
+  store: FileStore,
+  seen: RecordInspection,
+  policy: Policy,
+  machineFor: (organizationId: string) => ReturnType<typeof nodeMachine>,
+): Promise<LicenseState> {
+  const organizationId = seen.organizationId ?? ''
+  const licensing = createLicensing({
+    organizationId,
+    server: seen.server,
+    store,
+    machine: machineFor(organizationId),
+    policy,
+  })
+  return licensing.refresh()
+}
+
+function isReason(state: LicenseState, reason: InactiveReason): boolean {
+  return state.status === 'inactive' && state.reason === reason
+}
+
+/** The key's status in a few words (the record's snapshot corrected by Polar's verdict). */
+function keyStatusWords(status: KeyStatus): string {
+  if (status === 'revoked_or_disabled') return 'revoked or disabled'
+  if (status === 'not_found') return 'unknown to Polar'
+  return status
+}
+
+interface Layout {
+  now: number
+  locale: string | undefined
+  policy: Policy
+  store: FileStore
+  searched: readonly string[]
+}
+
+/**
+ * Core's words first (each sentence once), then the facts a support person reads out:
+ * times as dates in the reader's locale and durations, never raw timestamps.
+ */
+function rows(
+  seen: RecordInspection,
+  state: LicenseState,
+  words: Words,
+  { now, locale, policy, store, searched }: Layout,
+): Array<[string, string]> {
+  const date = dateFormat(locale)
+  const when = (ms: number) => `${date(ms)} (${relative(ms, now)})`
+  const out: Array<[string, string]> = [
+    ['License', seen.kind === 'grant' || seen.kind === 'empty' ? stateCode(state) : 'unknown'],
+  ]
+  if (seen.kind === 'foreign') {
+    // No state can be read here (e.g. sealed by the app's safeStorage): the store's own
+    // explanation is the fact, not the words for a record of another machine.
+    out.push(['Why', seen.problem ?? ''])
+  } else {
+    out.push(['Summary', words.title], ['Detail', words.detail])
+    if (words.action !== undefined) out.push(['What to do', words.action])
+  }
+  if (seen.verdict?.detail !== undefined) out.push(['Polar said', `"${seen.verdict.detail}"`])
+
+  if (state.status === 'active') {
+    out.push(['Next check', relative(state.nextCheckAt, now)])
+    const graceEnd = state.validatedAt + policy.gracePeriod
+    const until = state.expiresAt === null ? graceEnd : Math.min(graceEnd, state.expiresAt)
+    out.push(['Offline until', when(until)])
+  } else if (state.status === 'grace') {
+    out.push([
+      'Grace',
+      `${duration(state.graceEndsAt - now)} left (ends ${date(state.graceEndsAt)})`,
+    ])
+  } else if (state.nextCheckAt !== undefined) {
+    out.push([
+      'Next check',
+      state.nextCheckAt <= now ? 'due now' : relative(state.nextCheckAt, now),
+    ])
+  }
+
+  if (seen.kind === 'grant') {
+    const expires = seen.expiresAt == null ? 'never expires' : `expires ${when(seen.expiresAt)}`
+    out.push([
+      'Key',
+      `${seen.displayKey} (id ${seen.licenseId}; status ${keyStatusWords(seen.keyStatus ?? 'unknown')}; ${expires})`,
+    ])
+    const activation = seen.activation
+    out.push([
+      'Activation',
+      activation
+        ? `${activation.id} "${activation.label}", activated ${date(activation.createdAt)}`
+        : 'none (the key is validated alone)',
+    ])
+    if (seen.validatedAt !== undefined) {
+      // Polar's time for the date; "how long ago" on this machine's clock, which may differ.
+      out.push([
+        'Validated',
+        `${date(seen.validatedAt.polar)} (${relative(seen.validatedAt.local, now)})`,
+      ])
+    }
+    out.push(['Organization', `${seen.organizationId} on ${seen.server}`])
+  }
+  const where =
+    seen.kind === 'damaged' ? ' (damaged)' : seen.kind === 'foreign' ? ' (not readable here)' : ''
+  out.push(['Record', `${store.path}${where}`])
+  if (seen.kind === 'empty' && searched.length > 1) out.push(['Looked in', searched.join(', ')])
+  if (state.error !== undefined) {
+    const failed = describe(state.error, { now, locale })
+    out.push(['Online check', `${failed.title}. ${failed.detail}`])
+  }
+  return out
+}
+
+function stateCode(state: LicenseState): string {
+  return state.status === 'inactive' ? `inactive (${state.reason})` : state.status
+}
+
+/** `March 1, 2026 at 11:00 AM` in the reader's locale. */
+function dateFormat(locale: string | undefined): (ms: number) => string {
+  const format = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short' })
+  return (ms) => format.format(ms)
+}
+
+/** `--locale`: a BCP 47 tag (`de-CH`); default the system's. */
+function localeFrom(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined
+  try {
+    const [canonical] = Intl.getCanonicalLocales(raw)
+    if (canonical !== undefined) return canonical
+  } catch {
+    // A RangeError: not a language tag.
+  }
+  throw new UsageError('--locale takes a language tag such as en-GB or de-CH.', 'status')
 }
 
 function policyFrom(options: StatusOptions): Policy {

@@ -1,19 +1,18 @@
 import { lstat } from 'node:fs/promises'
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { type Grant, KeygateError, maskKey, parseGrant } from '@keygate/core'
-import { appDataDir, createFileStore } from '@keygate/node-store'
+import { resolve } from 'node:path'
+import { KeygateError, type LicenseStore } from '@keygate/core'
+import {
+  DEFAULT_STORE_NAME,
+  ENCRYPTED_HEADER,
+  electronUserDataDir,
+} from '@keygate/electron-adapter'
+import { appDataDir, createFileStore, type FileStore } from '@keygate/node-store'
 import { UsageError } from './usage.js'
 
 /**
- * Finds and reads the license record an app keeps on this machine, without changing
- * anything: no lock, no quarantine, no write (the app does that on its next start).
+ * Finds the license record an app keeps on this machine. Reading it is core's job
+ * (`inspectRecord`); this file only says where to look and which store to hand over.
  */
-
-/** What @keygate/electron-adapter puts before a record encrypted with safeStorage. */
-const ELECTRON_ENCRYPTED_HEADER = 'keygate-safestorage:1\n'
-
-export type Unreadable = 'encrypted' | 'not_json' | 'newer_version' | 'invalid' | 'store'
 
 /** Where the app keeps its record: `--dir`, or `--app-name`; `--name` of the file. */
 export interface RecordLocation {
@@ -22,28 +21,18 @@ export interface RecordLocation {
   name?: string | undefined
 }
 
-export type LocalRecord =
-  | { kind: 'none'; path: string; searched: string[] }
-  | { kind: 'grant'; path: string; dir: string; grant: Grant }
-  | { kind: 'unreadable'; path: string; problem: Unreadable; message: string }
-
-/**
- * Electron's `app.getPath('userData')` for an app name: where @keygate/electron-adapter
- * keeps the record by default. It differs from node-store's data folder on Linux and Windows.
- */
-function electronUserData(
-  appName: string,
-  env: Readonly<Record<string, string | undefined>>,
-): string {
-  switch (process.platform) {
-    case 'darwin':
-      return join(homedir(), 'Library', 'Application Support', appName)
-    case 'win32':
-      return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), appName)
-    default:
-      return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), appName)
-  }
+export interface FoundStore {
+  /** The file store at the record's place, for `--online` (the app's own store). */
+  store: FileStore
+  /** The same, read-only as far as keygate status goes, and aware of Electron's encryption. */
+  readable: LicenseStore
+  /** Every record path looked at, in order. */
+  searched: string[]
 }
+
+/** What the store says of a record sealed by @keygate/electron-adapter's safeStorage. */
+const ENCRYPTED_WHY =
+  'the record is encrypted with the OS keyring (Electron safeStorage), which only the app itself can decrypt'
 
 function candidates(
   { dir, appName }: RecordLocation,
@@ -54,7 +43,7 @@ function candidates(
   }
   if (dir !== undefined) return [resolve(dir)]
   if (appName !== undefined) {
-    const dirs = [usage(() => appDataDir(appName)), electronUserData(appName, env)]
+    const dirs = [usage(() => appDataDir(appName)), electronUserDataDir(appName, { env })]
     return [...new Set(dirs)]
   }
   throw new UsageError(
@@ -82,11 +71,12 @@ async function exists(path: string): Promise<boolean> {
   )
 }
 
-export async function readLocalRecord(
+/** The first place that holds a record, else the first place looked at. Reads nothing. */
+export async function findStore(
   location: RecordLocation,
   env: Readonly<Record<string, string | undefined>>,
-): Promise<LocalRecord> {
-  const name = location.name ?? 'license'
+): Promise<FoundStore> {
+  const name = location.name ?? DEFAULT_STORE_NAME
   const stores = candidates(location, env).map((dir) => usage(() => createFileStore({ dir, name })))
   let store = stores[0]
   for (const candidate of stores) {
@@ -96,41 +86,24 @@ export async function readLocalRecord(
     }
   }
   if (store === undefined) throw new UsageError('No folder to look in.', 'status')
-  let text: string | null
-  try {
-    text = await store.read()
-  } catch (error) {
-    const message =
-      error instanceof Error ? error.message.replace(/^\[keygate\] /, '') : String(error)
-    return { kind: 'unreadable', path: store.path, problem: 'store', message }
-  }
-  if (text === null) return { kind: 'none', path: store.path, searched: stores.map((s) => s.path) }
-  if (text.startsWith(ELECTRON_ENCRYPTED_HEADER)) {
-    return {
-      kind: 'unreadable',
-      path: store.path,
-      problem: 'encrypted',
-      message:
-        'the record is encrypted with the OS keyring (Electron safeStorage), which only the ' +
-        'app itself can decrypt',
-    }
-  }
-  const parsedGrant = parseGrant(text)
-  if (!parsedGrant.ok) {
-    const message = scrubKey(text, parsedGrant.message)
-    return { kind: 'unreadable', path: store.path, problem: parsedGrant.problem, message }
-  }
-  return { kind: 'grant', path: store.path, dir: store.dir, grant: parsedGrant.grant }
+  return { store, readable: sealedAware(store), searched: stores.map((s) => s.path) }
 }
 
-/** A validation message may quote a field's value: never let it quote the license key. */
-function scrubKey(text: string, message: string): string {
-  let key: unknown
-  try {
-    const json: unknown = JSON.parse(text)
-    key = typeof json === 'object' && json !== null ? (json as { key?: unknown }).key : undefined
-  } catch {
-    return message
+/**
+ * An encrypted record is intact but not readable here: the store says so (a foreign
+ * record, in core's terms) instead of handing core text that would look damaged.
+ */
+function sealedAware(store: FileStore): LicenseStore {
+  return {
+    read: async () => {
+      const text = await store.read()
+      if (typeof text === 'string' && text.startsWith(ENCRYPTED_HEADER)) {
+        return { foreign: true, why: ENCRYPTED_WHY }
+      }
+      return text
+    },
+    write: () => Promise.reject(new Error('keygate status never writes the record')),
+    clear: () => Promise.reject(new Error('keygate status never clears the record')),
+    lock: () => Promise.reject(new Error('keygate status never locks the record')),
   }
-  return typeof key === 'string' && key.length > 0 ? message.split(key).join(maskKey(key)) : message
 }

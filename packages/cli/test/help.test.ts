@@ -23,9 +23,10 @@ const COMMANDS: Record<string, string[]> = {
   'keys enable': [],
   'keys extend': ['--days', '--until', '--never'],
   'keys set-limit': ['--activations', '--usage'],
+  'keys rotate': ['--show-new-key'],
   'activations list': [],
   'activations remove': [],
-  status: ['--dir', '--app-name', '--name', '--salt', '--online', '--grace-days'],
+  status: ['--dir', '--app-name', '--name', '--salt', '--online', '--grace-days', '--locale'],
   emulator: ['--port', '--org', '--keys', '--seats', '--offline'],
 }
 const FOOTER = 'Exit codes:'

@@ -233,3 +233,69 @@ describe('keygate: tokens, usage errors, help', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
   })
 })
+
+describe('keygate keys rotate', () => {
+  it('gives the key a new string and prints it masked; the old one stops working', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ prefix: 'ACME' })
+    polar.addActivation(key, { label: 'laptop' })
+    const run = await seller(['keys', 'rotate', key.key])
+    expect(run.code).toBe(0)
+    const rotated = polar.getKey(key.id)
+    expect(rotated.key).not.toBe(key.key)
+    expect(run.stdout).toContain(
+      `Rotated license key ${key.id}: the new key is ${rotated.displayKey}.`,
+    )
+    expect(run.stdout + run.stderr).not.toContain(rotated.key)
+    expect(run.stdout + run.stderr).not.toContain(key.key)
+    // The old string is unknown now; the key and its seat are still there under the new one.
+    const old = await fetch(`${emulator.url}/v1/customer-portal/license-keys/validate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: key.key, organization_id: polar.organizationId }),
+    })
+    expect(old.status).toBe(404)
+    const shown = JSON.parse((await seller(['keys', 'show', rotated.displayKey, '--json'])).stdout)
+    expect(shown.activations).toHaveLength(1)
+  })
+
+  it('--json: the masked key, and no full key', async () => {
+    const { polar } = emulator
+    const key = polar.createKey()
+    const run = await seller(['keys', 'rotate', key.id, '--json'])
+    expect(run.code).toBe(0)
+    const out = JSON.parse(run.stdout)
+    const rotated = polar.getKey(key.id)
+    expect(out).toMatchObject({ id: key.id, rotated: true, display_key: rotated.displayKey })
+    expect(out).not.toHaveProperty('key')
+    expect(out).not.toHaveProperty('new_key')
+    expect(run.stdout).not.toContain(rotated.key)
+  })
+
+  it('--show-new-key prints the full new key once, alone on a line, with a warning', async () => {
+    const { polar } = emulator
+    const key = polar.createKey()
+    const run = await seller(['keys', 'rotate', key.displayKey, '--show-new-key'])
+    expect(run.code).toBe(0)
+    const rotated = polar.getKey(key.id)
+    expect(run.stdout.split(rotated.key)).toHaveLength(2)
+    expect(run.stdout.trim().split('\n').at(-1)).toBe(rotated.key)
+    expect(run.stderr).toContain('This is the full new license key')
+    expect(run.stdout + run.stderr).not.toContain(key.key)
+    const json = await seller(['keys', 'rotate', key.id, '--show-new-key', '--json'])
+    const again = polar.getKey(key.id)
+    expect(JSON.parse(json.stdout)).toMatchObject({ rotated: true, new_key: again.key })
+  })
+
+  it('refuses a revoked key, as Polar does (exit 1, one --json error shape)', async () => {
+    const { polar } = emulator
+    const key = polar.createKey()
+    polar.revoke(key)
+    const run = await seller(['keys', 'rotate', key.id])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/only granted or disabled keys can be rotated/)
+    expect(polar.getKey(key.id).key).toBe(key.key)
+    const json = await seller(['keys', 'rotate', key.id, '--json'])
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'revoked', exitCode: 1 })
+  })
+})

@@ -9,6 +9,7 @@ import {
   grantFor,
   KEY,
   keygate,
+  keygateInProcess,
   useEmulator,
   useTempDir,
   writeRecord,
@@ -26,16 +27,19 @@ async function status(dir: string, ...extra: string[]) {
 }
 
 describe('keygate status: each license state', () => {
-  it('active: shows why, the masked key, the activation id and the offline allowance', async () => {
+  it('active: the words, the masked key, the activation id and the offline allowance', async () => {
     const dir = await tempDir()
     await writeRecord(dir, await grantFor(dir, HOUR))
     const run = await status(dir)
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(/^License: +active$/m)
-    expect(run.stdout).toMatch(/Why: +validated online 1 h ago; next online check in 2[23] h/)
-    expect(run.stdout).toContain('****-9D7F20')
+    expect(run.stdout).toMatch(/^Summary: +Licensed$/m)
+    expect(run.stdout).toMatch(
+      /^Detail: +This computer is activated with the license key \*{4}-9D7F20\.$/m,
+    )
+    expect(run.stdout).toMatch(/^Next check: +in 2[23] h/m)
+    expect(run.stdout).toMatch(/^Offline until: +.+ \(in 6 days 2[23] h\)$/m)
     expect(run.stdout).toContain(ACTIVATION_ID)
-    expect(run.stdout).toMatch(/Grace: +not needed; offline, the app keeps running until /)
     expect(run.stdout).toContain(join(dir, 'license.json'))
   })
 
@@ -62,96 +66,203 @@ describe('keygate status: each license state', () => {
     expect(run.stdout).toMatch(/Grace: +4 days 23 h left \(ends /)
   })
 
-  it('inactive, not activated: there is no record', async () => {
+  it('inactive, machine mismatch: --salt when the app sets its own machine salt', async () => {
     const dir = await tempDir()
-    const run = await status(dir)
-    expect(run.code).toBe(3)
-    expect(run.stdout).toMatch(/^License: +inactive \(not_activated\)$/m)
-    expect(run.stdout).toContain('Enter the license key in the app.')
-  })
-
-  it('inactive, grace expired: offline for longer than the grace period', async () => {
-    const dir = await tempDir()
-    await writeRecord(dir, await grantFor(dir, 8 * DAY))
-    const run = await status(dir)
-    expect(run.code).toBe(3)
-    expect(run.stdout).toMatch(/inactive \(grace_expired\)/)
-    expect(run.stdout).toContain('Connect to the internet')
-  })
-
-  it('inactive, expired: the key passed its expiry', async () => {
-    const dir = await tempDir()
-    const grant = await grantFor(dir, HOUR)
-    grant.license.expiresAt = new Date(Date.now() - DAY).toISOString()
-    await writeRecord(dir, grant)
-    const run = await status(dir)
-    expect(run.code).toBe(3)
-    expect(run.stdout).toMatch(/inactive \(expired\)/)
-    expect(run.stdout).toContain('keygate keys extend')
-  })
-
-  it('inactive, machine mismatch: a record copied from elsewhere, or the app uses its own salt', async () => {
-    const dir = await tempDir()
-    await writeRecord(dir, await grantFor(dir, HOUR, { fingerprint: 'f'.repeat(64) }))
+    const salted = await nodeMachine({ salt: 'com.acme.app', dir }).fingerprint()
+    await writeRecord(dir, await grantFor(dir, HOUR, { fingerprint: salted }))
     const run = await status(dir)
     expect(run.code).toBe(3)
     expect(run.stdout).toMatch(/inactive \(machine_mismatch\)/)
-    expect(run.stdout).toContain('--salt')
-
-    const salted = await nodeMachine({ salt: 'com.acme.app', dir }).fingerprint()
-    await writeRecord(dir, await grantFor(dir, HOUR, { fingerprint: salted }))
     expect((await status(dir, '--salt', 'com.acme.app')).code).toBe(0)
   })
 
-  it('inactive, clock tampered: the clock reads earlier than a time already seen', async () => {
-    const dir = await tempDir()
-    await writeRecord(dir, await grantFor(dir, HOUR, { clockHighWater: Date.now() + 3 * HOUR }))
-    const run = await status(dir)
-    expect(run.code).toBe(3)
-    expect(run.stdout).toMatch(/inactive \(clock_tampered\)/)
-    expect(run.stdout).toContain('Set the clock')
-  })
-
-  const verdicts: Array<[InactiveReason, string, RegExp]> = [
-    ['revoked', 'License key is no longer active.', /keygate keys enable/],
-    ['key_not_found', 'Not found', /Enter the current key/],
-    ['activation_not_found', 'Not found', /activation was removed/],
-    ['conditions_mismatch', 'License key does not match required conditions', /another machine/],
-    ['usage_exhausted', 'License key only has 0 more usages.', /keygate keys set-limit/],
-  ]
-  it.each(verdicts)(
-    'inactive, %s: the verdict Polar gave, with its detail',
-    async (reason, detail, hint) => {
-      const dir = await tempDir()
-      await writeRecord(
-        dir,
-        await grantFor(dir, HOUR, { verdict: { reason, detail, at: Date.now() } }),
-      )
-      const run = await status(dir)
-      expect(run.code).toBe(3)
-      expect(run.stdout).toMatch(new RegExp(`^License: +inactive \\(${reason}\\)$`, 'm'))
-      expect(run.stdout).toContain(detail)
-      expect(run.stdout).toMatch(hint)
-    },
-  )
-
   it('revoked: each sentence once, and the key shown as revoked, not granted', async () => {
     const dir = await tempDir()
-    // As core stores a verdict: its own sentence, then Polar's words.
+    // As older keygate versions stored a verdict: their own sentence, then Polar's words.
     const detail =
       'The seller revoked or disabled this license key. (Polar: "License key is no longer active.")'
     const verdict = { reason: 'revoked' as const, detail, at: Date.now() }
     await writeRecord(dir, await grantFor(dir, HOUR, { verdict }))
     const run = await status(dir)
     expect(run.code).toBe(3)
-    expect(run.stdout.match(/revoked or disabled this license key/gi)).toHaveLength(1)
-    expect(run.stdout.match(/no longer active/gi)).toHaveLength(1)
-    expect(run.stdout).toMatch(/^Why: +The seller revoked or disabled this license key\.$/m)
+    expect(run.stdout.match(/revoked or disabled (this|the) license key/gi)).toHaveLength(1)
+    expect(run.stdout.match(/no longer active/gi)).toHaveLength(2) // the title, and Polar's words
+    expect(run.stdout).toMatch(
+      /^Detail: +The seller revoked or disabled the license key \*{4}-9D7F20\.$/m,
+    )
     expect(run.stdout).toMatch(/^Polar said: +"License key is no longer active\."$/m)
     expect(run.stdout).not.toContain('status granted')
     expect(run.stdout).toContain('status revoked or disabled')
     const json = JSON.parse((await status(dir, '--json')).stdout)
     expect(json.keyStatus).toBe('revoked or disabled')
+    expect(json.facts.verdict.detail).toBe('License key is no longer active.')
+  })
+})
+
+/** Every sentence a line holds, as a person reads them. */
+function sentences(output: string): string[] {
+  return output
+    .split('\n')
+    .map((line) => line.replace(/^[A-Za-z ]+: +/, ''))
+    .flatMap((value) => value.split(/(?<=[.!?])\s+/))
+    .map((sentence) => sentence.trim().toLowerCase())
+    .filter((sentence) => sentence.length > 0)
+}
+
+type Case = {
+  /** Writes the record (or nothing) into dir. */
+  record: (dir: string) => Promise<void>
+  code: number
+  license: RegExp
+  /** The key's status as the Key line must say it; undefined: no Key line. */
+  keyStatus?: string
+}
+
+const verdict = (reason: InactiveReason, detail: string) => async (dir: string) =>
+  writeRecord(dir, await grantFor(dir, HOUR, { verdict: { reason, detail, at: Date.now() } }))
+
+/** One record per inactive reason the CLI can meet: the compiler asks for a new reason. */
+const REASON_CASES: Record<Exclude<InactiveReason, 'not_activated'>, Case> = {
+  grace_expired: {
+    record: async (dir) => writeRecord(dir, await grantFor(dir, 8 * DAY)),
+    code: 3,
+    license: /inactive \(grace_expired\)/,
+    keyStatus: 'granted',
+  },
+  revoked: {
+    record: verdict('revoked', 'License key is no longer active.'),
+    code: 3,
+    license: /inactive \(revoked\)/,
+    keyStatus: 'revoked or disabled',
+  },
+  expired: {
+    record: async (dir) => {
+      const grant = await grantFor(dir, HOUR)
+      grant.license.expiresAt = new Date(Date.now() - DAY).toISOString()
+      await writeRecord(dir, grant)
+    },
+    code: 3,
+    license: /inactive \(expired\)/,
+    keyStatus: 'granted',
+  },
+  key_not_found: {
+    record: verdict('key_not_found', 'Not found'),
+    code: 3,
+    license: /inactive \(key_not_found\)/,
+    keyStatus: 'unknown to Polar',
+  },
+  activation_not_found: {
+    record: verdict('activation_not_found', 'Not found'),
+    code: 3,
+    license: /inactive \(activation_not_found\)/,
+    keyStatus: 'granted',
+  },
+  machine_mismatch: {
+    record: async (dir) =>
+      writeRecord(dir, await grantFor(dir, HOUR, { fingerprint: 'f'.repeat(64) })),
+    code: 3,
+    license: /inactive \(machine_mismatch\)/,
+    keyStatus: 'granted',
+  },
+  clock_tampered: {
+    record: async (dir) =>
+      writeRecord(dir, await grantFor(dir, HOUR, { clockHighWater: Date.now() + 3 * HOUR })),
+    code: 3,
+    license: /inactive \(clock_tampered\)/,
+    keyStatus: 'granted',
+  },
+  tampered: {
+    record: verdict('tampered', 'the record was changed'),
+    code: 3,
+    license: /inactive \(tampered\)/,
+    keyStatus: 'granted',
+  },
+  conditions_mismatch: {
+    record: verdict('conditions_mismatch', 'License key does not match required conditions'),
+    code: 3,
+    license: /inactive \(conditions_mismatch\)/,
+    keyStatus: 'granted',
+  },
+  usage_exhausted: {
+    record: verdict('usage_exhausted', 'License key only has 0 more usages.'),
+    code: 3,
+    license: /inactive \(usage_exhausted\)/,
+    keyStatus: 'granted',
+  },
+}
+
+const CASES: Array<[string, Case]> = [
+  [
+    'active',
+    {
+      record: async (dir) => writeRecord(dir, await grantFor(dir, HOUR)),
+      code: 0,
+      license: /^active$/,
+      keyStatus: 'granted',
+    },
+  ],
+  [
+    'grace',
+    {
+      record: async (dir) => writeRecord(dir, await grantFor(dir, 2 * DAY)),
+      code: 0,
+      license: /^grace$/,
+      keyStatus: 'granted',
+    },
+  ],
+  [
+    'revoked in the snapshot',
+    {
+      record: async (dir) => {
+        const grant = await grantFor(dir, HOUR)
+        grant.license.status = 'revoked'
+        await writeRecord(dir, grant)
+      },
+      code: 3,
+      license: /inactive \(revoked\)/,
+      keyStatus: 'revoked',
+    },
+  ],
+  ['not_activated', { record: async () => {}, code: 3, license: /inactive \(not_activated\)/ }],
+  [
+    'not_activated, damaged record',
+    { record: (dir) => writeRecord(dir, '{"v":1,'), code: 4, license: /^unknown$/ },
+  ],
+  [
+    'encrypted record',
+    {
+      record: (dir) => writeRecord(dir, 'keygate-safestorage:1\nAAAA'),
+      code: 4,
+      license: /^unknown$/,
+    },
+  ],
+  ...Object.entries(REASON_CASES),
+]
+
+describe('keygate status: every state and reason, in plain words', () => {
+  it.each(CASES)('%s', async (_name, { record, code, license, keyStatus }) => {
+    const dir = await tempDir()
+    await record(dir)
+    const run = await keygateInProcess(['status', '--dir', dir])
+    expect(run.stdout + run.stderr).not.toContain(KEY)
+    expect(run.code).toBe(code)
+    expect(run.stdout.match(/^License: +(.*)$/m)?.[1]).toMatch(license)
+
+    const said = sentences(run.stdout)
+    expect(said.filter((s, i) => said.indexOf(s) !== i)).toEqual([])
+    // No raw timestamp, no HTTP route, no error number.
+    expect(run.stdout).not.toMatch(/\d{4}-\d{2}-\d{2}/)
+    expect(run.stdout).not.toMatch(/\/v1\/|\[(GET|POST|PATCH|DELETE)\]/)
+    expect(run.stdout).not.toMatch(/\bE[A-Z]{3,}\b|UND_ERR/)
+    if (keyStatus === undefined) expect(run.stdout).not.toMatch(/^Key:/m)
+    else expect(run.stdout).toMatch(new RegExp(`^Key: .*; status ${keyStatus};`, 'm'))
+
+    // The words in --json are the ones printed.
+    const out = JSON.parse((await keygateInProcess(['status', '--dir', dir, '--json'])).stdout)
+    if (out.kind !== 'foreign') {
+      expect(run.stdout).toContain(out.words.title)
+      expect(run.stdout).toContain(out.words.detail)
+    }
   })
 })
 
@@ -162,9 +273,11 @@ describe('keygate status: records it cannot read', () => {
     await writeRecord(dir, damaged)
     const run = await status(dir)
     expect(run.code).toBe(4)
-    expect(run.stdout).toMatch(/^License: +unknown: the record cannot be read$/m)
-    expect(run.stdout).toContain('not valid JSON')
-    expect(run.stdout).toContain('moves it aside and asks for the key again')
+    expect(run.stdout).toMatch(/^License: +unknown$/m)
+    expect(run.stdout).toMatch(
+      /^Detail: +The saved license on this computer could not be read \(it is not valid JSON\)\.$/m,
+    )
+    expect(run.stdout).toMatch(/^Record: .* \(damaged\)$/m)
     expect(await readFile(join(dir, 'license.json'), 'utf8')).toBe(damaged)
   })
 
@@ -173,7 +286,7 @@ describe('keygate status: records it cannot read', () => {
     await writeRecord(dir, JSON.stringify({ v: 1, key: KEY, organizationId: 42 }))
     const run = await status(dir)
     expect(run.code).toBe(4)
-    expect(run.stdout).toContain('not a keygate grant')
+    expect(run.stdout).toContain('not a keygate license record')
   })
 
   it('explains a record the store cannot read (a folder where the file should be)', async () => {
@@ -194,6 +307,11 @@ describe('keygate status: records it cannot read', () => {
     const encrypted = await status(dir)
     expect(encrypted.code).toBe(4)
     expect(encrypted.stdout).toContain('encrypted with the OS keyring')
+    expect(JSON.parse((await status(dir, '--json')).stdout)).toMatchObject({
+      readable: false,
+      kind: 'foreign',
+      problem: expect.stringContaining('Electron safeStorage'),
+    })
   })
 })
 
@@ -206,6 +324,8 @@ describe('keygate status: options and output', () => {
     const out = JSON.parse(run.stdout)
     expect(out).toMatchObject({ readable: true, online: false, state: { status: 'grace' } })
     expect(out.state.license.displayKey).toBe('****-9D7F20')
+    expect(out.words).toEqual({ title: 'Licensed', detail: expect.any(String) })
+    expect(out.facts).toMatchObject({ displayKey: '****-9D7F20', keyStatus: 'granted' })
   })
 
   it("takes the app's grace period when it changed the default", async () => {
@@ -268,7 +388,8 @@ describe('keygate status --online', () => {
     expect(online.stdout).toMatch(/inactive \(revoked\)/)
     // The app's own sentence and Polar's words, each once; the key no longer "granted".
     expect(online.stdout.match(/revoked or disabled/gi)).toHaveLength(2)
-    expect(online.stdout).toMatch(/^Why: +The seller revoked or disabled this license key\.$/m)
+    expect(online.stdout).toMatch(/^Detail: +The seller revoked or disabled the license key /m)
+    expect(online.stdout).toMatch(/^Polar said: +"License key is no longer active\."$/m)
     expect(online.stdout).toMatch(/^Key: .*status revoked or disabled;/m)
     expect(online.stdout).not.toContain('status granted')
     expect(online.stdout + online.stderr).not.toContain(key.key)
@@ -292,7 +413,10 @@ describe('keygate status --online', () => {
       const run = await keygate(['status', '--dir', dir, '--online'])
       expect(run.code).toBe(0)
       expect(run.stdout).toMatch(/^License: +active$/m)
-      expect(run.stdout).toMatch(/Online check: +failed: .*could not reach/)
+      expect(run.stdout).toMatch(
+        /^Online check: +Cannot reach the license server\. This computer could not connect/m,
+      )
+      expect(run.stdout).not.toMatch(/\/v1\/|UND_ERR|ECONNREFUSED/)
     } finally {
       polar.setOffline(false)
     }

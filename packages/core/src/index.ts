@@ -17,6 +17,14 @@ export {
 } from './offline/entitlements.js'
 export { type EvaluateContext, evaluate } from './offline/evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './offline/grant.js'
+export {
+  type InspectOptions,
+  inspectRecord,
+  type KeyStatus,
+  type RecordInspection,
+  type RecordKind,
+  type RecordOrigin,
+} from './offline/inspect.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
 export { DEFAULT_POLICY, type Policy } from './offline/policy.js'
 export { type InactiveReason, isInactiveReason, REASONS } from './offline/reasons.js'

@@ -36,6 +36,11 @@ export {
 } from './encrypted-store.js'
 export type { ElectronLicenseState, ElectronStateListener } from './gate.js'
 export { activationPreloadPath, preloadPath } from './preload-paths.js'
+export {
+  DEFAULT_STORE_NAME,
+  electronUserDataDir,
+  type UserDataOptions,
+} from './record-location.js'
 export { toRendererState } from './renderer-state.js'
 export type {
   EncryptionStatus,
