@@ -8,6 +8,7 @@ import {
   type LicensingOptions,
   type Machine,
   maskKey,
+  type RevalidationTiming,
 } from '@keygate/core'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
 import { type ActivationWindowOptions, activationWindows } from './activation-window.js'
@@ -24,7 +25,6 @@ import { type BridgeAccess, registerIpcBridge } from './ipc.js'
 import { isAllowedUrl } from './origin.js'
 import { pacedFetch } from './paced-fetch.js'
 import type { EncryptionStatus } from './renderer-types.js'
-import type { RevalidationTiming } from './schedule.js'
 
 export interface ElectronLicensingOptions
   extends Omit<LicensingOptions, 'store' | 'machine' | 'fetch'> {
@@ -156,7 +156,6 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     powerMonitor,
     timing,
     random,
-    now,
   })
 
   /** The one way in for an activation, from main's code and from the bridge alike. */

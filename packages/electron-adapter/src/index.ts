@@ -1,3 +1,4 @@
+export type { RevalidationTiming } from '@keygate/core'
 export { ERROR_MESSAGES, INACTIVE_MESSAGES } from './activation-messages.js'
 export {
   type ActivationPageOptions,
@@ -48,4 +49,3 @@ export type {
   RendererInactiveState,
   RendererLicenseState,
 } from './renderer-types.js'
-export { DEFAULT_TIMING, type RevalidationTiming } from './schedule.js'
