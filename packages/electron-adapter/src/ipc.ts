@@ -3,6 +3,7 @@ import { CHANNELS, INVOKE_CHANNELS } from './channels.js'
 import type { ElectronInvokeEvent, ElectronIpcMain } from './electron-types.js'
 import type { ElectronLicenseState, ElectronStateListener } from './gate.js'
 import { originOf } from './origin.js'
+import { createPacer } from './paced-fetch.js'
 import { toErrorData, toRendererState } from './renderer-state.js'
 import type { RendererActionResult, RendererLicenseState } from './renderer-types.js'
 
@@ -58,11 +59,13 @@ const rendererView = (state: ElectronLicenseState): RendererLicenseState =>
 export function registerIpcBridge(options: IpcBridgeOptions): () => void {
   const { ipcMain, actions, access, now } = options
   const subscribers = new Map<number, Sender>()
-  let lastRefresh = Number.NEGATIVE_INFINITY
-  // One change at a time from renderers, and activations spaced out: a page looping
-  // `activate()` (a bug, an injected script) must not keep the office's IP blocked.
+  // Policies of the adapter's one throttle (the pacer under `net.fetch`): one online check
+  // per interval from renderers, and one activation per interval after the previous
+  // ended. A page looping `activate()` or `refresh()` (a bug, an injected script) must
+  // not spend the office's shared rate limit.
+  const refreshes = createPacer({ now, requests: 1, windowMs: options.minRefreshIntervalMs })
+  const activations = createPacer({ now, requests: 1, windowMs: options.minActivationIntervalMs })
   let changing = false
-  let lastActivationEnd = Number.NEGATIVE_INFINITY
 
   const view = async (): Promise<RendererLicenseState> =>
     rendererView(actions.state ?? (await actions.check({ online: 'never' })))
@@ -105,7 +108,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
       return { ok: false, error: error.toJSON(), state: await view() }
     }
     if (changing) return paced(options.minActivationIntervalMs)
-    const wait = lastActivationEnd + options.minActivationIntervalMs - now()
+    const wait = activations.next()
     if (wait > 0) return paced(wait)
     changing = true
     try {
@@ -114,7 +117,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
       return { ok: false, error: toErrorData(error, key), state: await view() }
     } finally {
       changing = false
-      lastActivationEnd = now()
+      activations.mark()
     }
   }
 
@@ -132,8 +135,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
 
   const refresh = async (): Promise<RendererLicenseState> => {
     // A renderer stuck in a loop must not spend the office's shared rate limit.
-    if (now() - lastRefresh < options.minRefreshIntervalMs) return view()
-    lastRefresh = now()
+    if (refreshes.take() > 0) return view()
     return rendererView(await actions.refresh())
   }
 
