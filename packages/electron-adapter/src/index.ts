@@ -1,6 +1,6 @@
 export type { RevalidationTiming } from '@keygate/core'
-export { ERROR_MESSAGES, INACTIVE_MESSAGES } from './activation-messages.js'
 export {
+  type ActivationPageInput,
   type ActivationPageOptions,
   activationPageHtml,
   activationPageUrl,
@@ -25,6 +25,7 @@ export type {
   ElectronPowerMonitor,
   ElectronSafeStorage,
   ElectronSafeStorageAsync,
+  ElectronShell,
   ManagingWebContents,
   PreventableEvent,
 } from './electron-types.js'
@@ -37,7 +38,7 @@ export {
 } from './encrypted-store.js'
 export type { ElectronLicenseState, ElectronStateListener } from './gate.js'
 export { activationPreloadPath, preloadPath } from './preload-paths.js'
-export { toRendererState } from './renderer-state.js'
+export { toErrorData, toRendererState, type WordsOptions } from './renderer-state.js'
 export type {
   EncryptionStatus,
   KeygateErrorData,
@@ -45,6 +46,7 @@ export type {
   KeygateRendererApi,
   RendererActionResult,
   RendererActiveState,
+  RendererErrorData,
   RendererGraceState,
   RendererInactiveState,
   RendererLicenseState,

@@ -30,7 +30,7 @@ describe('the state a renderer sees', () => {
       cause: new Error('x'),
     })
     const withExtras = { ...grace, error, key: 'ACME-SECRET-KEY-1234567890', grant: { key: 'x' } }
-    const seen = toRendererState(withExtras, 'unavailable')
+    const seen = toRendererState(withExtras, 'unavailable', { locale: 'en-US', now: START })
     expect(seen).toEqual({
       status: 'grace',
       license,
@@ -43,8 +43,25 @@ describe('the state a renderer sees', () => {
         name: 'KeygateError',
         code: 'network',
         message: '[keygate] Polar could not be reached',
+        words: {
+          title: 'Cannot reach the license server',
+          detail: 'This computer could not connect to the license server.',
+          action: 'Check the internet connection, proxy or firewall, then try again.',
+        },
       },
       encryption: 'unavailable',
+      words: {
+        title: 'Working offline',
+        detail:
+          'The license server could not be reached. The app keeps working until March 8, 2026 (in 7 days).',
+        action: 'Connect to the internet so your license can be checked.',
+      },
     })
+  })
+
+  it("carries core's words in the user's locale, dates and durations included", () => {
+    const seen = toRendererState(grace, 'os', { locale: 'de-DE', now: START })
+    expect(seen.words.detail).toContain('8. März 2026')
+    expect(seen.words.detail).toContain('in 7 Tagen')
   })
 })
