@@ -97,7 +97,19 @@ export function activationPageScript(config: ActivationPageConfig): void {
     footer.hidden = deactivate.hidden && portal.hidden
     status.textContent = state.words.title
     status.dataset.tone = state.status === 'active' ? 'ok' : state.status === 'grace' ? 'wait' : ''
-    summary.textContent = state.words.detail
+    // The masked key stays on one line (it has a hyphen a line could break at).
+    const key = state.license?.displayKey
+    const parts = key === undefined ? [state.words.detail] : state.words.detail.split(key)
+    summary.replaceChildren()
+    parts.forEach((part, i) => {
+      if (i > 0) {
+        const span = document.createElement('span')
+        span.className = 'key'
+        span.textContent = key ?? ''
+        summary.append(span)
+      }
+      summary.append(part)
+    })
     hint.textContent = state.words.action ?? ''
     hint.hidden = hint.textContent === ''
   }

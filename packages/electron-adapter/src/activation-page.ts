@@ -45,6 +45,7 @@ h1 { font-size: 1.35rem; line-height: 1.2; margin: 0; }
 #status[data-tone="wait"] { --dot: #c9a64a; }
 #summary, #hint { margin: 0 0 .5rem; }
 #hint { color: var(--muted); }
+.key { white-space: nowrap; font-family: ui-monospace, monospace; font-size: .92em; }
 label { display: block; font-weight: 600; margin: 1rem 0 .3rem; }
 input { width: 100%; padding: .6rem .7rem; font: inherit; font-family: ui-monospace, monospace;
   color: inherit; background: transparent; border: 1px solid var(--line); border-radius: 8px; }
