@@ -75,7 +75,7 @@ function httpsLink(name: string, url: string | undefined): string | undefined {
 }
 
 /** What the page shows, from the window's options: icon read, links checked. */
-export function pageInput(options: ActivationPageOptions): ActivationPageInput {
+function pageInput(options: ActivationPageOptions): ActivationPageInput {
   return {
     productName: options.productName,
     icon: iconDataUrl(options.icon),

@@ -39,7 +39,7 @@ export interface Gate {
 }
 
 /** Electron's sleep event, fed to core's schedule (Electron main has no `online` event). */
-export function electronEvents(powerMonitor: ElectronPowerMonitor | undefined) {
+function electronEvents(powerMonitor: ElectronPowerMonitor | undefined) {
   if (powerMonitor === undefined) return undefined
   return (wake: (event: WatchEvent) => void) => {
     const onResume = () => wake('resume')
