@@ -6,16 +6,19 @@ import {
   type ElectronLicenseState,
   preloadPath,
 } from '@keygate/electron-adapter'
-import { app, BrowserWindow, ipcMain, Menu, net, powerMonitor, safeStorage } from 'electron'
-import { ORGANIZATION_ID, POLAR_SERVER } from './license-config.js'
+import { app, BrowserWindow, ipcMain, Menu, net, powerMonitor, safeStorage, shell } from 'electron'
+import { BUY_URL, ORGANIZATION_ID, POLAR_SERVER, PORTAL_URL } from './license-config.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 
 const licensing = createElectronLicensing({
   organizationId: ORGANIZATION_ID,
   server: POLAR_SERVER,
-  electron: { app, safeStorage, net, ipcMain, powerMonitor },
+  electron: { app, safeStorage, net, ipcMain, powerMonitor, shell },
 })
+
+/** The activation window as a product page: the app's name (app.getName()), its links. */
+const activation = { buyUrl: BUY_URL, portalUrl: PORTAL_URL }
 
 let mainWindow: BrowserWindow | undefined
 
@@ -42,7 +45,7 @@ function openMainWindow(): BrowserWindow {
 async function show(state: ElectronLicenseState): Promise<void> {
   if (state.status === 'inactive') {
     // Resolves when the user presses Continue (active) or closes the window (inactive).
-    state = await licensing.openActivationWindow(BrowserWindow)
+    state = await licensing.openActivationWindow(BrowserWindow, activation)
     if (state.status === 'inactive') return app.quit()
   }
   mainWindow ??= openMainWindow()
@@ -66,7 +69,10 @@ app.whenReady().then(async () => {
       {
         label: 'License',
         submenu: [
-          { label: 'License…', click: () => void licensing.openActivationWindow(BrowserWindow) },
+          {
+            label: 'License…',
+            click: () => void licensing.openActivationWindow(BrowserWindow, activation),
+          },
         ],
       },
     ]),

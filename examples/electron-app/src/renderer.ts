@@ -10,22 +10,11 @@ declare global {
 
 const status = document.querySelector<HTMLParagraphElement>('#license')
 
-function describe(state: RendererLicenseState): string {
-  switch (state.status) {
-    case 'active':
-      return `Licensed (${state.license.displayKey}).`
-    case 'grace': {
-      const days = Math.ceil((state.graceEndsAt - Date.now()) / 86_400_000)
-      return `Licensed, offline: ${days} day(s) left to reconnect.`
-    }
-    case 'inactive':
-      return `Not licensed: ${state.reason}.`
-  }
-}
-
 function show(state: RendererLicenseState): void {
-  if (status) status.textContent = describe(state)
-  if (state.encryption === 'unavailable' && status) {
+  if (status === null) return
+  // Core's describe() words, sent by main in the user's locale: dates already formatted.
+  status.textContent = `${state.words.title}: ${state.words.detail}`
+  if (state.encryption === 'unavailable') {
     status.textContent += ' (stored without OS encryption: no keyring on this system)'
   }
 }

@@ -199,7 +199,8 @@ export const ENGLISH: Vocabulary = {
     }),
     rate_limited: (f) => ({
       title: 'Too many attempts',
-      detail: 'The license server asked this network to wait before trying again.',
+      // Polar's 429 and the app's own pacing of repeated clicks alike.
+      detail: 'There were too many attempts from this computer or network in a short time.',
       action:
         f.retryAfter === undefined
           ? 'Try again in a minute.'

@@ -1,21 +1,22 @@
-import type { InactiveReason, KeygateErrorCode } from '@keygate/core'
 import type {
-  KeygateErrorData,
   KeygateRendererApi,
+  RendererErrorData,
   RendererLicenseState,
 } from './renderer-types.js'
 
 /** What the page's script is given, embedded as JSON. */
 export interface ActivationPageConfig {
   productName: string
-  errors: Readonly<Record<KeygateErrorCode, string>>
-  inactive: Readonly<Record<InactiveReason, string>>
+  /** Checked `https:` links; main opens them in the browser. */
+  buyUrl?: string
+  portalUrl?: string
 }
 
 /**
  * The activation page's script. It runs in the page, not here: it is embedded with
  * `Function.prototype.toString`, so it must stay self-contained (no imports, no
- * closures over this module); types are checked like any other code.
+ * closures over this module); types are checked like any other code. Every sentence
+ * about the license comes with the state or error, from core's `describe()` in main.
  */
 export function activationPageScript(config: ActivationPageConfig): void {
   const exposed = (window as unknown as { keygate?: Partial<KeygateRendererApi> }).keygate
@@ -27,78 +28,94 @@ export function activationPageScript(config: ActivationPageConfig): void {
     if (element === null) throw new Error(`activation page: ${selector} is missing`)
     return element
   }
-  const heading = q<HTMLHeadingElement>('#heading')
+  const status = q<HTMLParagraphElement>('#status')
   const summary = q<HTMLParagraphElement>('#summary')
-  const detail = q<HTMLParagraphElement>('#detail')
+  const hint = q<HTMLParagraphElement>('#hint')
   const form = q<HTMLFormElement>('#form')
   const input = q<HTMLInputElement>('#key')
   const submit = q<HTMLButtonElement>('#activate')
+  const buy = q<HTMLAnchorElement>('#buy')
   const progress = q<HTMLParagraphElement>('#progress')
-  const message = q<HTMLParagraphElement>('#message')
+  const message = q<HTMLDivElement>('#message')
+  const licensedActions = q<HTMLDivElement>('#licensed')
   const check = q<HTMLButtonElement>('#check')
-  const deactivate = q<HTMLButtonElement>('#deactivate')
   const done = q<HTMLButtonElement>('#continue')
-  const DAY = 24 * 60 * 60 * 1000
+  const footer = q<HTMLElement>('#footer')
+  const portal = q<HTMLAnchorElement>('#portal')
+  const deactivate = q<HTMLButtonElement>('#deactivate')
   let busy = false
   let holdUntil = 0
 
-  const date = (ms: number) =>
-    new Date(ms).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' })
-  const moreDays = (n: number) => `${n} more ${n === 1 ? 'day' : 'days'}`
-  const say = (text: string) => {
-    message.textContent = text
-    message.hidden = text === ''
-  }
-  const errorText = (error: KeygateErrorData) =>
-    (config.errors[error.code] ?? error.message).replace(
-      '{seconds}',
-      String(Math.ceil(error.retryAfter ?? 60)),
-    )
+  if (config.buyUrl !== undefined) buy.href = config.buyUrl
+  if (config.portalUrl !== undefined) portal.href = config.portalUrl
 
-  const setBusy = (on: boolean, text: string) => {
+  const text = (selector: string, value: string) => {
+    q(selector).textContent = value
+  }
+  /** A calm note under the form: what happened, and what to do. */
+  const say = (error: RendererErrorData | undefined) => {
+    message.hidden = error === undefined
+    text('#message-title', error?.words.title ?? '')
+    text('#message-detail', error?.words.detail ?? '')
+    text('#message-action', error?.words.action ?? '')
+  }
+  /** The same note for something the page itself knows (an empty field, a missing preload). */
+  const sayPlain = (title: string, detail = '') => {
+    message.hidden = false
+    text('#message-title', title)
+    text('#message-detail', detail)
+    text('#message-action', '')
+  }
+
+  const setBusy = (on: boolean, line: string) => {
     busy = on
     form.setAttribute('aria-busy', String(on))
     input.readOnly = on
     submit.textContent = on ? 'Activating…' : 'Activate'
     for (const button of [submit, check, deactivate]) button.disabled = on
     if (!on && Date.now() < holdUntil) submit.disabled = true
-    progress.textContent = text
+    progress.textContent = line
   }
 
   const render = (state: RendererLicenseState) => {
     const licensed = state.status !== 'inactive'
-    form.hidden = licensed
-    deactivate.hidden = !licensed
-    done.hidden = !licensed
-    check.hidden = !(
+    const recheck =
       state.status === 'grace' ||
       (state.status === 'inactive' &&
-        (state.reason === 'grace_expired' || state.reason === 'clock_tampered'))
-    )
-    const more = state.status === 'inactive' ? (state.detail ?? '') : ''
-    detail.textContent = more === '' ? '' : `Details: ${more}`
-    detail.hidden = more === ''
-    heading.textContent = licensed
-      ? `${config.productName} is activated`
-      : `Activate ${config.productName}`
-    if (state.status === 'active') {
-      const until = state.expiresAt === null ? '' : ` It is valid until ${date(state.expiresAt)}.`
-      summary.textContent = `This computer is activated with license key ${state.license.displayKey}.${until}`
-    } else if (state.status === 'grace') {
-      const left = moreDays(Math.max(0, Math.ceil((state.graceEndsAt - Date.now()) / DAY)))
-      summary.textContent =
-        state.why === 'unreachable'
-          ? `Your license couldn't be checked because the license server can't be reached. The app keeps working for ${left} (until ${date(state.graceEndsAt)}). Connect to the internet and choose Check again.`
-          : `Your license is due for its regular online check. The app keeps working for ${left} (until ${date(state.graceEndsAt)}) while it is checked.`
-    } else {
-      const key = state.license === undefined ? '' : ` (license key ${state.license.displayKey})`
-      summary.textContent = `${config.inactive[state.reason]}${key}`
-    }
+        (state.reason === 'grace_expired' ||
+          state.reason === 'clock_tampered' ||
+          state.reason === 'tampered'))
+    form.hidden = licensed
+    buy.hidden = licensed || config.buyUrl === undefined
+    licensedActions.hidden = !licensed && !recheck
+    done.hidden = !licensed
+    check.hidden = !recheck
+    // The one primary action: Continue when the app may run, otherwise Check again.
+    check.className = licensed ? 'secondary' : ''
+    deactivate.hidden = !licensed
+    portal.hidden = config.portalUrl === undefined
+    footer.hidden = deactivate.hidden && portal.hidden
+    status.textContent = state.words.title
+    status.dataset.tone = state.status === 'active' ? 'ok' : state.status === 'grace' ? 'wait' : ''
+    // The masked key stays on one line (it has a hyphen a line could break at).
+    const key = state.license?.displayKey
+    const parts = key === undefined ? [state.words.detail] : state.words.detail.split(key)
+    summary.replaceChildren()
+    parts.forEach((part, i) => {
+      if (i > 0) {
+        const span = document.createElement('span')
+        span.className = 'key'
+        span.textContent = key ?? ''
+        summary.append(span)
+      }
+      summary.append(part)
+    })
+    hint.textContent = state.words.action ?? ''
+    hint.hidden = hint.textContent === ''
   }
 
   const fail = (error: unknown) => {
-    const text = error instanceof Error ? error.message : String(error)
-    say(`Something went wrong: ${text}`)
+    sayPlain('Something went wrong', error instanceof Error ? error.message : String(error))
   }
 
   form.addEventListener('submit', async (event) => {
@@ -107,11 +124,11 @@ export function activationPageScript(config: ActivationPageConfig): void {
     const key = input.value.trim()
     if (key === '') {
       input.setAttribute('aria-invalid', 'true')
-      say('Enter your license key.')
+      sayPlain('Enter your license key.')
       input.focus()
       return
     }
-    say('')
+    say(undefined)
     setBusy(true, 'Activating your license…')
     let after = ''
     try {
@@ -121,9 +138,9 @@ export function activationPageScript(config: ActivationPageConfig): void {
         input.value = ''
         input.removeAttribute('aria-invalid')
         after = 'Activated. Thank you!'
-      } else {
+      } else if (result.state.status === 'inactive') {
         input.setAttribute('aria-invalid', 'true')
-        say(errorText(result.error))
+        say(result.error)
         if (result.error.code === 'rate_limited') {
           // Polar blocks the network for this long: a retry before it only extends the block.
           holdUntil = Date.now() + (result.error.retryAfter ?? 60) * 1000
@@ -132,6 +149,7 @@ export function activationPageScript(config: ActivationPageConfig): void {
           }, holdUntil - Date.now())
         }
       }
+      // Refused while licensed (another window activated meanwhile): the state says it all.
     } catch (error) {
       fail(error)
     } finally {
@@ -143,14 +161,17 @@ export function activationPageScript(config: ActivationPageConfig): void {
 
   check.addEventListener('click', async () => {
     if (busy || api === undefined) return
-    say('')
+    say(undefined)
     setBusy(true, 'Checking your license…')
     let after = ''
     try {
       const state = await api.refresh()
       render(state)
-      if (state.error !== undefined) say(errorText(state.error))
-      else if (state.status === 'active') after = 'Your license is confirmed.'
+      const code = state.error?.code
+      if (state.status === 'active') after = 'Your license is confirmed.'
+      else if (code === 'network' || code === 'timeout') after = 'Still no connection.'
+      // Anything else is news the state's own words do not tell.
+      else if (state.error !== undefined) say(state.error)
     } catch (error) {
       fail(error)
     } finally {
@@ -160,14 +181,14 @@ export function activationPageScript(config: ActivationPageConfig): void {
 
   deactivate.addEventListener('click', async () => {
     if (busy || api === undefined) return
-    say('')
+    say(undefined)
     setBusy(true, 'Deactivating this computer…')
     let after = ''
     try {
       const result = await api.deactivate()
       render(result.state)
       if (result.ok) after = 'This computer is deactivated and its seat is free.'
-      else say(errorText(result.error))
+      else say(result.error)
     } catch (error) {
       fail(error)
     } finally {
@@ -179,9 +200,10 @@ export function activationPageScript(config: ActivationPageConfig): void {
 
   if (api === undefined) {
     form.hidden = true
-    say(
+    sayPlain(
+      "This window can't reach the app's license service.",
       exposed === undefined
-        ? "This window can't reach the app's license service (the keygate preload is missing)."
+        ? 'The keygate preload is missing.'
         : "This window's preload only lets it read the license. The activation window needs exposeLicenseApi({ mode: 'full' }), or no preload option at all.",
     )
     return

@@ -1,6 +1,15 @@
+import { KeygateError } from '@keygate/core'
 import type { BrowserWindowConstructorOptions } from 'electron'
-import { type ActivationPageOptions, activationPageUrl } from './activation-page.js'
-import type { ActivationBrowserWindow, BrowserWindowClass } from './electron-types.js'
+import {
+  type ActivationPageInput,
+  type ActivationPageOptions,
+  activationPageUrl,
+} from './activation-page.js'
+import type {
+  ActivationBrowserWindow,
+  BrowserWindowClass,
+  ElectronShell,
+} from './electron-types.js'
 import type { ElectronLicenseState } from './gate.js'
 import { activationPreloadPath } from './preload-paths.js'
 
@@ -24,16 +33,77 @@ export interface OpenedActivationWindow<W> {
   loaded: Promise<void>
 }
 
+const IMAGE_TYPES: Readonly<Record<string, string>> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  svg: 'image/svg+xml',
+}
+
+/** The icon as a `data:` URL the page's CSP allows; an unreadable one is a setup error. */
+function iconDataUrl(icon: ActivationPageOptions['icon']): string | undefined {
+  if (icon === undefined) return undefined
+  if (typeof icon !== 'string') return icon.toDataURL()
+  if (icon.startsWith('data:')) return icon
+  const type = IMAGE_TYPES[icon.split('.').at(-1)?.toLowerCase() ?? '']
+  if (type === undefined) {
+    throw new KeygateError(
+      'invalid_input',
+      'The activation window icon must be a PNG, JPEG, WebP, GIF or SVG file, a data: URL or a nativeImage.',
+    )
+  }
+  // Fetched, not imported: the gate's start-up never opens a window.
+  const { readFileSync } = process.getBuiltinModule('node:fs')
+  return `data:${type};base64,${readFileSync(icon).toString('base64')}`
+}
+
+/** An `https:` link without credentials, normalized; anything else is a setup error. */
+function httpsLink(name: string, url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    parsed = undefined
+  }
+  if (parsed?.protocol !== 'https:' || parsed.username !== '' || parsed.password !== '') {
+    throw new KeygateError('invalid_input', `${name} must be an https: URL without a user name.`)
+  }
+  return parsed.href
+}
+
+/** What the page shows, from the window's options: icon read, links checked. */
+function pageInput(options: ActivationPageOptions): ActivationPageInput {
+  return {
+    productName: options.productName,
+    icon: iconDataUrl(options.icon),
+    buyUrl: httpsLink('buyUrl', options.buyUrl),
+    portalUrl: httpsLink('portalUrl', options.portalUrl),
+  }
+}
+
 /**
  * Opens the built-in activation page in a locked-down window: context isolation,
  * sandbox, no Node, its own in-memory session that denies every permission, no new
- * windows, no navigation away from the page.
+ * windows, no navigation away from the page. Its two links (buy, customer portal) open
+ * in the user's browser through `shell.openExternal`, and nothing else does.
  */
 export function openActivationWindow<W extends ActivationBrowserWindow>(
   BrowserWindow: BrowserWindowClass<W>,
-  options: ActivationWindowOptions,
+  options: ActivationWindowOptions & { shell?: ElectronShell | undefined },
 ): OpenedActivationWindow<W> {
-  const url = activationPageUrl(options)
+  const input = pageInput(options)
+  const links = new Set([input.buyUrl, input.portalUrl].filter((u) => u !== undefined))
+  const { shell } = options
+  if (links.size > 0 && shell === undefined) {
+    throw new KeygateError(
+      'invalid_input',
+      'buyUrl and portalUrl open in the browser: pass electron.shell to createElectronLicensing.',
+    )
+  }
+  const url = activationPageUrl(input)
   // Spread first, then the fixed settings: a caller's `webPreferences` (even one smuggled
   // past the type) never weakens them.
   const window = new BrowserWindow({
@@ -42,7 +112,7 @@ export function openActivationWindow<W extends ActivationBrowserWindow>(
     minWidth: 360,
     minHeight: 420,
     autoHideMenuBar: true,
-    title: `Activate ${options.productName?.trim() || 'the app'}`,
+    title: `${options.productName?.trim() || 'the app'} license`,
     ...options.window,
     webPreferences: {
       preload: options.preload ?? activationPreloadPath,
@@ -57,7 +127,10 @@ export function openActivationWindow<W extends ActivationBrowserWindow>(
     },
   })
   const { webContents } = window
-  webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  webContents.setWindowOpenHandler(({ url: target }) => {
+    if (links.has(target)) void shell?.openExternal(target).catch(() => undefined)
+    return { action: 'deny' }
+  })
   // The page never navigates: a link or script that tries is stopped, so the trusted
   // window can never show another page.
   const stop = (event: { preventDefault(): void }) => event.preventDefault()
@@ -82,7 +155,7 @@ export interface ActivationWindows {
    */
   show<W extends ActivationBrowserWindow>(
     BrowserWindow: BrowserWindowClass<W>,
-    options: ActivationWindowOptions,
+    options: ActivationWindowOptions & { shell?: ElectronShell | undefined },
   ): Promise<ElectronLicenseState>
 }
 
@@ -103,7 +176,14 @@ export function activationWindows(deps: {
         opened.focus()
         return opened.result
       }
-      const { window, url, loaded } = openActivationWindow(BrowserWindow, options)
+      let opening: ReturnType<typeof openActivationWindow<InstanceType<typeof BrowserWindow>>>
+      try {
+        opening = openActivationWindow(BrowserWindow, options)
+      } catch (error) {
+        // A setup error (a bad link or icon) rejects, as everything else about the window does.
+        return Promise.reject(error)
+      }
+      const { window, url, loaded } = opening
       const id = window.webContents.id
       pages.set(id, url)
       const result = new Promise<ElectronLicenseState>((resolve, reject) => {

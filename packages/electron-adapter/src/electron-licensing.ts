@@ -8,6 +8,7 @@ import {
   type LicensingOptions,
   type Machine,
   maskKey,
+  type RevalidationTiming,
 } from '@keygate/core'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
 import { type ActivationWindowOptions, activationWindows } from './activation-window.js'
@@ -18,20 +19,24 @@ import type {
   ElectronNet,
   ManagingWebContents,
 } from './electron-types.js'
-import { encryptedStore } from './encrypted-store.js'
+import { type EncryptedStore, encryptedStore } from './encrypted-store.js'
 import { createGate, type ElectronLicenseState, type ElectronStateListener } from './gate.js'
 import { type BridgeAccess, registerIpcBridge } from './ipc.js'
 import { isAllowedUrl } from './origin.js'
 import { pacedFetch } from './paced-fetch.js'
 import type { EncryptionStatus } from './renderer-types.js'
-import type { RevalidationTiming } from './schedule.js'
 
 export interface ElectronLicensingOptions
   extends Omit<LicensingOptions, 'store' | 'machine' | 'fetch'> {
   /** Electron's modules: `{ app, safeStorage, net, ipcMain, powerMonitor }`. */
   electron: ElectronModules
-  /** Where the grant lives. Default: `<userData>/<storeName>.json`, locked and atomic. */
-  store?: LicenseStore | undefined
+  /**
+   * Where the grant lives. Default: `<userData>/<storeName>.json`, locked and atomic,
+   * encrypted with `safeStorage`. A store that encrypts by itself says so with
+   * `encrypts: true` and is used as is (its states say `encryption: 'store'`); any other
+   * is wrapped with `safeStorage` encryption.
+   */
+  store?: (LicenseStore & { readonly encrypts?: boolean | undefined }) | undefined
   /** The record's file name without `.json`. Default `license`. */
   storeName?: string | undefined
   /** Default: the OS machine id, salted with `machineSalt`, labelled with the host name. */
@@ -131,15 +136,22 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     rendererActivationIntervalMs = DEFAULT_RENDERER_ACTIVATION_MS,
     ...core
   } = options
-  const { app, safeStorage, net, ipcMain, powerMonitor } = electron
+  const { app, safeStorage, net, ipcMain, powerMonitor, shell } = electron
   const now = options.now ?? Date.now
 
   // `getPath('userData')` is valid before `ready`; safeStorage is only used after it.
   const userData = () => app.getPath('userData')
-  const store = encryptedStore(
-    customStore ?? createFileStore({ dir: userData(), name: storeName }),
-    { safeStorage, allowPlainText },
-  )
+  const store: Pick<EncryptedStore, 'encryption' | 'assertWritable'> & LicenseStore =
+    customStore?.encrypts === true
+      ? // Encrypting it again would only hide it from the store's own tools.
+        Object.assign(Object.create(customStore) as LicenseStore, {
+          encryption: (): EncryptionStatus => 'store',
+          assertWritable: async () => undefined,
+        })
+      : encryptedStore(customStore ?? createFileStore({ dir: userData(), name: storeName }), {
+          safeStorage,
+          allowPlainText,
+        })
   const machine =
     customMachine ?? nodeMachine({ salt: machineSalt ?? options.organizationId, dir: userData() })
   const licensing = createLicensing({
@@ -156,7 +168,6 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     powerMonitor,
     timing,
     random,
-    now,
   })
 
   /** The one way in for an activation, from main's code and from the bridge alike. */
@@ -211,6 +222,7 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
       minRefreshIntervalMs: rendererRefreshIntervalMs,
       minActivationIntervalMs: rendererActivationIntervalMs,
       now,
+      locale: () => app.getLocale?.(),
     })
   }
 
@@ -237,7 +249,7 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     subscribe: gate.subscribe,
     openActivationWindow(BrowserWindow, windowOptions = {}) {
       ensureIpc()
-      return windows.show(BrowserWindow, { productName: app.getName(), ...windowOptions })
+      return windows.show(BrowserWindow, { productName: app.getName(), shell, ...windowOptions })
     },
     allowLicenseChanges(webContents) {
       const { id } = webContents

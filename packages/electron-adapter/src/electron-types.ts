@@ -8,13 +8,19 @@ import type {
   Net,
   SafeStorage,
   Session,
+  Shell,
   WebContents,
 } from 'electron'
 
 // The parts of Electron the adapter uses, as Picks of Electron's own interfaces: the
 // real modules fit, tests pass small fakes, and nothing imports electron at runtime.
 
-export type ElectronApp = Pick<App, 'whenReady' | 'getPath' | 'getName' | 'getAppPath'>
+export type ElectronApp = Pick<App, 'whenReady' | 'getPath' | 'getName' | 'getAppPath'> &
+  /** The user's locale, for dates and durations in the words the adapter shows. */
+  Partial<Pick<App, 'getLocale'>>
+
+/** `shell`, to open the activation window's Buy and customer-portal links in the browser. */
+export type ElectronShell = Pick<Shell, 'openExternal'>
 
 /**
  * `safeStorage`'s asynchronous API, as Electron's newer typings declare it. Written out
@@ -79,6 +85,8 @@ export interface ElectronModules {
   ipcMain?: ElectronIpcMain | undefined
   /** Needed to revalidate after sleep; without it only the timers run. */
   powerMonitor?: ElectronPowerMonitor | undefined
+  /** Needed for the activation window's `buyUrl` and `portalUrl` links. */
+  shell?: ElectronShell | undefined
 }
 
 /** An event the adapter cancels: a navigation, a `<webview>`. */

@@ -1,5 +1,6 @@
-export { ERROR_MESSAGES, INACTIVE_MESSAGES } from './activation-messages.js'
+export type { RevalidationTiming } from '@keygate/core'
 export {
+  type ActivationPageInput,
   type ActivationPageOptions,
   activationPageHtml,
   activationPageUrl,
@@ -24,6 +25,7 @@ export type {
   ElectronPowerMonitor,
   ElectronSafeStorage,
   ElectronSafeStorageAsync,
+  ElectronShell,
   ManagingWebContents,
   PreventableEvent,
 } from './electron-types.js'
@@ -41,7 +43,7 @@ export {
   electronUserDataDir,
   type UserDataOptions,
 } from './record-location.js'
-export { toRendererState } from './renderer-state.js'
+export { toErrorData, toRendererState, type WordsOptions } from './renderer-state.js'
 export type {
   EncryptionStatus,
   KeygateErrorData,
@@ -49,8 +51,8 @@ export type {
   KeygateRendererApi,
   RendererActionResult,
   RendererActiveState,
+  RendererErrorData,
   RendererGraceState,
   RendererInactiveState,
   RendererLicenseState,
 } from './renderer-types.js'
-export { DEFAULT_TIMING, type RevalidationTiming } from './schedule.js'

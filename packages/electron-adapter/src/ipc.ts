@@ -3,7 +3,8 @@ import { CHANNELS, INVOKE_CHANNELS } from './channels.js'
 import type { ElectronInvokeEvent, ElectronIpcMain } from './electron-types.js'
 import type { ElectronLicenseState, ElectronStateListener } from './gate.js'
 import { originOf } from './origin.js'
-import { toErrorData, toRendererState } from './renderer-state.js'
+import { createPacer } from './paced-fetch.js'
+import { toErrorData, toRendererState, type WordsOptions } from './renderer-state.js'
 import type { RendererActionResult, RendererLicenseState } from './renderer-types.js'
 
 /** Longer than any key Polar issues or imports; refuses junk before it reaches core. */
@@ -35,6 +36,8 @@ export interface IpcBridgeOptions {
   /** A renderer's next activation waits this long after the previous one ended. */
   minActivationIntervalMs: number
   now: () => number
+  /** The user's locale (`app.getLocale()`) for the words each state and error carries. */
+  locale?: (() => string | undefined) | undefined
 }
 
 type Sender = ElectronInvokeEvent['sender']
@@ -47,9 +50,6 @@ const FULL_ONLY: ReadonlySet<string> = new Set([
   CHANNELS.refresh,
 ])
 
-const rendererView = (state: ElectronLicenseState): RendererLicenseState =>
-  toRendererState(state, state.encryption)
-
 /**
  * Registers the `keygate:*` handlers. Every call is refused unless the calling frame
  * is one of the app's own pages, changes only from the activation window, and no
@@ -58,11 +58,17 @@ const rendererView = (state: ElectronLicenseState): RendererLicenseState =>
 export function registerIpcBridge(options: IpcBridgeOptions): () => void {
   const { ipcMain, actions, access, now } = options
   const subscribers = new Map<number, Sender>()
-  let lastRefresh = Number.NEGATIVE_INFINITY
-  // One change at a time from renderers, and activations spaced out: a page looping
-  // `activate()` (a bug, an injected script) must not keep the office's IP blocked.
+  const wordsFor = (): WordsOptions => ({ locale: options.locale?.(), now: now() })
+  const rendererView = (state: ElectronLicenseState): RendererLicenseState =>
+    toRendererState(state, state.encryption, wordsFor())
+  const errorData = (error: unknown, key?: string) => toErrorData(error, key, wordsFor())
+  // Policies of the adapter's one throttle (the pacer under `net.fetch`): one online check
+  // per interval from renderers, and one activation per interval after the previous
+  // ended. A page looping `activate()` or `refresh()` (a bug, an injected script) must
+  // not spend the office's shared rate limit.
+  const refreshes = createPacer({ now, requests: 1, windowMs: options.minRefreshIntervalMs })
+  const activations = createPacer({ now, requests: 1, windowMs: options.minActivationIntervalMs })
   let changing = false
-  let lastActivationEnd = Number.NEGATIVE_INFINITY
 
   const view = async (): Promise<RendererLicenseState> =>
     rendererView(actions.state ?? (await actions.check({ online: 'never' })))
@@ -93,7 +99,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
       `Another license change from a window is running or has just ended: wait ${retryAfter} s, then try again.`,
       { retryAfter },
     )
-    return { ok: false, error: error.toJSON(), state: await view() }
+    return { ok: false, error: errorData(error), state: await view() }
   }
 
   const activate = async (key: unknown): Promise<RendererActionResult> => {
@@ -102,19 +108,19 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
         'invalid_input',
         'Enter the license key exactly as it appears in your purchase email.',
       )
-      return { ok: false, error: error.toJSON(), state: await view() }
+      return { ok: false, error: errorData(error), state: await view() }
     }
     if (changing) return paced(options.minActivationIntervalMs)
-    const wait = lastActivationEnd + options.minActivationIntervalMs - now()
+    const wait = activations.next()
     if (wait > 0) return paced(wait)
     changing = true
     try {
       return { ok: true, state: rendererView(await actions.activate(key)) }
     } catch (error) {
-      return { ok: false, error: toErrorData(error, key), state: await view() }
+      return { ok: false, error: errorData(error, key), state: await view() }
     } finally {
       changing = false
-      lastActivationEnd = now()
+      activations.mark()
     }
   }
 
@@ -124,7 +130,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
     try {
       return { ok: true, state: rendererView(await actions.deactivate()) }
     } catch (error) {
-      return { ok: false, error: toErrorData(error), state: await view() }
+      return { ok: false, error: errorData(error), state: await view() }
     } finally {
       changing = false
     }
@@ -132,8 +138,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
 
   const refresh = async (): Promise<RendererLicenseState> => {
     // A renderer stuck in a loop must not spend the office's shared rate limit.
-    if (now() - lastRefresh < options.minRefreshIntervalMs) return view()
-    lastRefresh = now()
+    if (refreshes.take() > 0) return view()
     return rendererView(await actions.refresh())
   }
 

@@ -13,6 +13,7 @@ export type {
   KeygateRendererApi,
   RendererActionResult,
   RendererActiveState,
+  RendererErrorData,
   RendererGraceState,
   RendererInactiveState,
   RendererLicenseState,

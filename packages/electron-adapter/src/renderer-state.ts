@@ -1,22 +1,31 @@
 import {
   type ActivationInfo,
+  type DescribeOptions,
+  describe,
   isKeygateError,
   KeygateError,
   type LicenseInfo,
   type LicenseState,
   maskKey,
 } from '@keygate/core'
-import type { EncryptionStatus, KeygateErrorData, RendererLicenseState } from './renderer-types.js'
+import type { EncryptionStatus, RendererErrorData, RendererLicenseState } from './renderer-types.js'
+
+/** Locale and time for the words a renderer gets; default the runtime's locale, now. */
+export type WordsOptions = Pick<DescribeOptions, 'locale' | 'now'>
 
 /**
- * The state a renderer may see. Built field by field, never spread, so nothing added
- * to core's state later (or a key) can leak through IPC by accident.
+ * The state a renderer may see, with its words from `describe()`. Built field by field,
+ * never spread, so nothing added to core's state later (or a key) can leak through IPC
+ * by accident.
  */
 export function toRendererState(
   state: LicenseState,
   encryption: EncryptionStatus,
+  wordsOptions: WordsOptions = {},
 ): RendererLicenseState {
-  const error = state.error === undefined ? {} : { error: toErrorData(state.error) }
+  const words = describe(state, wordsOptions)
+  const error =
+    state.error === undefined ? {} : { error: toErrorData(state.error, undefined, wordsOptions) }
   if (state.status === 'inactive') {
     return {
       status: 'inactive',
@@ -26,6 +35,7 @@ export function toRendererState(
       ...(state.activation === undefined ? {} : { activation: copyActivation(state.activation) }),
       ...error,
       encryption,
+      words,
     }
   }
   const licensed = {
@@ -35,6 +45,7 @@ export function toRendererState(
     expiresAt: state.expiresAt,
     ...error,
     encryption,
+    words,
   }
   if (state.status === 'active') {
     return { status: 'active', ...licensed, nextCheckAt: state.nextCheckAt }
@@ -62,17 +73,22 @@ function copyLicense(license: LicenseInfo): LicenseInfo {
 }
 
 /**
- * Any thrown value as a `KeygateErrorData`. Messages are core's own and never hold the
- * key; `key` is scrubbed anyway, since a foreign error (Electron's, a bug) might echo it.
+ * Any thrown value as a `RendererErrorData`, with its words from `describe()`. Messages
+ * are core's own and never hold the key; `key` is scrubbed anyway, since a foreign error
+ * (Electron's, a bug) might echo it.
  */
-export function toErrorData(error: unknown, key?: string): KeygateErrorData {
+export function toErrorData(
+  error: unknown,
+  key?: string,
+  wordsOptions: WordsOptions = {},
+): RendererErrorData {
   const known = isKeygateError(error)
     ? error
     : new KeygateError(
         'server',
         `Something unexpected went wrong: ${error instanceof Error ? error.message : String(error)}`,
       )
-  const data = known.toJSON()
+  const data = { ...known.toJSON(), words: describe(known, wordsOptions) }
   const secret = key?.trim()
   if (secret === undefined || secret.length < 4) return data
   // Case-insensitive: a server or a library may echo the key lower- or upper-cased.

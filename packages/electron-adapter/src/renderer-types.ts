@@ -4,16 +4,25 @@ import type {
   InactiveReason,
   KeygateError,
   LicenseInfo,
+  Words,
 } from '@keygate/core'
 
 /**
- * Whether the grant on disk is encrypted with the OS keyring (`safeStorage`): `os`, or
- * `unavailable` (no keyring, e.g. Linux falling back to `basic_text`).
+ * Whether the grant on disk is encrypted: `os` (the OS keyring, through `safeStorage`),
+ * `store` (a custom store marked `encrypts: true` encrypts it itself), or `unavailable`
+ * (no keyring, e.g. Linux falling back to `basic_text`).
  */
-export type EncryptionStatus = 'os' | 'unavailable'
+export type EncryptionStatus = 'os' | 'store' | 'unavailable'
 
 /** A `KeygateError` as it crosses IPC: `error.toJSON()`, no stack, no cause, no key. */
 export type KeygateErrorData = ReturnType<KeygateError['toJSON']>
+
+/**
+ * An error as a renderer gets it: the data, plus `words` from core's `describe()` in the
+ * user's locale (a renderer cannot import core). Show `words`, never `message`: the
+ * message is for developers.
+ */
+export type RendererErrorData = KeygateErrorData & { words: Words }
 
 interface RendererLicensed {
   /** What the app may show: Polar's `displayKey` (`****-` + last 6), never the key. */
@@ -24,8 +33,10 @@ interface RendererLicensed {
   /** The key's own expiry, epoch ms, or null. */
   expiresAt: number | null
   /** The last background check's failure, when it failed transiently. */
-  error?: KeygateErrorData
+  error?: RendererErrorData
   encryption: EncryptionStatus
+  /** What to tell the user about this state: core's `describe()`, in the user's locale. */
+  words: Words
 }
 
 export interface RendererActiveState extends RendererLicensed {
@@ -46,8 +57,10 @@ export interface RendererInactiveState {
   detail?: string
   license?: LicenseInfo
   activation?: ActivationInfo | null
-  error?: KeygateErrorData
+  error?: RendererErrorData
   encryption: EncryptionStatus
+  /** What to tell the user about this state: core's `describe()`, in the user's locale. */
+  words: Words
 }
 
 /** The license state as a renderer sees it: plain data, safe to structured-clone. */
@@ -56,7 +69,7 @@ export type RendererLicenseState = RendererActiveState | RendererGraceState | Re
 /** What `activate` and `deactivate` answer: they never reject for a license failure. */
 export type RendererActionResult =
   | { ok: true; state: RendererLicenseState }
-  | { ok: false; error: KeygateErrorData; state: RendererLicenseState }
+  | { ok: false; error: RendererErrorData; state: RendererLicenseState }
 
 /** What `exposeLicenseApi()` (read-only, the default) puts on `window.keygate`. */
 export interface KeygateReadApi {

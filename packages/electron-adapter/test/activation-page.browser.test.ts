@@ -1,8 +1,16 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import {
+  type InactiveReason,
+  KeygateError,
+  type KeygateErrorCode,
+  type LicenseState,
+  REASONS,
+} from '@keygate/core'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { activationPageUrl } from '../src/activation-page.js'
+import { toErrorData, toRendererState } from '../src/renderer-state.js'
 import type {
   KeygateRendererApi,
   RendererActionResult,
@@ -10,7 +18,9 @@ import type {
 } from '../src/renderer-types.js'
 
 // The activation page in a real browser (Debian's chromium), with a stubbed
-// `window.keygate`: what a person sees and can do, step by step.
+// `window.keygate` answering states built by the adapter itself (words from core's
+// `describe()`): what a person sees and can do, step by step. Every state is also
+// written as a screenshot to docs/activation-window/, light and dark for the main ones.
 
 const CHROMIUM = process.env.KEYGATE_CHROMIUM ?? '/usr/bin/chromium'
 const HAVE_CHROMIUM = existsSync(CHROMIUM)
@@ -22,9 +32,21 @@ if (SKIP) {
   )
 }
 
-const RESULTS = fileURLToPath(new URL('../test-results/', import.meta.url))
+const SHOTS = fileURLToPath(new URL('../../../docs/activation-window/', import.meta.url))
 const DAY = 24 * 60 * 60 * 1000
-const URL_ = activationPageUrl({ productName: 'Acme Editor' })
+const NOW = Date.parse('2026-03-01T12:00:00Z')
+const WORDS = { locale: 'en-US', now: NOW }
+// A flat rounded square: the app's icon, as `icon` would bring it in.
+const ICON = `data:image/svg+xml;base64,${Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48"><rect width="48" height="48" rx="10" fill="#2459c7"/><path d="M14 34V14h6l8 12V14h6v20h-6l-8-12v12z" fill="#fff"/></svg>',
+).toString('base64')}`
+const PAGE = {
+  productName: 'Acme Editor',
+  icon: ICON,
+  buyUrl: 'https://acme.example/buy',
+  portalUrl: 'https://polar.sh/acme/portal',
+}
+const URL_ = activationPageUrl(PAGE)
 
 const LICENSE = {
   id: 'b7d1b1c0-93f1-4a0e-9a53-0b4b8a1d2f10',
@@ -37,24 +59,44 @@ const LICENSE = {
   benefitId: '0b4b8a1d-2f10-4a0e-9a53-b7d1b1c093f1',
   customerId: '9a530b4b-8a1d-4f10-9a53-b7d1b1c093f1',
 }
-const NOT_ACTIVATED: RendererLicenseState = {
-  status: 'inactive',
-  reason: 'not_activated',
-  encryption: 'os',
-}
-const active = (): RendererLicenseState => ({
-  status: 'active',
+const LICENSED = {
   license: LICENSE,
-  activation: { id: 'a1', label: 'Alice laptop', createdAt: Date.now() },
-  validatedAt: Date.now(),
-  nextCheckAt: Date.now() + DAY,
+  activation: { id: 'a1', label: 'Alice laptop', createdAt: NOW - 40 * DAY },
+  validatedAt: NOW - 2 * DAY,
   expiresAt: null,
-  encryption: 'os',
-})
-const failure = (code: string, message: string, extra: object = {}): RendererActionResult =>
+}
+const view = (state: LicenseState) => toRendererState(state, 'os', WORDS)
+const inactive = (reason: InactiveReason, extra: object = {}) =>
+  view({
+    status: 'inactive',
+    reason,
+    ...(reason === 'not_activated' ? {} : { license: LICENSE, validatedAt: NOW - 9 * DAY }),
+    ...extra,
+  } as LicenseState)
+const NOT_ACTIVATED = inactive('not_activated')
+const active = (expiresAt: number | null = null) =>
+  view({
+    status: 'active',
+    ...LICENSED,
+    license: { ...LICENSE, expiresAt },
+    expiresAt,
+    validatedAt: NOW,
+    nextCheckAt: NOW + DAY,
+  })
+const grace = (why: 'unreachable' | 'revalidation_due') =>
+  view({
+    status: 'grace',
+    ...LICENSED,
+    why,
+    graceEndsAt: NOW + 3 * DAY,
+    ...(why === 'unreachable'
+      ? { error: new KeygateError('network', 'Polar could not be reached: fetch failed') }
+      : {}),
+  })
+const failure = (code: KeygateErrorCode, extra: { retryAfter?: number } = {}) =>
   ({
     ok: false,
-    error: { name: 'KeygateError', code, message: `[keygate] ${message}`, ...extra },
+    error: toErrorData(new KeygateError(code, `Polar said no (${code})`, extra), undefined, WORDS),
     state: NOT_ACTIVATED,
   }) as RendererActionResult
 
@@ -66,6 +108,7 @@ interface Stub {
   hold?: boolean
   /** Expose only what `exposeLicenseApi()` (read-only) does. */
   readOnly?: boolean
+  deactivated?: RendererLicenseState
 }
 
 interface StubWindow {
@@ -78,7 +121,7 @@ let browser: Browser
 
 beforeAll(async () => {
   if (SKIP) return
-  mkdirSync(RESULTS, { recursive: true })
+  mkdirSync(SHOTS, { recursive: true })
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -97,10 +140,15 @@ afterAll(async () => {
 })
 
 /** Opens the page with a stubbed bridge; fails the test on any script error or request. */
-async function open(stub: Stub | null): Promise<Page & { problems: string[] }> {
+async function open(
+  stub: Stub | null,
+  colorScheme: 'light' | 'dark' = 'light',
+): Promise<Page & { problems: string[] }> {
   const context = await browser.newContext({
     locale: 'en-US',
+    // The window's default size (activation-window.ts).
     viewport: { width: 480, height: 560 },
+    colorScheme,
   })
   const page = await context.newPage()
   const problems: string[] = []
@@ -122,20 +170,13 @@ async function open(stub: Stub | null): Promise<Page & { problems: string[] }> {
         status: async () => s.status,
         activate: (key) => {
           w.__calls.push(`activate:${key}`)
-          const answer = s.activate ?? {
-            ok: false,
-            error: { name: 'KeygateError', code: 'server', message: 'no stub' },
-            state: s.status,
-          }
+          const answer = s.activate ?? { ok: true, state: s.status }
           if (!s.hold) return Promise.resolve(answer)
           return new Promise((resolve) => {
             w.__release = () => resolve(answer)
           })
         },
-        deactivate: async () => ({
-          ok: true,
-          state: { status: 'inactive', reason: 'not_activated', encryption: 'os' },
-        }),
+        deactivate: async () => ({ ok: true, state: s.deactivated ?? s.status }),
         refresh: async () => {
           w.__calls.push('refresh')
           return s.refresh ?? s.status
@@ -146,7 +187,7 @@ async function open(stub: Stub | null): Promise<Page & { problems: string[] }> {
         },
       }
       if (s.readOnly) {
-        const { status, onChange } = w.keygate
+        const { status, onChange } = w.keygate as KeygateRendererApi
         w.keygate = { status, onChange } as KeygateRendererApi
       }
     }, stub)
@@ -159,26 +200,66 @@ async function open(stub: Stub | null): Promise<Page & { problems: string[] }> {
 // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is the point
 const seen = (locator: Locator) => locator.innerText()
 
-/** Kept as a test artifact; the key field is masked, as keys never go into artifacts. */
+/** Written to docs/activation-window/ (the README shows them); the key field is left empty. */
 async function shot(page: Page, name: string) {
-  await page.screenshot({
-    path: `${RESULTS}activation-${name}.png`,
-    fullPage: true,
-    mask: [page.getByRole('textbox')],
-  })
+  const field = page.getByRole('textbox')
+  if (await field.isVisible()) await field.fill('')
+  await page.screenshot({ path: `${SHOTS}${name}.png` })
+}
+
+/** Every visible button and link sits on one line: nothing wraps at the default size. */
+async function nothingWraps(page: Page) {
+  const wrapped = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('button, a')]
+      .filter((element) => element.offsetParent !== null)
+      .filter((element) => {
+        const lines =
+          element.getBoundingClientRect().height /
+          Number.parseFloat(getComputedStyle(element).lineHeight)
+        const row = element.parentElement?.getBoundingClientRect()
+        return (
+          lines > 1.9 + 0.9 ||
+          (row !== undefined && element.getBoundingClientRect().right > row.right + 1)
+        )
+      })
+      .map((element) => element.textContent),
+  )
+  expect(wrapped).toEqual([])
+}
+
+/** No sentence twice on the page (a grace summary repeated by its error, say). */
+async function noSentenceTwice(page: Page) {
+  const text = await seen(page.locator('main'))
+  const sentences = text
+    .split(/(?<=[.!?])\s+|\n+/)
+    .map((sentence) => sentence.trim())
+    .filter((sentence) => sentence.length > 12)
+  expect(sentences.filter((sentence, i) => sentences.indexOf(sentence) !== i)).toEqual([])
+}
+
+/** Nothing a developer would say: no route, no error number, no raw timestamp, no tag. */
+async function plainWords(page: Page) {
+  const text = await seen(page.locator('main'))
+  expect(text).not.toMatch(/\[keygate\]|\/v1\/|\bE[A-Z]{3,}\b|\d{4}-\d{2}-\d{2}T/)
 }
 
 describe.skipIf(SKIP)('the activation page in chromium', () => {
-  it('walks a person through a successful activation', async () => {
+  it('walks a person through a successful activation, to Continue', async () => {
     const page = await open({
       status: NOT_ACTIVATED,
       activate: { ok: true, state: active() },
       hold: true,
     })
+    await expect(page.getByRole('heading', { name: 'Acme Editor' }).isVisible()).resolves.toBe(true)
+    await expect(page.title()).resolves.toBe('Acme Editor license')
+    await expect(seen(page.locator('#status'))).resolves.toBe('Not activated')
+    await expect(page.locator('header img').getAttribute('src')).resolves.toBe(ICON)
     await expect(
-      page.getByRole('heading', { name: 'Activate Acme Editor' }).isVisible(),
-    ).resolves.toBe(true)
-    await expect(page.title()).resolves.toBe('Activate Acme Editor')
+      page.getByRole('link', { name: 'Buy a license' }).getAttribute('href'),
+    ).resolves.toBe('https://acme.example/buy')
+    await nothingWraps(page)
+    await noSentenceTwice(page)
+    await shot(page, 'not-activated')
     await page
       .getByRole('textbox', { name: 'License key' })
       .fill('  ACME-1B4E28BA-2FA1-11D2-883F-0016D3CCA427 ')
@@ -187,98 +268,94 @@ describe.skipIf(SKIP)('the activation page in chromium', () => {
     // Progress while main is talking to Polar.
     await page.getByRole('status').getByText('Activating your license…').waitFor()
     await expect(page.getByRole('button', { name: 'Activating…' }).isDisabled()).resolves.toBe(true)
-    await shot(page, 'progress')
     await page.evaluate(() => (window as unknown as StubWindow).__release?.())
 
-    await page.getByRole('heading', { name: 'Acme Editor is activated' }).waitFor()
+    await page.locator('#status').getByText('Licensed').waitFor()
     const text = await seen(page.locator('main'))
-    expect(text).toContain('This computer is activated with license key ****-CCA427.')
+    expect(text).toContain('This computer is activated with the license key ****-CCA427.')
     expect(text).toContain('Activated. Thank you!')
     await expect(page.getByRole('button', { name: 'Continue' }).isVisible()).resolves.toBe(true)
     await expect(page.getByRole('textbox', { name: 'License key' }).isVisible()).resolves.toBe(
       false,
     )
+    await expect(page.getByRole('link', { name: 'Buy a license' }).isVisible()).resolves.toBe(false)
+    // Deactivation is there, but quiet: not a button beside Continue with the same weight.
+    const deactivate = page.getByRole('button', { name: 'Deactivate this computer' })
+    await expect(deactivate.getAttribute('class')).resolves.toBe('quiet')
+    await expect(page.locator('#licensed button:visible').count()).resolves.toBe(1)
     // The key is trimmed before it is sent, and the field is emptied afterwards.
     const calls = await page.evaluate(() => (window as unknown as StubWindow).__calls)
     expect(calls).toEqual(['activate:ACME-1B4E28BA-2FA1-11D2-883F-0016D3CCA427'])
-    await shot(page, 'success')
+    await nothingWraps(page)
+    await shot(page, 'activated')
     expect(page.problems).toEqual([])
   })
 
   it.each([
     {
       name: 'limit-reached',
-      result: failure('activation_limit_reached', 'License key activation limit already reached'),
-      says: [
-        'free a seat',
-        'customer portal',
-        'deactivate it in the app on a computer you no longer use',
-      ],
+      result: failure('activation_limit_reached'),
+      says: ['customer portal'],
     },
-    {
-      name: 'not-found',
-      result: failure('key_not_found', 'This license key was not found.'),
-      says: ['bought it in the last few minutes, wait a minute and try again'],
-    },
-    {
-      name: 'offline',
-      result: failure('network', 'Polar could not be reached: fetch failed'),
-      says: ["Couldn't reach the license server", 'Check your internet connection', 'try again'],
-    },
+    { name: 'not-found', result: failure('key_not_found'), says: ['up to 2 minutes'] },
+    { name: 'offline', result: failure('network'), says: ['could not connect'] },
     {
       name: 'rate-limited',
-      result: failure('rate_limited', 'Too many requests', { retryAfter: 60 }),
-      says: ['Wait 60 seconds, then try again'],
+      result: failure('rate_limited', { retryAfter: 60 }),
+      says: ['Too many attempts', 'Try again in 1 minute'],
     },
-    {
-      name: 'revoked',
-      result: failure('revoked', 'License key is no longer active.'),
-      says: ['Contact the seller'],
+    { name: 'revoked-key', result: failure('revoked'), says: ['Contact the seller'] },
+  ])(
+    "explains a failed activation calmly, in core's words: $name",
+    async ({ name, result, says }) => {
+      const page = await open({ status: NOT_ACTIVATED, activate: result })
+      const input = page.getByRole('textbox', { name: 'License key' })
+      await input.fill('ACME-1B4E28BA-2FA1-11D2-883F-0016D3CCA427')
+      await page.getByRole('button', { name: 'Activate' }).click()
+      const alert = page.getByRole('alert')
+      await alert.waitFor()
+      const text = await seen(alert)
+      if (!result.ok) {
+        expect(text).toContain(result.error.words.title)
+        expect(text).toContain(result.error.words.detail)
+      }
+      for (const phrase of says) expect(text).toContain(phrase)
+      // Calm: not bold red. The title is the only emphasis, at the body's size.
+      const style = await alert.evaluate((element) => {
+        const s = getComputedStyle(element)
+        return { weight: s.fontWeight, color: s.color }
+      })
+      expect(style.weight).toBe('400')
+      expect(style.color).not.toMatch(/^rgb\((1[5-9]\d|2\d\d), (\d|[1-9]\d), (\d|[1-9]\d)\)$/)
+      await plainWords(page)
+      await noSentenceTwice(page)
+      await expect(input.getAttribute('aria-invalid')).resolves.toBe('true')
+      // Still on the form, ready to try again (after the wait, when rate limited).
+      await expect(input.isVisible()).resolves.toBe(true)
+      await expect(page.getByRole('button', { name: 'Activate' }).isDisabled()).resolves.toBe(
+        name === 'rate-limited',
+      )
+      await nothingWraps(page)
+      await shot(page, `error-${name}`)
+      expect(page.problems).toEqual([])
     },
-  ])('explains a failed activation in plain words: $name', async ({ name, result, says }) => {
-    const page = await open({ status: NOT_ACTIVATED, activate: result })
-    const input = page.getByRole('textbox', { name: 'License key' })
-    await input.fill('ACME-1B4E28BA-2FA1-11D2-883F-0016D3CCA427')
-    await page.getByRole('button', { name: 'Activate' }).click()
-    const alert = page.getByRole('alert')
-    await alert.waitFor()
-    const text = await seen(alert)
-    for (const phrase of says) expect(text).toContain(phrase)
-    expect(text).not.toContain('[keygate]')
-    await expect(input.getAttribute('aria-invalid')).resolves.toBe('true')
-    // Still on the form, ready to try again (after the wait, when rate limited).
-    await expect(
-      page.getByRole('heading', { name: 'Activate Acme Editor' }).isVisible(),
-    ).resolves.toBe(true)
-    await expect(page.getByRole('button', { name: 'Activate' }).isDisabled()).resolves.toBe(
-      name === 'rate-limited',
-    )
-    await shot(page, name)
-    expect(page.problems).toEqual([])
-  })
+  )
 
-  it('shows the grace days left when the license server cannot be reached, and checks again', async () => {
-    const page = await open({
-      status: {
-        ...(active() as Extract<RendererLicenseState, { status: 'active' }>),
-        status: 'grace',
-        why: 'unreachable',
-        graceEndsAt: Date.now() + 3 * DAY - 60_000,
-        error: { name: 'KeygateError', code: 'network', message: '[keygate] offline' },
-      },
-      refresh: active(),
-    })
-    await page.getByText('3 more days').waitFor()
+  it('says once that the server cannot be reached, with the date grace ends, and checks again', async () => {
+    const page = await open({ status: grace('unreachable'), refresh: active() })
+    await page.locator('#status').getByText('Working offline').waitFor()
     const text = await seen(page.locator('main'))
-    expect(text).toContain("license server can't be reached")
-    expect(text).toContain('Connect to the internet and choose Check again')
-    await shot(page, 'grace')
+    expect(text).toContain('The app keeps working until March 4, 2026 (in 3 days).')
+    expect(text).toContain('Connect to the internet so your license can be checked.')
+    // The state's error is not shown beside the summary that already says it.
+    await expect(page.getByRole('alert').isVisible()).resolves.toBe(false)
+    await noSentenceTwice(page)
+    await nothingWraps(page)
+    await shot(page, 'grace-offline')
 
     await page.getByRole('button', { name: 'Check again' }).click()
     await page.getByRole('status').getByText('Your license is confirmed.').waitFor()
-    await expect(
-      page.getByRole('heading', { name: 'Acme Editor is activated' }).isVisible(),
-    ).resolves.toBe(true)
+    await expect(seen(page.locator('#status'))).resolves.toBe('Licensed')
     expect(page.problems).toEqual([])
   })
 
@@ -292,18 +369,65 @@ describe.skipIf(SKIP)('the activation page in chromium', () => {
 
   it('explains a copied profile and offers to activate this computer', async () => {
     const page = await open({
-      status: {
-        status: 'inactive',
-        reason: 'machine_mismatch',
+      status: inactive('machine_mismatch', {
         detail: 'The license record on this computer was encrypted by another user account.',
-        encryption: 'os',
-      },
+      }),
     })
-    await page.getByText('set up on another computer or user account').waitFor()
+    await page.getByText('activated on a different computer or user account').waitFor()
     await expect(page.getByRole('textbox', { name: 'License key' }).isVisible()).resolves.toBe(true)
-    expect(await seen(page.locator('main'))).toContain(
-      'Details: The license record on this computer',
-    )
+    // Polar's or the store's own detail is for developers: not on the page.
+    expect(await seen(page.locator('main'))).not.toContain('encrypted by another user account')
+  })
+
+  const everyState: Array<[string, RendererLicenseState]> = [
+    ['active-until', active(NOW + 200 * DAY)],
+    ['grace-due', grace('revalidation_due')],
+    ...(Object.keys(REASONS) as InactiveReason[])
+      .filter((reason) => reason !== 'not_activated')
+      .map((reason): [string, RendererLicenseState] => [
+        `inactive-${reason.replaceAll('_', '-')}`,
+        inactive(
+          reason,
+          reason === 'expired' ? { license: { ...LICENSE, expiresAt: NOW - 3 * DAY } } : {},
+        ),
+      ]),
+  ]
+  it.each(everyState)(
+    'shows %s in plain words, each once, buttons on one line',
+    async (name, state) => {
+      const page = await open({ status: state })
+      await page.locator('#status').getByText(state.words.title).waitFor()
+      const text = await seen(page.locator('main'))
+      expect(text).toContain(state.words.detail)
+      await plainWords(page)
+      await noSentenceTwice(page)
+      await nothingWraps(page)
+      await shot(page, name)
+      expect(page.problems).toEqual([])
+      await page.context().close()
+    },
+  )
+
+  it.each<[string, RendererLicenseState, RendererActionResult | undefined]>([
+    ['not-activated', NOT_ACTIVATED, undefined],
+    ['activated', active(), undefined],
+    ['grace-offline', grace('unreachable'), undefined],
+    ['inactive-revoked', inactive('revoked'), undefined],
+    ['error-limit-reached', NOT_ACTIVATED, failure('activation_limit_reached')],
+  ])('shows %s in the dark theme too', async (name, status, result) => {
+    const page = await open({ status, ...(result ? { activate: result } : {}) }, 'dark')
+    await page.locator('#status').getByText(status.words.title).waitFor()
+    if (result !== undefined) {
+      await page.getByRole('textbox').fill('ACME-1B4E28BA-2FA1-11D2-883F-0016D3CCA427')
+      await page.getByRole('button', { name: 'Activate' }).click()
+      await page.getByRole('alert').waitFor()
+    }
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor)
+    expect(background).toBe('rgb(24, 25, 28)')
+    await nothingWraps(page)
+    await shot(page, `${name}-dark`)
+    expect(page.problems).toEqual([])
+    await page.context().close()
   })
 
   it('says so when the preload did not expose the bridge', async () => {
@@ -320,6 +444,8 @@ describe.skipIf(SKIP)('the activation page in chromium', () => {
       .getAttribute('content')
     expect(csp).toMatch(/(^|; )default-src 'none'(;|$)/)
     expect(/script-src [^;]*/.exec(csp ?? '')?.[0]).toMatch(/^script-src 'sha256-[A-Za-z0-9+/=]+'$/)
+    // Images from data: only (the app's icon, embedded).
+    expect(/img-src [^;]*/.exec(csp ?? '')?.[0]).toBe('img-src data:')
     const tried = await page.evaluate(async () => {
       const flags = window as unknown as { __inline?: boolean; __handler?: boolean }
       const script = document.createElement('script')

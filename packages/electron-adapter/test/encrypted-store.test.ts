@@ -155,9 +155,8 @@ describe('encryption at rest', () => {
     const after = setup({ store: memoryStore(edited), safeStorage })
     const state = await after.gate.start()
     expect(state).toMatchObject({ status: 'inactive', reason: 'not_activated', encryption: 'os' })
-    expect(
-      state.status === 'inactive' && state.note?.kind === 'unreadable' && state.note.problem,
-    ).toMatch(/plain text.*keyring/)
+    const note = state.status === 'inactive' ? state.note : undefined
+    expect(note?.kind === 'unreadable' && note.problem).toMatch(/plain text.*keyring/)
     expect(after.store.quarantined.map((q) => q.text)).toEqual([edited])
     expect(await after.store.read()).toBeNull()
   })

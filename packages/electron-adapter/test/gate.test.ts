@@ -187,6 +187,7 @@ describe('background revalidation', () => {
     const h = setup()
     await h.gate.activate(h.key.key)
     await h.gate.start()
+    await vi.advanceTimersByTimeAsync(0) // core's watch() plans once its online code is loaded
     sleepFor(30 * HOUR)
     h.powerMonitor.emit('resume')
     // Waits a few seconds for Wi-Fi to reconnect: 5 s × (1 + random()).

@@ -8,6 +8,7 @@ import {
   createElectronLicensing,
   type ElectronLicensingOptions,
 } from '../src/electron-licensing.js'
+import type { ElectronModules } from '../src/electron-types.js'
 import {
   type FakeSafeStorage,
   fakeApp,
@@ -32,6 +33,8 @@ export interface HarnessOptions {
   /** The jitter source; 0.5 puts every scheduled check exactly on its due time. */
   random?: () => number
   gate?: Partial<ElectronLicensingOptions>
+  /** Replaces some of the fake Electron modules (e.g. `shell`, an `app` with a locale). */
+  electron?: Partial<ElectronModules>
 }
 
 /** The adapter wired to fake Electron modules, with the Polar emulator behind `net.fetch`. */
@@ -46,7 +49,7 @@ export function harness(options: HarnessOptions = {}) {
   const store = options.store ?? memoryStore()
   const gate = createElectronLicensing({
     organizationId: polar.organizationId,
-    electron: { app, safeStorage, net, ipcMain, powerMonitor },
+    electron: { app, safeStorage, net, ipcMain, powerMonitor, ...options.electron },
     store,
     machine: staticMachine('fingerprint-of-this-machine', 'Alice laptop'),
     revalidation: { random: options.random ?? (() => 0.5) },

@@ -225,7 +225,7 @@ describe('the activation window', () => {
       spellcheck: false,
       partition: 'keygate-activation',
     })
-    expect(window.options.title).toBe('Activate Acme Editor')
+    expect(window.options.title).toBe('Acme Editor license')
     const popup = {
       url: 'https://evil.example/',
       frameName: '',
@@ -240,6 +240,71 @@ describe('the activation window', () => {
     await expect(h.call(page, CHANNELS.status)).resolves.toMatchObject({ status: 'inactive' })
     const tampered = fakeSender(`${window.url}AA`, window.webContents.id)
     await expect(h.call(tampered, CHANNELS.status)).rejects.toMatchObject({ code: 'forbidden' })
+  })
+
+  it('opens its buy and portal links in the browser, and nothing else', async () => {
+    const opened: string[] = []
+    const shell = { openExternal: async (url: string) => void opened.push(url) }
+    const h = await setup({ electron: { shell } })
+    void h.gate.openActivationWindow(FakeWindow, {
+      buyUrl: 'https://acme.example/buy',
+      portalUrl: 'https://polar.sh/acme/portal',
+    })
+    const window = FakeWindow.made.at(-1) as FakeWindow
+    const open = (url: string) =>
+      window.openHandler?.({
+        url,
+        frameName: '',
+        features: '',
+        disposition: 'foreground-tab',
+        referrer: { url: '', policy: 'default' },
+      })
+    expect(open('https://acme.example/buy')).toEqual({ action: 'deny' })
+    expect(open('https://polar.sh/acme/portal')).toEqual({ action: 'deny' })
+    expect(open('https://evil.example/')).toEqual({ action: 'deny' })
+    expect(open('file:///etc/passwd')).toEqual({ action: 'deny' })
+    await Promise.resolve()
+    expect(opened).toEqual(['https://acme.example/buy', 'https://polar.sh/acme/portal'])
+  })
+
+  it('refuses links that are not https, and links without electron.shell', async () => {
+    const shell = { openExternal: async () => undefined }
+    const h = await setup({ electron: { shell } })
+    for (const buyUrl of [
+      'http://acme.example/buy',
+      'javascript:alert(1)',
+      'https://u:p@acme.example/',
+    ]) {
+      await expect(h.gate.openActivationWindow(FakeWindow, { buyUrl })).rejects.toMatchObject({
+        code: 'invalid_input',
+      })
+    }
+    const without = await setup()
+    await expect(
+      without.gate.openActivationWindow(FakeWindow, { portalUrl: 'https://polar.sh/acme/portal' }),
+    ).rejects.toMatchObject({ code: 'invalid_input' })
+  })
+
+  it("shows the app's icon from a file, and words in the user's locale", async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const icon = join(mkdtempSync(join(tmpdir(), 'keygate-icon-')), 'icon.png')
+    writeFileSync(icon, Buffer.from([0x89, 0x50, 0x4e, 0x47]))
+    const h = await setup()
+    const app = { ...h.app, getLocale: () => 'de-DE' }
+    const german = await setup({ electron: { app } })
+    void german.gate.openActivationWindow(FakeWindow, { icon })
+    const window = FakeWindow.made.at(-1) as FakeWindow
+    const html = Buffer.from(window.url.split(',')[1] ?? '', 'base64').toString()
+    expect(html).toContain('<img id="icon" src="data:image/png;base64,iVBORw==" alt="">')
+    const page = fakeSender(window.url, window.webContents.id)
+    const key = german.polar.createKey({ limitActivations: 1, expiresAt: '2031-03-01T12:00:00Z' })
+    await german.gate.activate(key.key)
+    const state = await german.call<RendererLicenseState>(page, CHANNELS.status)
+    expect(state.words.title).toBe('Licensed')
+    // Dates in the words come formatted for the user's locale (app.getLocale()).
+    expect(state.words.detail).toContain('1. März 2031')
   })
 
   it('keeps its secure settings whatever the caller passes (even past the types)', async () => {

@@ -50,6 +50,7 @@ const STATE: RendererLicenseState = {
   status: 'inactive',
   reason: 'not_activated',
   encryption: 'os',
+  words: { title: 'Not activated', detail: 'This computer has no license yet.' },
 }
 
 describe('exposeLicenseApi', () => {

@@ -1,14 +1,19 @@
-import { DEFAULT_POLICY, KeygateError, type LicenseState } from '@keygate/core'
 import { describe, expect, it } from 'vitest'
-import { toRendererState } from '../src/renderer-state.js'
+import { DEFAULT_POLICY } from '../../src/offline/policy.js'
+import type { LicenseState } from '../../src/offline/state.js'
 import {
   DEFAULT_TIMING,
   isDue,
   MAX_TIMER_MS,
   nextDelay,
   type PlanContext,
-} from '../src/schedule.js'
-import { DAY, HOUR, MINUTE, SECOND, START } from './harness.js'
+} from '../../src/online/schedule.js'
+
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+const DAY = 24 * HOUR
+const START = Date.parse('2026-03-01T12:00:00Z')
 
 const license = {
   id: 'lk',
@@ -99,30 +104,5 @@ describe('inactive states an online check may still lift (nextCheckAt)', () => {
     expect(nextDelay(expired, ctx())).toBe(30 * SECOND)
     expect(nextDelay(expired, ctx({ failures: 3, random: () => 1 }))).toBe(4 * MINUTE)
     expect(nextDelay(expired, ctx({ failures: 12, random: () => 1 }))).toBe(HOUR)
-  })
-})
-
-describe('the state a renderer sees', () => {
-  it('holds only the fields it is meant to, as plain data', () => {
-    const error = new KeygateError('network', 'Polar could not be reached', {
-      cause: new Error('x'),
-    })
-    const withExtras = { ...grace, error, key: 'ACME-SECRET-KEY-1234567890', grant: { key: 'x' } }
-    const seen = toRendererState(withExtras, 'unavailable')
-    expect(seen).toEqual({
-      status: 'grace',
-      license,
-      activation: null,
-      validatedAt: START,
-      expiresAt: null,
-      graceEndsAt: START + 7 * DAY,
-      why: 'unreachable',
-      error: {
-        name: 'KeygateError',
-        code: 'network',
-        message: '[keygate] Polar could not be reached',
-      },
-      encryption: 'unavailable',
-    })
   })
 })
