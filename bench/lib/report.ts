@@ -251,6 +251,15 @@ export function markdown(results: Results): string {
         ...header('build', 'wall (IQR, runs)', 'CPU time (IQR, runs)'),
         row(['unbundled (the packages from node_modules)', cell(first.ms), cell(first.cpuMs)]),
         row(['bundled by esbuild', cell(first.bundledMs), cell(first.bundledCpuMs)]),
+        ...(first.requireMs && first.requireCpuMs
+          ? [
+              row([
+                'through require() (the CommonJS build, as a CommonJS Electron main loads it)',
+                cell(first.requireMs),
+                cell(first.requireCpuMs),
+              ]),
+            ]
+          : []),
       )
     }
     const phases = Object.entries(wp.gatePhases ?? {})

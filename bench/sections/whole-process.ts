@@ -50,7 +50,15 @@ export interface WholeProcessResult {
    * first state (first-check.js), unbundled and bundled; wall and CPU time.
    */
   firstCheck?:
-    | { ms: Summary; cpuMs: Summary; bundledMs: Summary; bundledCpuMs: Summary }
+    | {
+        ms: Summary
+        cpuMs: Summary
+        bundledMs: Summary
+        bundledCpuMs: Summary
+        /** Through require(): the CommonJS build (first-check-require.js). */
+        requireMs?: Summary | undefined
+        requireCpuMs?: Summary | undefined
+      }
     | undefined
 }
 
@@ -130,7 +138,7 @@ export async function measureWholeProcess(
 
 /**
  * Inside fresh processes, interleaved: the gate's phases (gate-phases.js) and the first
- * check with its imports (first-check.js, unbundled and bundled).
+ * check with its imports (first-check.js: unbundled, bundled, and through require()).
  */
 async function measureInside(
   ctx: BenchContext,
@@ -142,7 +150,14 @@ async function measureInside(
   const phases: Record<string, number[]> = {}
   const first = { ms: [] as number[], cpuMs: [] as number[] }
   const bundled = { ms: [] as number[], cpuMs: [] as number[] }
-  const kinds = ['phases', 'first', 'bundled'] as const
+  const required = { ms: [] as number[], cpuMs: [] as number[] }
+  const kinds = ['phases', 'first', 'bundled', 'require'] as const
+  const files = {
+    first: fixture('first-check'),
+    bundled: bundles.firstCheck,
+    require: fixture('first-check-require'),
+  }
+  const into = { first, bundled, require: required }
   for (let round = 0; round < warmup + runs; round++) {
     for (const kind of seededShuffle(kinds, 500 + round)) {
       if (kind === 'phases') {
@@ -155,14 +170,12 @@ async function measureInside(
         }
         continue
       }
-      const file = kind === 'first' ? fixture('first-check') : bundles.firstCheck
-      const result = await runNode(file, [], env)
+      const result = await runNode(files[kind], [], env)
       const out = JSON.parse(result.stdout) as { status: string; ms: number; cpuMs: number }
-      if (out.status !== 'active') throw new Error(`${file} ended ${out.status}`)
+      if (out.status !== 'active') throw new Error(`${files[kind]} ended ${out.status}`)
       if (round < warmup) continue
-      const into = kind === 'first' ? first : bundled
-      into.ms.push(out.ms)
-      into.cpuMs.push(out.cpuMs)
+      into[kind].ms.push(out.ms)
+      into[kind].cpuMs.push(out.cpuMs)
     }
   }
   return {
@@ -174,6 +187,8 @@ async function measureInside(
       cpuMs: summarize(first.cpuMs, 'ms'),
       bundledMs: summarize(bundled.ms, 'ms'),
       bundledCpuMs: summarize(bundled.cpuMs, 'ms'),
+      requireMs: summarize(required.ms, 'ms'),
+      requireCpuMs: summarize(required.cpuMs, 'ms'),
     },
   }
 }
