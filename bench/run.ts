@@ -4,7 +4,10 @@
  * docs/benchmarks.md. Network: the emulator on 127.0.0.1 only. Exits 1 when a measured
  * step throws (nothing is published then).
  *
- *   node --import tsx bench/run.ts [--quick] [--no-docs] [--render]
+ *   node --import tsx bench/run.ts [--quick] [--no-docs] [--render] [--only=size,whole,…]
+ *
+ * `--only` runs some sections (size, in-process, whole, import, loopback, contention;
+ * size always runs when whole or import does, for their bundles) and publishes nothing.
  *
  * With the docs, it also draws the whole-process comparison as docs/benchmarks-startup.svg.
  */
@@ -39,7 +42,16 @@ const START_MARK = '<!-- bench:results:start -->'
 const END_MARK = '<!-- bench:results:end -->'
 
 const quick = process.argv.includes('--quick')
-const updateDocs = !quick && !process.argv.includes('--no-docs')
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+const wanted = (section: string) =>
+  only === undefined ||
+  only.includes(section) ||
+  (section === 'size' && (only.includes('whole') || only.includes('import')))
+const partial = quick || only !== undefined
+const updateDocs = !partial && !process.argv.includes('--no-docs')
 const started = performance.now()
 const loadBefore = round2(loadavg()[0] ?? 0)
 const failures: Array<{ step: string; error: string }> = []
@@ -97,19 +109,31 @@ try {
   await runNode(fixture('setup-grant'), [], env(grantDir, key))
   const ctx: BenchContext = { quick, emulator, grantDir, work, env }
 
-  const sized = await step('4. size (esbuild bundles)', measureSize)
+  const sized = wanted('size') ? await step('4. size (esbuild bundles)', measureSize) : undefined
   results.size = sized?.result
   const bundles: Bundles | undefined = sized?.bundles
-  results.inProcess = await step('1. in-process check', () => measureInProcess(ctx))
-  if (bundles) {
-    results.wholeProcess = await step('2. whole-process start-up', () =>
-      measureWholeProcess(ctx, bundles),
-    )
-    const eager = new Set(Object.keys(sized?.result.startup.byPackage ?? {}))
-    results.importCost = await step('3. import cost', () => measureImportCost(ctx, bundles, eager))
+  if (wanted('in-process')) {
+    results.inProcess = await step('1. in-process check', () => measureInProcess(ctx))
   }
-  results.loopback = await step('5. loopback round trips', () => measureLoopback(ctx))
-  results.contention = await step('6. contention', () => measureContention(ctx))
+  if (bundles) {
+    if (wanted('whole')) {
+      results.wholeProcess = await step('2. whole-process start-up', () =>
+        measureWholeProcess(ctx, bundles),
+      )
+    }
+    const eager = new Set(Object.keys(sized?.result.startup.byPackage ?? {}))
+    if (wanted('import')) {
+      results.importCost = await step('3. import cost', () =>
+        measureImportCost(ctx, bundles, eager),
+      )
+    }
+  }
+  if (wanted('loopback')) {
+    results.loopback = await step('5. loopback round trips', () => measureLoopback(ctx))
+  }
+  if (wanted('contention')) {
+    results.contention = await step('6. contention', () => measureContention(ctx))
+  }
 } catch (error) {
   failures.push({ step: 'setup', error: error instanceof Error ? error.message : String(error) })
 } finally {
@@ -151,8 +175,12 @@ if (failures.length > 0) {
   process.exit(1)
 }
 
-if (quick) {
-  console.log('Quick run: bench/results.json and the docs were not updated.')
+if (partial) {
+  const out = join(outDir, 'results.last.json')
+  await writeFile(out, `${JSON.stringify(full, null, 2)}\n`)
+  console.log(
+    `Quick or partial run: written to ${out}; bench/results.json and the docs were not updated.`,
+  )
 } else {
   await writeFile(join(benchDir, 'results.json'), `${JSON.stringify(full, null, 2)}\n`)
   console.log('Wrote bench/results.json')

@@ -75,7 +75,11 @@ export function startupChart(results: Results): string | undefined {
     '}',
     '</style>',
     `<text class="title" x="16" y="26">Start-up of a fresh process, spawn to exit (lower is better)</text>`,
-    `<text class="muted" x="16" y="44">Median of ${wp.gate.runs} runs per variant, variants interleaved; the whisker spans the middle half of the runs.</text>`,
+    `<text class="muted" x="16" y="44">${xml(
+      `Median of ${wp.gate.runs} runs per variant (the SDK ${wp.sdkValidate.runs}), interleaved${
+        (wp.repetitions?.length ?? 0) > 1 ? ` in ${wp.repetitions?.length} repetitions` : ''
+      }; the whisker spans the middle half of the runs.`,
+    )}</text>`,
   ]
   for (let tick = 0; tick <= axisMax; tick += step) {
     const at = round(x(tick))
@@ -138,6 +142,11 @@ function phasesPanel(parts: string[], results: Results, top: number): number {
   const total = phases.reduce((sum, [, s]) => sum + s.median, 0)
   const warm = results.inProcess?.check
   const runs = phases[0]?.[1].runs ?? 0
+  const first = results.wholeProcess?.firstCheck
+  const firstNote =
+    first === undefined
+      ? ''
+      : `First check(), import included: ${ms(first.ms.median)} (${ms(first.bundledMs.median)} bundled). `
   parts.push(
     `<text class="title" x="16" y="${top}">${xml(`The gate's own time in that fresh process: ${ms(total)}`)}</text>`,
     `<text class="muted" x="16" y="${top + 18}">${xml(
@@ -147,7 +156,7 @@ function phasesPanel(parts: string[], results: Results, top: number): number {
   if (warm) {
     parts.push(
       `<text class="muted" x="16" y="${top + 35}">${xml(
-        `Once the app is running, a check() takes ${warm.median.toFixed(1)} µs (median of ${warm.runs} calls on a warm file store).`,
+        `${firstNote}Once the app runs, a check() takes ${warm.median.toFixed(1)} µs.`,
       )}</text>`,
     )
   }

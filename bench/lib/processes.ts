@@ -5,6 +5,8 @@ export interface TimedRun {
   /** From spawn to exit, as the user waiting for the app sees it. */
   ms: number
   stdout: string
+  /** What the process wrote on stderr (a fixture's `cpu <ms>` line, for one). */
+  stderr: string
 }
 
 /** Environment every fixture gets: the bench config, and no inherited Node flags (tsx). */
@@ -43,13 +45,20 @@ export function runNode(
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       const ms = performance.now() - started
-      if (code === 0) resolve({ ms, stdout })
+      if (code === 0) resolve({ ms, stdout, stderr })
       else reject(new Error(`${file} exited with ${code ?? signal}: ${stderr.trim().slice(-2000)}`))
     })
   })
 }
 
 /** A child spoken to in JSON lines: requests on stdin, one answer line each on stdout. */
+/** The `cpu <ms>` line a whole-process fixture writes on exit: its user + system time. */
+export function cpuAtExit(run: TimedRun): number {
+  const found = /^cpu (\d+(?:\.\d+)?)$/m.exec(run.stderr)
+  if (found === null) throw new Error(`no cpu line on stderr: ${run.stderr.slice(-500)}`)
+  return Number(found[1])
+}
+
 export interface LineChild {
   readonly process: ChildProcess
   /** Resolves with the next stdout line not yet consumed. */

@@ -63,3 +63,11 @@ export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
   }
   return out
 }
+
+/** The median of unsorted samples (interpolated for an even count). */
+export function median(samples: readonly number[]): number {
+  return quantile(
+    [...samples].sort((a, b) => a - b),
+    0.5,
+  )
+}

@@ -99,37 +99,58 @@ async function attribute(
   const lockfile = await dependencyEntry(nodeStore, 'proper-lockfile')
   const WRITE = 'the first lock or write'
   const REQUEST = 'the first request'
-  const [writes, lock, install] = await nodeStoreChunks(nodeStore)
+  const ONLINE = 'the first activate, refresh or watch'
+  const [writes, atomic, lock, install] = await nodeStoreChunks(nodeStore)
+  const { online, httpClient, requestCode } = await coreChunks(core)
   // [label, specifier, package, loaded later on]: an empty label folds into the step above.
   // valibot and env-paths are bundled into core's and node-store's dist: no steps of their
   // own. node-store takes its builtins with process.getBuiltinModule (no module facades),
   // so they are part of its own step.
   const steps: Array<[string, string, string, string?]> = [
-    ['@keygate/core (valibot bundled in)', '@keygate/core', '@keygate/core'],
+    [
+      '@keygate/core (offline/ and the top-level modules; valibot bundled in)',
+      '@keygate/core',
+      '@keygate/core',
+    ],
     ['@keygate/node-store (env-paths bundled in)', '@keygate/node-store', '@keygate/node-store'],
-    // Not an import: Web Crypto loads when the first fingerprint() touches it.
-    ["Web Crypto (the fingerprint's SHA-256, on the first check)", WEB_CRYPTO, 'node:'],
+    // Not an import: Web Crypto loads when a fingerprint is derived from the machine id.
+    // With the fingerprint cache (on by default on every OS) that is the first start on a
+    // machine and verify() in the background, not the start-up check.
+    [
+      "Web Crypto (the fingerprint's SHA-256)",
+      WEB_CRYPTO,
+      'node:',
+      'a fingerprint-cache miss (first start) and in verify(), after the check',
+    ],
     [
       "@keygate/node-store's write side (atomic write, lock, install id modules)",
       writes,
       '@keygate/node-store',
       WRITE,
     ],
+    ['', atomic, '@keygate/node-store', WRITE],
     ['', lock, '@keygate/node-store', WRITE],
     ['', install, '@keygate/node-store', WRITE],
     [
       'node:child_process',
       'node:child_process',
       'node:',
-      'the first fingerprint on macOS and Windows (a command reads the id)',
+      'a fingerprint-cache miss on macOS and Windows (a command reads the id)',
     ],
     ['node:crypto', 'node:crypto', 'node:', 'creating an install id (no OS machine id readable)'],
     [
-      "@keygate/core's HTTP client (transport, errors, response schemas)",
-      await httpClientChunk(core),
+      "@keygate/core's online code (online/: activate, revalidate, schedule)",
+      online,
+      '@keygate/core',
+      ONLINE,
+    ],
+    [
+      "@keygate/core's HTTP client (polar/: transport, retry, errors, response schemas)",
+      requestCode,
       '@keygate/core',
       REQUEST,
     ],
+    ['', httpClient, '@keygate/core', REQUEST],
     [
       'ofetch (and node-fetch-native)',
       (await dependencyEntry(core, 'ofetch')).url,
@@ -138,12 +159,6 @@ async function attribute(
     ],
     ['graceful-fs', (await dependencyEntry(lockfile.dir, 'graceful-fs')).url, 'graceful-fs', WRITE],
     ['proper-lockfile (rest: retry, signal-exit)', lockfile.url, 'proper-lockfile', WRITE],
-    [
-      'write-file-atomic',
-      (await dependencyEntry(nodeStore, 'write-file-atomic')).url,
-      'write-file-atomic',
-      WRITE,
-    ],
   ]
   for (const [label, , pkg, later] of steps) {
     // The size step saw what a bundler keeps at start: a "later" claim it contradicts is a bug.
@@ -181,22 +196,33 @@ async function attribute(
 /** Understood by the import-one fixture: touch `globalThis.crypto.subtle` instead of importing. */
 const WEB_CRYPTO = 'globalThis.crypto.subtle'
 
-/** node-store's lazily loaded dist chunks: record writes, the lock, the install id. */
-async function nodeStoreChunks(nodeStore: string): Promise<[string, string, string]> {
-  const dist = join(nodeStore, 'dist')
-  const names = await readdir(dist)
-  const chunk = (prefix: string) => {
-    const name = names.find((n) => new RegExp(`^${prefix}-[\\w-]+\\.js$`).test(n))
-    if (name === undefined) throw new Error(`no ${prefix} chunk in ${dist}: rebuild node-store`)
-    return pathToFileURL(join(dist, name)).href
-  }
-  return [chunk('record-writes'), chunk('file-lock'), chunk('install-id')]
+/** A dist chunk of a package by its name before the hash: `record-writes-<hash>.js`. */
+async function distChunk(pkg: string, prefix: string): Promise<string> {
+  const dist = join(pkg, 'dist')
+  const name = (await readdir(dist)).find((n) => new RegExp(`^${prefix}-[\\w-]+\\.js$`).test(n))
+  if (name === undefined) throw new Error(`no ${prefix} chunk in ${dist}: rebuild it`)
+  return pathToFileURL(join(dist, name)).href
 }
 
-/** core's lazily loaded HTTP client: the dist chunk `createPolarClient` imports on first use. */
-async function httpClientChunk(core: string): Promise<string> {
-  const dist = join(core, 'dist')
-  const chunk = (await readdir(dist)).find((name) => /^polar-client-[\w-]+\.js$/.test(name))
-  if (chunk === undefined) throw new Error(`no polar-client chunk in ${dist}: rebuild core`)
-  return pathToFileURL(join(dist, chunk)).href
+/** node-store's lazily loaded dist chunks: record writes, the atomic writer, the lock, the install id. */
+function nodeStoreChunks(nodeStore: string): Promise<[string, string, string, string]> {
+  return Promise.all(
+    ['record-writes', 'atomic-file', 'file-lock', 'install-id'].map((prefix) =>
+      distChunk(nodeStore, prefix),
+    ),
+  ) as Promise<[string, string, string, string]>
+}
+
+/**
+ * core's lazily loaded dist chunks (tsdown chunks by folder): `online/` on the first
+ * online call; `polar/`'s request code (transport, retry, error mapping, schemas) and the
+ * HTTP client itself on the first request.
+ */
+async function coreChunks(
+  core: string,
+): Promise<{ online: string; requestCode: string; httpClient: string }> {
+  const [online, requestCode, httpClient] = await Promise.all(
+    ['online', 'schemas', 'http-client'].map((prefix) => distChunk(core, prefix)),
+  )
+  return { online: online ?? '', requestCode: requestCode ?? '', httpClient: httpClient ?? '' }
 }

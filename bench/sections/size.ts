@@ -37,9 +37,11 @@ export interface SizeResult {
 export interface Bundles {
   startup: string
   gate: string
+  /** first-check.js bundled: its two `await import()`s become chunks. */
+  firstCheck: string
 }
 
-// Bundled CommonJS dependencies (proper-lockfile, write-file-atomic, graceful-fs) call
+// Bundled CommonJS dependencies (proper-lockfile, graceful-fs, signal-exit) call
 // require() for Node builtins, which an ES module lacks: apps bundling them add this.
 const REQUIRE_SHIM = [
   "import { createRequire as __bundleRequire } from 'node:module'",
@@ -173,6 +175,7 @@ export async function measureSize(): Promise<{ result: SizeResult; bundles: Bund
   const sdk = await bundle(entry('sdk-validate'), 'sdk')
   const sdkFunction = await bundle(entry('sdk-func-validate'), 'sdk-function')
   const gate = await bundle(join(benchDir, 'fixtures', 'gate.ts'), 'gate')
+  const firstCheck = await bundle(join(benchDir, 'fixtures', 'first-check.ts'), 'first-check')
   return {
     result: {
       settings: SIZE_SETTINGS,
@@ -185,6 +188,10 @@ export async function measureSize(): Promise<{ result: SizeResult; bundles: Bund
       sdk: await measure(sdk, entry('sdk-validate')),
       sdkFunction: await measure(sdkFunction, entry('sdk-func-validate')),
     },
-    bundles: { startup: join(startup.dir, 'startup.js'), gate: join(gate.dir, 'gate.js') },
+    bundles: {
+      startup: join(startup.dir, 'startup.js'),
+      gate: join(gate.dir, 'gate.js'),
+      firstCheck: join(firstCheck.dir, 'first-check.js'),
+    },
   }
 }

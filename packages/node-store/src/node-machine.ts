@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { KeygateError, type Machine, truncateLabel } from '@keygate/core'
+import { KeygateError, type Machine } from '@keygate/core'
 import envPaths from 'env-paths'
 import {
   type CachedFingerprint,
@@ -12,7 +12,6 @@ import {
   usableMachineId,
 } from './machine-id-sources.js'
 import { type LocationOptions, resolveDir } from './paths.js'
-import { sha256Hex } from './sha256-hex.js'
 
 export interface NodeMachineOptions extends LocationOptions {
   /**
@@ -29,8 +28,7 @@ export interface NodeMachineOptions extends LocationOptions {
   timeoutMs?: number | undefined
   /**
    * Keep the fingerprint in `dir` so later starts answer `fingerprint()` without reading
-   * the sources; `verify()` re-derives it in the background. Default: on when a source
-   * starts a process (`spawns`: the macOS and Windows defaults), off otherwise.
+   * the sources or hashing; `verify()` re-derives it in the background. Default: on.
    */
   cache?: boolean | undefined
 }
@@ -75,14 +73,23 @@ export function nodeMachine(options: NodeMachineOptions): NodeMachine {
     options.dir !== undefined || options.appName !== undefined
       ? resolveDir(options, 'nodeMachine')
       : envPaths('keygate', { suffix: '' }).data
-  const sources = options.sources ?? defaultMachineIdSources()
   const label = sanitizeLabel(options.label ?? safeHostname())
 
-  const useCache = options.cache ?? sources.some((source) => source.spawns === true)
+  // On every OS: a hit answers without a command (macOS, Windows) and without a SHA-256,
+  // whose builtins cost a fresh process more than the rest of the check.
+  const useCache = options.cache ?? true
 
-  /** Reads the sources and hashes the id. The raw id lives only in here. */
+  /**
+   * Reads the sources and hashes the id. The raw id lives only in here. The hash loads on
+   * the first miss (or verify()): a start that hits the cache never loads it.
+   */
   const derive = async (): Promise<Found> => {
-    const { id, source } = await machineId(sources, timeoutMs, fallbackDir)
+    // Chosen now, not at construction: the cache decides most starts without them.
+    const sources = options.sources ?? defaultMachineIdSources()
+    const [{ id, source }, { sha256Hex }] = await Promise.all([
+      machineId(sources, timeoutMs, fallbackDir),
+      import('./sha256-hex.js'),
+    ])
     return { fingerprint: await sha256Hex(`${salt}:${id}`), source, derived: true }
   }
   const remember = (value: CachedFingerprint) =>
@@ -205,10 +212,18 @@ function safeHostname(): string {
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it strips
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]+/g
+/**
+ * core's LABEL_MAX_LENGTH (a test holds them equal). Not imported: core's label rules
+ * share a module with its request checks, which a bundler would then load at start.
+ */
+const LABEL_MAX_LENGTH = 255
 
-/** Printable, single-line, no NUL (Polar refuses it), at most core's LABEL_MAX_LENGTH (255) characters. */
+/** Printable, single-line, no NUL (Polar refuses it), at most LABEL_MAX_LENGTH characters. */
 function sanitizeLabel(raw: string): string {
   const clean = raw.replace(CONTROL_CHARS, ' ').replace(/\s+/g, ' ').trim()
-  const cut = truncateLabel(clean).trim()
+  // Cut between code points, as Polar counts them: never inside a surrogate pair.
+  const cut = (
+    clean.length <= LABEL_MAX_LENGTH ? clean : Array.from(clean).slice(0, LABEL_MAX_LENGTH).join('')
+  ).trim()
   return cut.length > 0 ? cut : DEFAULT_LABEL
 }

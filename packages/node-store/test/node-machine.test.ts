@@ -40,10 +40,12 @@ const failing: MachineIdSource = {
 }
 const hanging: MachineIdSource = { name: 'hanging', read: () => new Promise(() => undefined) }
 
+// These tests are about deriving the fingerprint from the sources: the cache (on by
+// default, tested in startup-spawns.test.ts) is off, so every instance derives it.
 describe('nodeMachine: fingerprint', () => {
   it('is a salted SHA-256: 64 hex characters, never the raw id, memoized per instance', async () => {
     const source = fixed(RAW)
-    const machine = nodeMachine({ salt: 'acme-notes', sources: [source] })
+    const machine = nodeMachine({ cache: false, salt: 'acme-notes', sources: [source] })
     const fingerprint = await machine.fingerprint()
     expect(fingerprint).toMatch(/^[0-9a-f]{64}$/)
     expect(fingerprint).not.toContain(RAW.toLowerCase().replace(/-/g, '').slice(0, 8))
@@ -54,9 +56,9 @@ describe('nodeMachine: fingerprint', () => {
 
   it('keeps the value of earlier releases, so grants already on disk still match', async () => {
     // Computed with node:crypto's createHash('sha256'), which earlier releases used.
-    expect(await nodeMachine({ salt: 'acme-notes', sources: [fixed(RAW)] }).fingerprint()).toBe(
-      'cbce6f71a9a0965c18f96936d70dac92a93cb79a62ecdd3c8c847665d0c05469',
-    )
+    expect(
+      await nodeMachine({ cache: false, salt: 'acme-notes', sources: [fixed(RAW)] }).fingerprint(),
+    ).toBe('cbce6f71a9a0965c18f96936d70dac92a93cb79a62ecdd3c8c847665d0c05469')
   })
 
   it('hashes like node:crypto for any text, with or without the Web Crypto global', async () => {
@@ -74,10 +76,23 @@ describe('nodeMachine: fingerprint', () => {
   })
 
   it('is stable across instances and differs with the salt', async () => {
-    const a = await nodeMachine({ salt: 'app-a', sources: [fixed(RAW)] }).fingerprint()
-    const again = await nodeMachine({ salt: 'app-a', sources: [fixed(RAW)] }).fingerprint()
-    const b = await nodeMachine({ salt: 'app-b', sources: [fixed(RAW)] }).fingerprint()
+    const a = await nodeMachine({
+      cache: false,
+      salt: 'app-a',
+      sources: [fixed(RAW)],
+    }).fingerprint()
+    const again = await nodeMachine({
+      cache: false,
+      salt: 'app-a',
+      sources: [fixed(RAW)],
+    }).fingerprint()
+    const b = await nodeMachine({
+      cache: false,
+      salt: 'app-b',
+      sources: [fixed(RAW)],
+    }).fingerprint()
     const otherMachine = await nodeMachine({
+      cache: false,
       salt: 'app-a',
       sources: [fixed('9b2d1c3e-0000-4000-8000-00000000beef')],
     }).fingerprint()
@@ -87,8 +102,13 @@ describe('nodeMachine: fingerprint', () => {
   })
 
   it('ignores case and surrounding whitespace in the OS id', async () => {
-    const upper = await nodeMachine({ salt: 's', sources: [fixed(`${RAW}\n`)] }).fingerprint()
+    const upper = await nodeMachine({
+      cache: false,
+      salt: 's',
+      sources: [fixed(`${RAW}\n`)],
+    }).fingerprint()
     const lower = await nodeMachine({
+      cache: false,
       salt: 's',
       sources: [fixed(RAW.toLowerCase())],
     }).fingerprint()
@@ -97,6 +117,7 @@ describe('nodeMachine: fingerprint', () => {
 
   it('tries sources in order, skipping failing, hanging and placeholder ids', async () => {
     const machine = nodeMachine({
+      cache: false,
       salt: 's',
       timeoutMs: 50,
       sources: [
@@ -111,17 +132,17 @@ describe('nodeMachine: fingerprint', () => {
     })
     expect(await machine.source()).toBe('good')
     expect(await machine.fingerprint()).toBe(
-      await nodeMachine({ salt: 's', sources: [fixed(RAW)] }).fingerprint(),
+      await nodeMachine({ cache: false, salt: 's', sources: [fixed(RAW)] }).fingerprint(),
     )
   })
 
   it('refuses an empty salt', () => {
-    expect(() => nodeMachine({ salt: '' })).toThrow(KeygateError)
+    expect(() => nodeMachine({ cache: false, salt: '' })).toThrow(KeygateError)
   })
 
   it('is the same in another process (the real OS sources)', async () => {
     const dir = await tempDir()
-    const here = nodeMachine({ salt: 'cross-process', dir })
+    const here = nodeMachine({ cache: false, salt: 'cross-process', dir })
     const child = await runFixture<{ fingerprint: string; source: string }>(
       'fingerprint.ts',
       ['cross-process', dir],
@@ -135,7 +156,7 @@ describe('nodeMachine: fingerprint', () => {
 describe('nodeMachine: fallback install id', () => {
   it('creates a random install id in dir (0600) and keeps using it', async () => {
     const dir = await tempDir()
-    const machine = nodeMachine({ salt: 's', dir, sources: [failing] })
+    const machine = nodeMachine({ cache: false, salt: 's', dir, sources: [failing] })
     const fingerprint = await machine.fingerprint()
     expect(await machine.source()).toBe('install-id')
     const id = (await readFile(join(dir, 'install-id'), 'utf8')).trim()
@@ -144,16 +165,18 @@ describe('nodeMachine: fallback install id', () => {
     if (process.platform !== 'win32') {
       expect((await stat(join(dir, 'install-id'))).mode & 0o777).toBe(0o600)
     }
-    const later = nodeMachine({ salt: 's', dir, sources: [] })
+    const later = nodeMachine({ cache: false, salt: 's', dir, sources: [] })
     expect(await later.fingerprint()).toBe(fingerprint)
-    const elsewhere = nodeMachine({ salt: 's', dir: await tempDir(), sources: [] })
+    const elsewhere = nodeMachine({ cache: false, salt: 's', dir: await tempDir(), sources: [] })
     expect(await elsewhere.fingerprint()).not.toBe(fingerprint)
   })
 
   it('agrees on one id when many instances start at once', async () => {
     const dir = join(await tempDir(), 'fresh')
     const prints = await Promise.all(
-      Array.from({ length: 8 }, () => nodeMachine({ salt: 's', dir, sources: [] }).fingerprint()),
+      Array.from({ length: 8 }, () =>
+        nodeMachine({ cache: false, salt: 's', dir, sources: [] }).fingerprint(),
+      ),
     )
     expect(new Set(prints).size).toBe(1)
     expect(await readdir(dir)).toEqual(['install-id'])
@@ -162,7 +185,7 @@ describe('nodeMachine: fallback install id', () => {
   it('replaces a damaged install id and keeps the damaged file aside', async () => {
     const dir = await tempDir()
     await writeFile(join(dir, 'install-id'), 'not an id')
-    const machine = nodeMachine({ salt: 's', dir, sources: [] })
+    const machine = nodeMachine({ cache: false, salt: 's', dir, sources: [] })
     expect(await machine.fingerprint()).toMatch(/^[0-9a-f]{64}$/)
     const names = await readdir(dir)
     expect(names).toContain('install-id')
@@ -173,7 +196,7 @@ describe('nodeMachine: fallback install id', () => {
     const root = await tempDir()
     const dir = join(root, 'blocked')
     await writeFile(dir, 'a file where the folder should be')
-    const machine = nodeMachine({ salt: 's', dir, sources: [] })
+    const machine = nodeMachine({ cache: false, salt: 's', dir, sources: [] })
     await expect(machine.fingerprint()).rejects.toMatchObject({ code: 'store' })
     await rm(dir)
     await mkdir(dir)
@@ -196,9 +219,9 @@ describe('nodeMachine: a slow OS source', () => {
   it('is asked again before the install id takes over: one slow read must not make this another machine', async () => {
     const dir = await tempDir()
     const source = slowOnce()
-    const machine = nodeMachine({ salt: 's', dir, timeoutMs: 20, sources: [source] })
+    const machine = nodeMachine({ cache: false, salt: 's', dir, timeoutMs: 20, sources: [source] })
     expect(await machine.fingerprint()).toBe(
-      await nodeMachine({ salt: 's', sources: [fixed(RAW)] }).fingerprint(),
+      await nodeMachine({ cache: false, salt: 's', sources: [fixed(RAW)] }).fingerprint(),
     )
     expect(await machine.source()).toBe('slow once')
     expect(source.reads).toBe(2)
@@ -207,9 +230,9 @@ describe('nodeMachine: a slow OS source', () => {
 
   it('falls back to the install id when a source never answers, and keeps it', async () => {
     const dir = await tempDir()
-    const slow = nodeMachine({ salt: 's', dir, timeoutMs: 20, sources: [hanging] })
+    const slow = nodeMachine({ cache: false, salt: 's', dir, timeoutMs: 20, sources: [hanging] })
     expect(await slow.source()).toBe('install-id')
-    const again = nodeMachine({ salt: 's', dir, timeoutMs: 20, sources: [hanging] })
+    const again = nodeMachine({ cache: false, salt: 's', dir, timeoutMs: 20, sources: [hanging] })
     expect(await again.fingerprint()).toBe(await slow.fingerprint())
   })
 })

@@ -67,8 +67,10 @@ it('keeps the write side out of what an app loads to check at start', async () =
   const { modules, externals } = await startupBundle()
   expect(modules).toContain('read-record.ts')
   expect(modules).toContain('node-machine.ts')
-  // Writing, locking and the fallback install id are loaded on first use.
+  // Writing, locking and the fallback install id are loaded on first use; the hash on a
+  // fingerprint-cache miss (or in verify()).
   for (const lazy of [
+    'sha256-hex.ts',
     'record-writes.ts',
     'atomic-file.ts',
     'file-lock.ts',
