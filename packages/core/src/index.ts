@@ -10,7 +10,14 @@ export { isKeygateError, KeygateError, type KeygateErrorCode, maskKey } from './
 export { createLicensing } from './licensing.js'
 export { MACHINE_CONDITION, type Machine, staticMachine } from './machine.js'
 export { type EvaluateContext, evaluate } from './offline/evaluate.js'
-export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './offline/grant.js'
+export {
+  GRANT_VERSION,
+  type Grant,
+  parseGrant,
+  RECORD_VERSION,
+  serializeGrant,
+} from './offline/grant.js'
+export type { Integrity, Keychain } from './offline/integrity.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
 export { DEFAULT_POLICY, type Policy } from './offline/policy.js'
 export { type InactiveReason, isInactiveReason, REASONS } from './offline/reasons.js'

@@ -1,12 +1,12 @@
 import { KeygateError } from './errors.js'
 import { cachedWith, checkOffline, report, type Session } from './offline/check.js'
 import { createHighWaterMark } from './offline/clock-mark.js'
-import { createStateEmitter } from './offline/emitter.js'
+import { createStateEmitter, type StateEmitter } from './offline/emitter.js'
 import { needsRevalidation } from './offline/evaluate.js'
 import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
 import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
-import type { LicenseState } from './offline/state.js'
+import type { Integrity, LicenseState } from './offline/state.js'
 import type { OnlineSession } from './online/index.js'
 import type { ActivateOptions, CheckOptions, Licensing, LicensingOptions } from './types.js'
 
@@ -18,7 +18,7 @@ type Online = typeof import('./online/index.js')
  * online half (`online/`, `polar/`) loads on the first call that needs it.
  */
 export function createLicensing(options: LicensingOptions): Licensing {
-  const records = recordAccess(options.store)
+  const records = recordAccess(options.store, options.keychain)
   const session: Session = {
     organizationId: checkUuid4('organizationId', options.organizationId).toLowerCase(),
     server: options.client?.baseURL ?? resolveServer(options.server),
@@ -26,7 +26,8 @@ export function createLicensing(options: LicensingOptions): Licensing {
     machine: options.machine,
     policy: resolvePolicy(options.policy),
     now: options.now ?? Date.now,
-    emitter: createStateEmitter(),
+    // Every state delivered says what it rests on; states of grants read carry their own.
+    emitter: withIntegrity(createStateEmitter(), records.integrity),
     // The hourly clock mark, written in the background; its failure goes beside the next state.
     mark: createHighWaterMark(records),
   }
@@ -111,4 +112,15 @@ export function createLicensing(options: LicensingOptions): Licensing {
     },
   }
   return licensing
+}
+
+function withIntegrity(emitter: StateEmitter, level: () => Integrity): StateEmitter {
+  return {
+    ...emitter,
+    emit: (state, ticket) =>
+      emitter.emit(
+        state.integrity === undefined ? { ...state, integrity: level() } : state,
+        ticket,
+      ),
+  }
 }

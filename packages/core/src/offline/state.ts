@@ -1,4 +1,5 @@
 import type { KeygateError } from '../errors.js'
+import type { Integrity } from './integrity.js'
 import type { InactiveReason } from './reasons.js'
 
 /** What the app knows about the license key, safe to show in a UI (no full key, no PII). */
@@ -23,6 +24,7 @@ export interface ActivationInfo {
   createdAt: number
 }
 
+export type { Integrity } from './integrity.js'
 export type { InactiveReason } from './reasons.js'
 
 /** Why a grant is in grace: the revalidation is simply due, or Polar could not be reached. */
@@ -45,6 +47,12 @@ interface Licensed {
   expiresAt: number | null
   /** The last online attempt's failure, when it failed transiently. */
   error?: KeygateError | undefined
+  /**
+   * What the record behind the state rests on: `signed` (a lease from the seller's lease
+   * server), `keychain` (a MAC keyed from the OS keychain verified), `none` (tamper-evident
+   * only). Set on every state `check()`, `refresh()`, `activate()` and `subscribe` deliver.
+   */
+  integrity?: Integrity | undefined
 }
 
 export interface ActiveState extends Licensed {
@@ -84,6 +92,12 @@ export interface InactiveState {
   license?: LicenseInfo | undefined
   activation?: ActivationInfo | null | undefined
   error?: KeygateError | undefined
+  /**
+   * What the record behind the state rests on: `signed` (a lease from the seller's lease
+   * server), `keychain` (a MAC keyed from the OS keychain verified), `none` (tamper-evident
+   * only). Set on every state `check()`, `refresh()`, `activate()` and `subscribe` deliver.
+   */
+  integrity?: Integrity | undefined
 }
 
 /** Facts about the stored record behind an inactive state. */
