@@ -36,6 +36,7 @@ export {
 } from './encrypted-store.js'
 export type { ElectronLicenseState, ElectronStateListener } from './gate.js'
 export { activationPreloadPath, preloadPath } from './preload-paths.js'
+export { type SafeStorageKeychainOptions, safeStorageKeychain } from './record-key.js'
 export { toRendererState } from './renderer-state.js'
 export type {
   EncryptionStatus,
