@@ -22,28 +22,31 @@ export interface Keychain {
   key(): Promise<Uint8Array | null>
 }
 
-type Hmac = (key: Uint8Array, data: Uint8Array) => Uint8Array
+/** HMAC-SHA256 under one key, its key schedule computed once. */
+type Mac = (data: Uint8Array) => Uint8Array
 
 /** The keys a record is sealed and signed with, derived from the keychain's secret. */
 export interface RecordKeys {
-  hmac: Hmac
-  mac: Uint8Array
-  seal: Uint8Array
+  mac: Mac
+  seal: Mac
 }
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 // Loaded only when a keychain exists: an app without one parses no hash code at start.
-let hmacModule: Promise<Hmac> | undefined
-function loadHmac(): Promise<Hmac> {
+let hmacModule: Promise<(key: Uint8Array) => Mac> | undefined
+function loadHmac(): Promise<(key: Uint8Array) => Mac> {
   hmacModule ??= Promise.all([
     import('@noble/hashes/hmac.js'),
     import('@noble/hashes/sha2.js'),
   ]).then(
     ([{ hmac }, { sha256 }]) =>
-      (key, data) =>
-        hmac(sha256, key, data),
+      (key: Uint8Array): Mac => {
+        // The padded key's two blocks are hashed once; each use starts from a copy.
+        const keyed = hmac.create(sha256, key)
+        return (data) => keyed.clone().update(data).digest()
+      },
     (error: unknown) => {
       hmacModule = undefined
       throw error
@@ -53,18 +56,18 @@ function loadHmac(): Promise<Hmac> {
 }
 
 export async function deriveKeys(secret: Uint8Array): Promise<RecordKeys> {
-  const hmac = await loadHmac()
+  const keyed = await loadHmac()
+  const master = keyed(secret)
   // Separate keys for separate jobs, so the seal's keystream never doubles as a MAC.
   return {
-    hmac,
-    mac: hmac(secret, encoder.encode('keygate record mac v1')),
-    seal: hmac(secret, encoder.encode('keygate license key seal v1')),
+    mac: keyed(master(encoder.encode('keygate record mac v1'))),
+    seal: keyed(master(encoder.encode('keygate license key seal v1'))),
   }
 }
 
 /** HMAC-SHA256 over the record's body, base64url. */
 export function macOf(keys: RecordKeys, body: string): string {
-  return toBase64Url(keys.hmac(keys.mac, encoder.encode(body)))
+  return toBase64Url(keys.mac(encoder.encode(body)))
 }
 
 /** Compares without stopping at the first difference. */
@@ -103,7 +106,7 @@ function xorStream(keys: RecordKeys, nonce: Uint8Array, data: Uint8Array): Uint8
   block.set(nonce)
   for (let offset = 0, counter = 0; offset < data.length; offset += 32, counter++) {
     new DataView(block.buffer).setUint32(nonce.length, counter)
-    const stream = keys.hmac(keys.seal, block)
+    const stream = keys.seal(block)
     for (let i = 0; i < 32 && offset + i < data.length; i++) {
       out[offset + i] = (data[offset + i] ?? 0) ^ (stream[i] ?? 0)
     }

@@ -95,7 +95,10 @@ export function recordAccess(store: LicenseStore, keychain?: Keychain): RecordAc
     return keys
   }
 
-  const read = () => readRecord(store, recordKeys)
+  // The last record whose MAC verified, by its exact text: the same bytes read again (every
+  // check of a running app) are not hashed again.
+  const verified: VerifiedMemo = {}
+  const read = () => readRecord(store, recordKeys, verified)
   return {
     read,
     integrity: () => level,
@@ -139,10 +142,16 @@ export function recordAccess(store: LicenseStore, keychain?: Keychain): RecordAc
   }
 }
 
+interface VerifiedMemo {
+  text?: string
+  record?: StoredRecord
+}
+
 /** Reads and parses a store's record, checking its MAC with the keychain's keys. Never throws. */
 export async function readRecord(
   store: LicenseStore,
   recordKeys: () => Promise<RecordKeys | null> = () => Promise.resolve(null),
+  verified: VerifiedMemo = {},
 ): Promise<StoredRecord> {
   let text: string | null
   try {
@@ -154,6 +163,7 @@ export async function readRecord(
     return { kind: 'damaged', problem, reason: problem }
   }
   if (text === null) return { kind: 'empty' }
+  if (verified.text === text && verified.record !== undefined) return verified.record
   const parsed = parseRecord(text)
   if (!parsed.ok) {
     const problem =
@@ -198,7 +208,10 @@ export async function readRecord(
     }
   }
   const grant = tagIntegrity({ ...parsed.grant, key }, 'keychain')
-  return { kind: 'grant', grant, integrity: 'keychain' }
+  const record: StoredRecord = { kind: 'grant', grant, integrity: 'keychain' }
+  verified.text = text
+  verified.record = record
+  return record
 }
 
 export const NOT_ACTIVATED: InactiveState = Object.freeze({
