@@ -14,7 +14,6 @@ export {
   GRANT_VERSION,
   type Grant,
   parseGrant,
-  RECORD_VERSION,
   serializeGrant,
 } from './offline/grant.js'
 export type { Integrity, Keychain } from './offline/integrity.js'

@@ -114,12 +114,15 @@ export function createLicensing(options: LicensingOptions): Licensing {
   return licensing
 }
 
+/** States that rest on a record (they carry its `license`) say what it rests on. */
 function withIntegrity(emitter: StateEmitter, level: () => Integrity): StateEmitter {
   return {
     ...emitter,
     emit: (state, ticket) =>
       emitter.emit(
-        state.integrity === undefined ? { ...state, integrity: level() } : state,
+        state.integrity === undefined && state.license !== undefined
+          ? { ...state, integrity: level() }
+          : state,
         ticket,
       ),
   }

@@ -3,8 +3,12 @@ import { decodeKey, encodeKey } from './integrity.js'
 import { type InactiveReason, REASONS } from './reasons.js'
 import type { ActivationInfo, LicenseInfo } from './state.js'
 
-/** Bumped on any incompatible change; a record with a newer version is not read. */
-export const GRANT_VERSION = 1
+/**
+ * Bumped on any incompatible change; a record with a newer version is not read. Version 1
+ * held the key verbatim; version 2 never does (sealed with the keychain key, or encoded) and
+ * may carry a MAC. Version 1 records are still read.
+ */
+export const GRANT_VERSION = 2
 
 const MetaValue = v.union([v.string(), v.number(), v.boolean()])
 
@@ -68,13 +72,6 @@ export type GrantParseResult =
   | { ok: true; grant: Grant }
   | { ok: false; problem: 'not_json' | 'newer_version' | 'invalid'; message: string }
 
-/**
- * The version of the text a store holds. Version 1 was the grant itself, key included;
- * version 2 never holds the key verbatim (sealed with the keychain key, or encoded) and may
- * carry a MAC. Version 1 records are still read.
- */
-export const RECORD_VERSION = 2
-
 /** A record's text, parsed; `sealed` still needs the keychain to open its key and check its MAC. */
 export type RecordParseResult =
   | { ok: true; format: 'legacy' | 'encoded'; grant: Grant }
@@ -102,18 +99,20 @@ export function parseRecord(text: string): RecordParseResult {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     return invalid('not an object')
   const version = (json as { v?: unknown }).v
-  if (typeof version === 'number' && version > RECORD_VERSION) {
+  if (typeof version === 'number' && version > GRANT_VERSION) {
     return {
       ok: false,
       problem: 'newer_version',
-      message: `the stored license record has version ${version}, written by a newer keygate (this one reads version ${RECORD_VERSION})`,
+      message: `the stored license record has version ${version}, written by a newer keygate (this one reads version ${GRANT_VERSION})`,
     }
   }
-  if (version !== RECORD_VERSION) {
-    const result = v.safeParse(GrantSchema, json)
+  if (version === 1) {
+    // The older format: the grant itself, key included.
+    const result = v.safeParse(GrantSchema, { ...json, v: GRANT_VERSION })
     if (!result.success) return invalid(v.summarize(result.issues))
     return { ok: true, format: 'legacy', grant: result.output }
   }
+  if (version !== GRANT_VERSION) return invalid('no known record version')
   const { mac, ...unsigned } = json as Record<string, unknown>
   const { sealedKey, encodedKey, key: _verbatim, ...fields } = unsigned
   let key: string | null = null
@@ -126,7 +125,7 @@ export function parseRecord(text: string): RecordParseResult {
     if (key === null) return invalid('the license key is not encoded as keygate writes it')
   }
   // The placeholder passes the schema; the sealed key replaces it once opened.
-  const result = v.safeParse(GrantSchema, { ...fields, v: GRANT_VERSION, key: key ?? 'sealed' })
+  const result = v.safeParse(GrantSchema, { ...fields, key: key ?? 'sealed' })
   if (!result.success) return invalid(v.summarize(result.issues))
   if (key !== null) return { ok: true, format: 'encoded', grant: result.output }
   return {
@@ -154,8 +153,8 @@ export function recordBody(
   grant: Grant,
   keyField: { sealedKey: string } | { encodedKey: string },
 ): Record<string, unknown> {
-  const { v: _version, key: _key, ...fields } = grant
-  return { v: RECORD_VERSION, ...fields, ...keyField }
+  const { key: _key, ...fields } = grant
+  return { ...fields, ...keyField }
 }
 
 /** A record without a MAC: the key encoded, not verbatim (obscurity, not security). */

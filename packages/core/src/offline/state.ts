@@ -50,7 +50,8 @@ interface Licensed {
   /**
    * What the record behind the state rests on: `signed` (a lease from the seller's lease
    * server), `keychain` (a MAC keyed from the OS keychain verified), `none` (tamper-evident
-   * only). Set on every state `check()`, `refresh()`, `activate()` and `subscribe` deliver.
+   * only). Set on every state that rests on a record (`active`, `grace`, and `inactive`
+   * with `license`) that `check()`, `refresh()`, `activate()` and `subscribe` deliver.
    */
   integrity?: Integrity | undefined
 }
@@ -95,7 +96,8 @@ export interface InactiveState {
   /**
    * What the record behind the state rests on: `signed` (a lease from the seller's lease
    * server), `keychain` (a MAC keyed from the OS keychain verified), `none` (tamper-evident
-   * only). Set on every state `check()`, `refresh()`, `activate()` and `subscribe` deliver.
+   * only). Set on every state that rests on a record (`active`, `grace`, and `inactive`
+   * with `license`) that `check()`, `refresh()`, `activate()` and `subscribe` deliver.
    */
   integrity?: Integrity | undefined
 }
