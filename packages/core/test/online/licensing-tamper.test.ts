@@ -281,6 +281,24 @@ describe('a record signed with the keychain key', () => {
     }
   })
 
+  it('a replayed old record (a backup restored) runs no longer than its own validation + grace', async () => {
+    const t = setup()
+    const licensing = t.make({ keychain: keychain() })
+    await licensing.activate(t.key.key)
+    const backup = (await t.store.read()) ?? ''
+    t.emulator.revoke(t.key)
+    t.advance(2 * DAY)
+    expect(await licensing.check()).toMatchObject({ reason: 'revoked' })
+    // Its MAC is genuine: the restored record reads, as of its own (old) validation.
+    await t.store.write(backup)
+    t.emulator.setOffline(true)
+    expect(await licensing.check()).toMatchObject({ status: 'grace', integrity: 'keychain' })
+    t.clock.now = T0 + 7 * DAY + 1
+    expect(await licensing.check()).toMatchObject({ reason: 'grace_expired' })
+    t.emulator.setOffline(false)
+    expect(await licensing.check()).toMatchObject({ reason: 'revoked' })
+  })
+
   it('asks the keychain once per instance', async () => {
     const t = setup()
     const chain = keychain()
