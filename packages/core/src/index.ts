@@ -25,6 +25,7 @@ export {
   type RecordKind,
   type RecordOrigin,
 } from './offline/inspect.js'
+export type { Integrity, Keychain } from './offline/integrity.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
 export { DEFAULT_POLICY, type Policy } from './offline/policy.js'
 export { type InactiveReason, isInactiveReason, REASONS } from './offline/reasons.js'

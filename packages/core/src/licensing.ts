@@ -1,13 +1,13 @@
 import { KeygateError } from './errors.js'
 import { cachedWith, checkOffline, report, type Session } from './offline/check.js'
 import { createHighWaterMark } from './offline/clock-mark.js'
-import { createStateEmitter } from './offline/emitter.js'
+import { createStateEmitter, type StateEmitter } from './offline/emitter.js'
 import { allowsUpdate, applyEntitlements } from './offline/entitlements.js'
 import { needsRevalidation } from './offline/evaluate.js'
 import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
 import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
-import type { LicenseState } from './offline/state.js'
+import type { Integrity, LicenseState } from './offline/state.js'
 import type { OnlineSession } from './online/index.js'
 import type { ActivateOptions, CheckOptions, Licensing, LicensingOptions } from './types.js'
 
@@ -22,7 +22,7 @@ type Online = Pick<
  * online half (`online/`, `polar/`) loads on the first call that needs it.
  */
 export function createLicensing(options: LicensingOptions): Licensing {
-  const records = recordAccess(options.store)
+  const records = recordAccess(options.store, options.keychain)
   const policy = resolvePolicy(options.policy)
   const rules = {
     entitlements: options.entitlements,
@@ -37,7 +37,11 @@ export function createLicensing(options: LicensingOptions): Licensing {
     machine: options.machine,
     policy,
     now: options.now ?? Date.now,
-    emitter: createStateEmitter((state) => applyEntitlements(state, rules)),
+    // Every state delivered says what it rests on; states of grants read carry their own.
+    emitter: withIntegrity(
+      createStateEmitter((state) => applyEntitlements(state, rules)),
+      records.integrity,
+    ),
     // The hourly clock mark, written in the background; its failure goes beside the next state.
     mark: createHighWaterMark(records),
   }
@@ -174,4 +178,18 @@ function toTime(field: string, value: number | string | Date): number {
     )
   }
   return ms
+}
+
+/** States that rest on a record (they carry its `license`) say what it rests on. */
+function withIntegrity(emitter: StateEmitter, level: () => Integrity): StateEmitter {
+  return {
+    ...emitter,
+    emit: (state, ticket) =>
+      emitter.emit(
+        state.integrity === undefined && state.license !== undefined
+          ? { ...state, integrity: level() }
+          : state,
+        ticket,
+      ),
+  }
 }

@@ -1,4 +1,5 @@
 import type { Machine } from './machine.js'
+import type { Keychain } from './offline/integrity.js'
 import type { Policy } from './offline/policy.js'
 import type { LicenseState } from './offline/state.js'
 import type { RevalidationTiming } from './online/schedule.js'
@@ -37,6 +38,12 @@ export interface LicensingOptions {
   releasedAt?: number | string | Date | undefined
   /** Use this client instead of creating one (tests, custom transports). */
   client?: PolarClient | undefined
+  /**
+   * Where the record's MAC key lives (Electron's safeStorage, the OS keyring: see the
+   * adapters). With it, the record is signed and the license key sealed; an edited record
+   * is moved aside. Without it, states say `integrity: 'none'`.
+   */
+  keychain?: Keychain | undefined
 }
 
 export interface ActivateOptions {

@@ -1,7 +1,9 @@
+import { join } from 'node:path'
 import {
   type ActivateOptions,
   type CheckOptions,
   createLicensing,
+  type Keychain,
   KeygateError,
   type LicenseStore,
   type Licensing,
@@ -24,10 +26,11 @@ import { createGate, type ElectronLicenseState, type ElectronStateListener } fro
 import { type BridgeAccess, registerIpcBridge } from './ipc.js'
 import { isAllowedUrl } from './origin.js'
 import { pacedFetch } from './paced-fetch.js'
+import { safeStorageKeychain } from './record-key.js'
 import type { EncryptionStatus } from './renderer-types.js'
 
 export interface ElectronLicensingOptions
-  extends Omit<LicensingOptions, 'store' | 'machine' | 'fetch'> {
+  extends Omit<LicensingOptions, 'store' | 'machine' | 'fetch' | 'keychain'> {
   /** Electron's modules: `{ app, safeStorage, net, ipcMain, powerMonitor }`. */
   electron: ElectronModules
   /**
@@ -45,6 +48,12 @@ export interface ElectronLicensingOptions
   machineSalt?: string | undefined
   /** Default: `net.fetch`, which follows the system proxy, PAC and proxy authentication. */
   fetch?: typeof fetch | undefined
+  /**
+   * Where the record's MAC key lives. Default with the default store: a key sealed with
+   * `safeStorage` in `<userData>/<storeName>.key`, beside the record; with a custom `store`,
+   * none unless given (e.g. `safeStorageKeychain`). `false`: no MAC (`integrity: 'none'`).
+   */
+  keychain?: Keychain | false | undefined
   /** Keep the grant in plain text when the OS has no keyring. Default true. */
   allowPlainText?: boolean | undefined
   /**
@@ -129,6 +138,7 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     machineSalt,
     fetch: customFetch,
     allowPlainText,
+    keychain,
     allowedOrigins = [],
     fileRoots,
     revalidation = {},
@@ -154,10 +164,21 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
         })
   const machine =
     customMachine ?? nodeMachine({ salt: machineSalt ?? options.organizationId, dir: userData() })
+  // The sealed key goes beside the record: known for the default store only; a custom
+  // store brings its own keychain, or has none.
+  const recordKey =
+    keychain ??
+    (customStore === undefined
+      ? safeStorageKeychain({
+          safeStorage,
+          path: () => join(userData(), `${storeName ?? 'license'}.key`),
+        })
+      : false)
   const licensing = createLicensing({
     ...core,
     store,
     machine,
+    ...(recordKey === false ? {} : { keychain: recordKey }),
     fetch: pacedFetch(customFetch ?? netFetch(net), { now }),
   })
   const { random, ...timing } = revalidation

@@ -44,6 +44,7 @@ export {
   type UserDataOptions,
 } from './record-location.js'
 export { toErrorData, toRendererState, type WordsOptions } from './renderer-state.js'
+export { type SafeStorageKeychainOptions, safeStorageKeychain } from './record-key.js'
 export type {
   EncryptionStatus,
   KeygateErrorData,

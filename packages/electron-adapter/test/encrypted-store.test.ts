@@ -64,7 +64,7 @@ describe('encryption at rest', () => {
       encryption: 'unavailable',
     })
     const onDisk = await h.store.read()
-    expect(JSON.parse(onDisk ?? '')).toMatchObject({ v: 1 })
+    expect(JSON.parse(onDisk ?? '')).toMatchObject({ v: 2 })
     expect(h.gate.encryption()).toBe('unavailable')
   })
 

@@ -10,5 +10,11 @@ export {
   fileSource,
   type MachineIdSource,
 } from './machine-id-sources.js'
+export {
+  type KeyringEntry,
+  type KeyringModule,
+  type NodeKeychainOptions,
+  nodeKeychain,
+} from './node-keychain.js'
 export { type NodeMachine, type NodeMachineOptions, nodeMachine } from './node-machine.js'
 export { appDataDir } from './paths.js'

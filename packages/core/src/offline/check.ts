@@ -60,8 +60,14 @@ export async function stateOf(session: Session, record: StoredRecord): Promise<L
         now: session.now(),
         policy: session.policy,
         fingerprint: await session.machine.fingerprint(),
+        ...trustOf(record),
       })
   }
+}
+
+/** What a read grant rests on, for `evaluate`. */
+function trustOf(record: StoredRecord & { kind: 'grant' }) {
+  return { integrity: record.integrity, revalidateNow: record.unsigned === true }
 }
 
 /** As `stateOf`, inside the lock: a damaged record is moved aside. */
@@ -143,7 +149,15 @@ export async function checkOffline(session: Session): Promise<{
   if (!ours(session, grant)) return { state: otherOrigin(grant), ticket }
   const at = session.now()
   const fingerprint = await session.machine.fingerprint()
-  const state = evaluate(grant, { now: at, policy: session.policy, fingerprint })
-  if (session.mark.due(grant, at, fingerprint)) session.mark.advance(at, fingerprint)
+  const state = evaluate(grant, {
+    now: at,
+    policy: session.policy,
+    fingerprint,
+    ...trustOf(record),
+  })
+  // Never on a record refused as edited: moving its mark up to meet the edited times would
+  // make them look genuine once the clock reaches them.
+  const refused = state.status === 'inactive' && state.reason === 'tampered'
+  if (!refused && session.mark.due(grant, at, fingerprint)) session.mark.advance(at, fingerprint)
   return { state, ticket, grant, at, fingerprint }
 }

@@ -58,6 +58,7 @@ function fallback(state: LicenseState, rules: EntitlementRules): LicenseState {
     // Polar is still asked now and then, so a revocation after the expiry still locks.
     nextCheckAt: state.nextCheckAt ?? validatedAt,
     ...(state.error === undefined ? {} : { error: state.error }),
+    ...(state.integrity === undefined ? {} : { integrity: state.integrity }),
   }
 }
 

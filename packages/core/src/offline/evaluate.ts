@@ -1,5 +1,6 @@
 import type { KeygateError } from '../errors.js'
 import { activationInfo, type Grant, licenseInfo } from './grant.js'
+import { type Integrity, integrityOf } from './integrity.js'
 import type { Policy } from './policy.js'
 import { REASONS } from './reasons.js'
 import type { InactiveReason, InactiveState, LicenseState } from './state.js'
@@ -10,6 +11,13 @@ export interface EvaluateContext {
   policy: Readonly<Policy>
   /** This machine's fingerprint, compared with the one the grant was bound to. */
   fingerprint: string
+  /**
+   * What the grant rests on, reported on the state. Default: what it was read with (see
+   * `offline/record`), or left for the licensing instance to fill in for a grant built afresh.
+   */
+  integrity?: Integrity | undefined
+  /** Ask Polar at the next online check even while fresh (a record without its MAC). */
+  revalidateNow?: boolean | undefined
 }
 
 /**
@@ -20,17 +28,26 @@ export interface EvaluateContext {
  * 1. a definitive verdict from Polar kept in the grant (asked again after `revalidateAfter`);
  * 2. a grant bound to another machine;
  * 3. a clock set back beyond the tolerance;
- * 4. the key's own expiry, then a cached status other than `granted`;
- * 5. the age of the last validation: active, grace, or grace expired.
+ * 4. a record whose local times lie after the local clock (or after its own high-water
+ *    mark) beyond the tolerance: `tampered`, asked about at once;
+ * 5. the key's own expiry, then a cached status other than `granted`;
+ * 6. the age of the last validation: active, grace, or grace expired.
  *
  * Every comparison runs on the local clock (`now`, the high-water mark, the local time of
- * the last validation), and so do the times in the state.
+ * the last validation), and so do the times in the state. Polar's times (`validatedAt`,
+ * the key's `expires_at`) enter only through the skew recorded at validation, so a clock
+ * that runs behind Polar's is never taken for an edited record.
  */
 export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
   const { now, policy, fingerprint } = context
+  const tolerance = policy.clockTolerance
+  const integrity = context.integrity ?? integrityOf(grant)
+  const trust = integrity === undefined ? {} : { integrity }
   const license = licenseInfo(grant)
   const activation = activationInfo(grant)
-  const validatedAt = grant.localValidatedAt ?? grant.validatedAt
+  // Older records have no local time of the validation: Polar's time stands in, but never
+  // later than the latest local time the record has seen (Polar's clock may run ahead).
+  const validatedAt = grant.localValidatedAt ?? Math.min(grant.validatedAt, grant.clockHighWater)
   /**
    * `nextCheckAt`: when `check({ online: 'auto' })` asks Polar again; omitted for reasons
    * no online check can lift (the reasons table says which).
@@ -47,6 +64,7 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
     activation,
     validatedAt,
     ...(nextCheckAt === undefined || REASONS[reason].lift === 'never' ? {} : { nextCheckAt }),
+    ...trust,
   })
   // Due since `since`, but never later than now: a clock set back must not postpone it.
   const dueSince = (since: number) => Math.min(since, now)
@@ -56,15 +74,24 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
     // Asked again a day later, so a key the seller re-enables recovers without hammering
     // Polar; a copied record is never sent to Polar at all.
     const { reason, detail, at } = grant.verdict
-    return inactive(reason, sameMachine ? at + policy.revalidateAfter : undefined, detail)
+    // A verdict stamped after the local clock would postpone that: asked about at once.
+    const recheck = at > now + tolerance ? now : at + policy.revalidateAfter
+    return inactive(reason, sameMachine ? recheck : undefined, detail)
   }
 
   if (!sameMachine) {
     return inactive('machine_mismatch', undefined)
   }
 
-  if (now < grant.clockHighWater - policy.clockTolerance) {
+  if (now < grant.clockHighWater - tolerance) {
     return inactive('clock_tampered', now)
+  }
+
+  // Every write sets the high-water mark to at least the validation's local time, and the
+  // clock check above bounds the mark by now: a later validation was written by hand. Such
+  // a record buys nothing, not even grace; a validation online replaces it.
+  if (validatedAt > now + tolerance || validatedAt > grant.clockHighWater + tolerance) {
+    return inactive('tampered', now)
   }
 
   // One clock for every comparison: this machine's. Polar's time is kept for display;
@@ -84,9 +111,14 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
   }
 
   const age = effectiveNow - validatedAt
-  const licensed = { license, activation, validatedAt, expiresAt }
+  const licensed = { license, activation, validatedAt, expiresAt, ...trust }
   if (age <= policy.revalidateAfter) {
-    return { status: 'active', ...licensed, nextCheckAt: validatedAt + policy.revalidateAfter }
+    const nextCheckAt = validatedAt + policy.revalidateAfter
+    return {
+      status: 'active',
+      ...licensed,
+      nextCheckAt: context.revalidateNow ? Math.min(nextCheckAt, now) : nextCheckAt,
+    }
   }
   if (age <= policy.gracePeriod) {
     const graceEnd = validatedAt + policy.gracePeriod

@@ -1,9 +1,14 @@
 import * as v from 'valibot'
+import { decodeKey, encodeKey } from './integrity.js'
 import { type InactiveReason, REASONS } from './reasons.js'
 import type { ActivationInfo, LicenseInfo } from './state.js'
 
-/** Bumped on any incompatible change; a record with a newer version is not read. */
-export const GRANT_VERSION = 1
+/**
+ * Bumped on any incompatible change; a record with a newer version is not read. Version 1
+ * held the key verbatim; version 2 never does (sealed with the keychain key, or encoded) and
+ * may carry a MAC. Version 1 records are still read.
+ */
+export const GRANT_VERSION = 2
 
 const MetaValue = v.union([v.string(), v.number(), v.boolean()])
 
@@ -67,8 +72,20 @@ export type GrantParseResult =
   | { ok: true; grant: Grant }
   | { ok: false; problem: 'not_json' | 'newer_version' | 'invalid'; message: string }
 
-/** Parses stored text. Pure; never throws. */
-export function parseGrant(text: string): GrantParseResult {
+/** A record's text, parsed; `sealed` still needs the keychain to open its key and check its MAC. */
+export type RecordParseResult =
+  | { ok: true; format: 'legacy' | 'encoded'; grant: Grant }
+  | { ok: true; format: 'sealed'; grant: Grant; sealedKey: string; mac: string; body: string }
+  | { ok: false; problem: 'not_json' | 'newer_version' | 'invalid'; message: string }
+
+const invalid = (issues: string): RecordParseResult => ({
+  ok: false,
+  problem: 'invalid',
+  message: `the stored license record is not a keygate grant: ${issues}`,
+})
+
+/** Parses stored text of either version. Pure; never throws. */
+export function parseRecord(text: string): RecordParseResult {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -79,32 +96,70 @@ export function parseGrant(text: string): GrantParseResult {
       message: 'the stored license record is not valid JSON',
     }
   }
-  if (
-    typeof json === 'object' &&
-    json !== null &&
-    'v' in json &&
-    typeof json.v === 'number' &&
-    json.v > GRANT_VERSION
-  ) {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return invalid('not an object')
+  const version = (json as { v?: unknown }).v
+  if (typeof version === 'number' && version > GRANT_VERSION) {
     return {
       ok: false,
       problem: 'newer_version',
-      message: `the stored license record has version ${json.v}, written by a newer keygate (this one reads version ${GRANT_VERSION})`,
+      message: `the stored license record has version ${version}, written by a newer keygate (this one reads version ${GRANT_VERSION})`,
     }
   }
-  const result = v.safeParse(GrantSchema, json)
-  if (!result.success) {
-    return {
-      ok: false,
-      problem: 'invalid',
-      message: `the stored license record is not a keygate grant: ${v.summarize(result.issues)}`,
-    }
+  if (version === 1) {
+    // The older format: the grant itself, key included.
+    const result = v.safeParse(GrantSchema, { ...json, v: GRANT_VERSION })
+    if (!result.success) return invalid(v.summarize(result.issues))
+    return { ok: true, format: 'legacy', grant: result.output }
   }
-  return { ok: true, grant: result.output }
+  if (version !== GRANT_VERSION) return invalid('no known record version')
+  const { mac, ...unsigned } = json as Record<string, unknown>
+  const { sealedKey, encodedKey, key: _verbatim, ...fields } = unsigned
+  let key: string | null = null
+  if (typeof mac === 'string') {
+    if (typeof sealedKey !== 'string') return invalid('a signed record without its sealed key')
+  } else if (mac !== undefined || typeof encodedKey !== 'string') {
+    return invalid('no readable license key')
+  } else {
+    key = decodeKey(encodedKey)
+    if (key === null) return invalid('the license key is not encoded as keygate writes it')
+  }
+  // The placeholder passes the schema; the sealed key replaces it once opened.
+  const result = v.safeParse(GrantSchema, { ...fields, key: key ?? 'sealed' })
+  if (!result.success) return invalid(v.summarize(result.issues))
+  if (key !== null) return { ok: true, format: 'encoded', grant: result.output }
+  return {
+    ok: true,
+    format: 'sealed',
+    grant: { ...result.output, key: '' },
+    sealedKey: sealedKey as string,
+    mac: mac as string,
+    body: JSON.stringify(unsigned),
+  }
 }
 
+/**
+ * Parses stored text. Pure; never throws. For a record sealed with a keychain key, `key`
+ * is empty and the MAC is not checked: only a licensing instance holding that keychain can
+ * open and verify it.
+ */
+export function parseGrant(text: string): GrantParseResult {
+  const parsed = parseRecord(text)
+  return parsed.ok ? { ok: true, grant: parsed.grant } : parsed
+}
+
+/** The fields of a version 2 record before its MAC: everything but the key, then `keyField`. */
+export function recordBody(
+  grant: Grant,
+  keyField: { sealedKey: string } | { encodedKey: string },
+): Record<string, unknown> {
+  const { key: _key, ...fields } = grant
+  return { ...fields, ...keyField }
+}
+
+/** A record without a MAC: the key encoded, not verbatim (obscurity, not security). */
 export function serializeGrant(grant: Grant): string {
-  return `${JSON.stringify(grant, null, 2)}\n`
+  return `${JSON.stringify(recordBody(grant, { encodedKey: encodeKey(grant.key) }), null, 2)}\n`
 }
 
 /** The UI-safe view of a grant's license (no key). */

@@ -1,4 +1,5 @@
 import type { KeygateError } from '../errors.js'
+import type { Integrity } from './integrity.js'
 import type { InactiveReason } from './reasons.js'
 
 /** What the app knows about the license key, safe to show in a UI (no full key, no PII). */
@@ -23,6 +24,7 @@ export interface ActivationInfo {
   createdAt: number
 }
 
+export type { Integrity } from './integrity.js'
 export type { InactiveReason } from './reasons.js'
 
 /** Why a grant is in grace: the revalidation is simply due, or Polar could not be reached. */
@@ -49,6 +51,13 @@ interface Licensed {
   features?: readonly string[] | undefined
   /** Whether the license unlocks `feature`; on every state `createLicensing` reports. */
   can?: ((feature: string) => boolean) | undefined
+  /**
+   * What the record behind the state rests on: `signed` (a lease from the seller's lease
+   * server), `keychain` (a MAC keyed from the OS keychain verified), `none` (tamper-evident
+   * only). Set on every state that rests on a record (`active`, `grace`, and `inactive`
+   * with `license`) that `check()`, `refresh()`, `activate()` and `subscribe` deliver.
+   */
+  integrity?: Integrity | undefined
 }
 
 export interface ActiveState extends Licensed {
@@ -96,6 +105,13 @@ export interface InactiveState {
   /** Always empty: an inactive license unlocks nothing. */
   features?: readonly string[] | undefined
   can?: ((feature: string) => boolean) | undefined
+  /**
+   * What the record behind the state rests on: `signed` (a lease from the seller's lease
+   * server), `keychain` (a MAC keyed from the OS keychain verified), `none` (tamper-evident
+   * only). Set on every state that rests on a record (`active`, `grace`, and `inactive`
+   * with `license`) that `check()`, `refresh()`, `activate()` and `subscribe` deliver.
+   */
+  integrity?: Integrity | undefined
 }
 
 /** Facts about the stored record behind an inactive state. */

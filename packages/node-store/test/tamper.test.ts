@@ -1,0 +1,134 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { createLicensing, type Keychain, staticMachine } from '@keygate/core'
+import { createPolarEmulator } from '@keygate/core/testing'
+import { createFileStore, type KeyringModule, nodeKeychain } from '@keygate/node-store'
+import { afterEach, describe, expect, it } from 'vitest'
+import { removeTempDirs, tempDir } from './temp-dir.js'
+
+afterEach(removeTempDirs)
+
+const HOUR = 60 * 60 * 1000
+const DAY = 24 * HOUR
+const YEAR = 365 * DAY
+const T0 = Date.parse('2026-03-01T12:00:00.000Z')
+const SERVER = 'http://emulator.local'
+
+/** An OS keyring held in memory, shaped like `@napi-rs/keyring`. */
+function fakeKeyring() {
+  const slots = new Map<string, string>()
+  const module: KeyringModule = {
+    Entry: class {
+      readonly slot: string
+      constructor(service: string, account: string) {
+        this.slot = `${service}/${account}`
+      }
+      getPassword() {
+        return slots.get(this.slot) ?? null
+      }
+      setPassword(password: string) {
+        slots.set(this.slot, password)
+      }
+    },
+  }
+  return { slots, load: async () => module }
+}
+
+async function setup(keychain?: Keychain) {
+  const clock = { now: T0 }
+  const emulator = createPolarEmulator({ now: () => clock.now, rateLimit: false })
+  const key = emulator.createKey({ limitActivations: 2 })
+  const dir = await tempDir()
+  const store = createFileStore({ dir })
+  const licensing = createLicensing({
+    organizationId: emulator.organizationId,
+    store,
+    machine: staticMachine('fp-machine-a', 'Laptop'),
+    server: SERVER,
+    fetch: emulator.fetch,
+    retry: 0,
+    now: () => clock.now,
+    ...(keychain === undefined ? {} : { keychain }),
+  })
+  return { clock, emulator, key, store, licensing }
+}
+
+/** What the issue's user did: a text editor on license.json. */
+async function addOneYear(path: string) {
+  const record = JSON.parse(await readFile(path, 'utf8')) as Record<string, number>
+  record.validatedAt = (record.validatedAt ?? 0) + YEAR
+  record.localValidatedAt = (record.localValidatedAt ?? 0) + YEAR
+  await writeFile(path, JSON.stringify(record, null, 2))
+}
+
+describe('the +1 year edit of license.json, on a revoked key', () => {
+  it('Polar reachable: check() revalidates at once and locks (revoked)', async () => {
+    const t = await setup()
+    await t.licensing.activate(t.key.key)
+    t.emulator.revoke(t.key)
+    await addOneYear(t.store.path)
+    t.clock.now += 30 * DAY
+    expect(await t.licensing.check()).toMatchObject({ status: 'inactive', reason: 'revoked' })
+  })
+
+  it('Polar unreachable: never active, and nothing past the real last validation + grace', async () => {
+    const t = await setup()
+    await t.licensing.activate(t.key.key)
+    t.emulator.revoke(t.key)
+    await addOneYear(t.store.path)
+    t.emulator.setOffline(true)
+    for (const later of [0, HOUR, 8 * DAY, 30 * DAY, 200 * DAY, YEAR, YEAR + 3 * DAY]) {
+      t.clock.now = T0 + later
+      const state = await t.licensing.check()
+      expect(state).toMatchObject({ status: 'inactive', reason: 'tampered', integrity: 'none' })
+      await t.licensing.settled()
+    }
+  })
+
+  it('with the OS keyring: the edited record fails its MAC and is moved aside', async () => {
+    const keyring = fakeKeyring()
+    const t = await setup(nodeKeychain({ service: 'Acme Notes', load: keyring.load }))
+    expect(await t.licensing.activate(t.key.key)).toMatchObject({ integrity: 'keychain' })
+    expect(keyring.slots.size).toBe(1)
+    const text = await readFile(t.store.path, 'utf8')
+    expect(text.toLowerCase()).not.toContain(t.key.key.toLowerCase())
+    t.emulator.revoke(t.key)
+    await addOneYear(t.store.path)
+    const state = await t.licensing.check()
+    expect(state).toMatchObject({ status: 'inactive', note: { kind: 'unreadable' } })
+    expect(
+      state.status === 'inactive' && state.note?.kind === 'unreadable' && state.note.movedTo,
+    ).toMatch(/quarantine|\.json/)
+    expect(await t.store.read()).toBeNull()
+  })
+})
+
+describe('nodeKeychain', () => {
+  it('creates the key on first use and returns the same one after', async () => {
+    const keyring = fakeKeyring()
+    const first = await nodeKeychain({ service: 'Acme', load: keyring.load }).key()
+    const again = await nodeKeychain({ service: 'Acme', load: keyring.load }).key()
+    expect(first?.length).toBe(32)
+    expect(again).toEqual(first)
+  })
+
+  it('reports no keychain when @napi-rs/keyring is not installed', async () => {
+    const missing = Object.assign(new Error('Cannot find package'), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    })
+    const chain = nodeKeychain({ service: 'Acme', load: () => Promise.reject(missing) })
+    expect(await chain.key()).toBeNull()
+  })
+
+  it('passes on a keyring that exists but fails', async () => {
+    const locked: KeyringModule = {
+      Entry: class {
+        getPassword(): string | null {
+          throw new Error('the keyring is locked')
+        }
+        setPassword() {}
+      },
+    }
+    const chain = nodeKeychain({ service: 'Acme', load: async () => locked })
+    await expect(chain.key()).rejects.toThrow(/locked/)
+  })
+})
