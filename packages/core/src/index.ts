@@ -11,6 +11,7 @@ export { createLicensing } from './licensing.js'
 export { MACHINE_CONDITION, type Machine, staticMachine } from './machine.js'
 export { type EvaluateContext, evaluate } from './offline/evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './offline/grant.js'
+export { type LeaseClaims, type LeasePublicKey, verifyLease } from './offline/lease.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
 export { DEFAULT_POLICY, type Policy } from './offline/policy.js'
 export { type InactiveReason, isInactiveReason, REASONS } from './offline/reasons.js'
@@ -21,9 +22,11 @@ export type {
   GraceWhy,
   InactiveNote,
   InactiveState,
+  Integrity,
   LicenseInfo,
   LicenseState,
 } from './offline/state.js'
+export type { LeaseServerOptions } from './online/lease-client.js'
 export type { RevalidationTiming } from './online/schedule.js'
 // The HTTP client loads on its first request: importing core stays cheap.
 export { createPolarClient } from './polar/client.js'
@@ -64,6 +67,8 @@ export {
 export type {
   ActivateOptions,
   CheckOptions,
+  Device,
+  DevicesOptions,
   Licensing,
   LicensingOptions,
   StateListener,

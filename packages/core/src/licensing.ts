@@ -24,6 +24,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
     server: options.client?.baseURL ?? resolveServer(options.server),
     records,
     machine: options.machine,
+    lease: options.leaseServer?.publicKey,
     policy: resolvePolicy(options.policy),
     now: options.now ?? Date.now,
     emitter: createStateEmitter(),
@@ -89,6 +90,14 @@ export function createLicensing(options: LicensingOptions): Licensing {
     check,
     refresh,
     deactivate,
+    async devices(devicesOptions) {
+      const { code, session: online } = await loadOnline()
+      return code.devices(online, devicesOptions)
+    },
+    async freeDevice(activationId, devicesOptions) {
+      const { code, session: online } = await loadOnline()
+      await code.freeDevice(online, activationId, devicesOptions)
+    },
     subscribe: session.emitter.subscribe,
     settled: session.mark.settled,
     policy: session.policy,

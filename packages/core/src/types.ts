@@ -1,6 +1,7 @@
 import type { Machine } from './machine.js'
 import type { Policy } from './offline/policy.js'
 import type { LicenseState } from './offline/state.js'
+import type { LeaseServerOptions } from './online/lease-client.js'
 import type { RevalidationTiming } from './online/schedule.js'
 import type { Conditions, PolarClient, PolarServer } from './polar/types.js'
 import type { LicenseStore } from './store.js'
@@ -22,6 +23,27 @@ export interface LicensingOptions {
   retry?: number | undefined
   /** Use this client instead of creating one (tests, custom transports). */
   client?: PolarClient | undefined
+  /**
+   * Your lease server (`@keygate/server`): activate and refresh go through it, and only
+   * its signed lease decides offline. `publicKey`: its public JWK (`keygate lease keygen`).
+   */
+  leaseServer?: LeaseServerOptions | undefined
+}
+
+/** A live activation of the key, from the lease server. */
+export interface Device {
+  /** The activation id, for `freeDevice`. */
+  id: string
+  label: string
+  /** Epoch ms (Polar's clock). */
+  createdAt: number
+  /** This machine's activation. */
+  current: boolean
+}
+
+export interface DevicesOptions {
+  /** The key to ask about. Default: the key this machine is activated with. */
+  key?: string | undefined
 }
 
 export interface ActivateOptions {
@@ -63,6 +85,17 @@ export interface Licensing {
    * Electron adapter calls it with Electron's sleep and network events.
    */
   watch(options?: WatchOptions): () => void
+  /**
+   * This key's live activations, oldest first, this machine's marked `current`. Needs a
+   * lease server; `key` is needed when this machine holds no grant (activation limit
+   * reached). Throws a KeygateError.
+   */
+  devices(options?: DevicesOptions): Promise<Device[]>
+  /**
+   * Frees one of the key's activations through the lease server. Freeing this machine's
+   * own forgets the local grant too. Throws a KeygateError.
+   */
+  freeDevice(activationId: string, options?: DevicesOptions): Promise<void>
   readonly policy: Readonly<Policy>
 }
 

@@ -3,6 +3,8 @@ import type { HighWaterMark } from './clock-mark.js'
 import type { StateEmitter } from './emitter.js'
 import { evaluate } from './evaluate.js'
 import type { Grant } from './grant.js'
+import type { LeasePublicKey } from './lease.js'
+import type { PendingActivation } from './pending.js'
 import type { Policy } from './policy.js'
 import {
   asStoreError,
@@ -30,6 +32,8 @@ export interface Session {
   now: () => number
   emitter: StateEmitter
   mark: HighWaterMark
+  /** The lease server's public key, when there is one: only a verified lease decides. */
+  lease?: LeasePublicKey | undefined
 }
 
 /** True when the grant was activated with this organization and server. */
@@ -49,7 +53,7 @@ export function otherOrigin(grant: Grant): InactiveState {
 export async function stateOf(session: Session, record: StoredRecord): Promise<LicenseState> {
   switch (record.kind) {
     case 'empty':
-      return NOT_ACTIVATED
+      return record.pending === undefined ? NOT_ACTIVATED : interrupted(record.pending)
     case 'foreign':
       return foreignState(record.why)
     case 'damaged':
@@ -60,6 +64,7 @@ export async function stateOf(session: Session, record: StoredRecord): Promise<L
         now: session.now(),
         policy: session.policy,
         fingerprint: await session.machine.fingerprint(),
+        lease: session.lease,
       })
   }
 }
@@ -139,7 +144,18 @@ export async function checkOffline(
   if (!ours(session, grant)) return { state: otherOrigin(grant), ticket }
   const at = session.now()
   const fingerprint = await session.machine.fingerprint()
-  const state = evaluate(grant, { now: at, policy: session.policy, fingerprint })
+  const state = evaluate(grant, {
+    now: at,
+    policy: session.policy,
+    fingerprint,
+    lease: session.lease,
+  })
   if (session.mark.due(grant, at, fingerprint)) session.mark.advance(at, fingerprint)
   return { state, ticket, grant, at }
+}
+
+/** No grant, but an activation was cut short: it may hold a seat (pending.ts). */
+function interrupted(pending: PendingActivation): InactiveState {
+  const { at, displayKey } = pending
+  return { ...NOT_ACTIVATED, note: { kind: 'interrupted_activation', at, displayKey } }
 }

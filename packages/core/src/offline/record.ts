@@ -1,6 +1,7 @@
 import { isKeygateError, KeygateError } from '../errors.js'
 import { isForeignRecord, type LicenseStore } from '../store.js'
 import { type Grant, parseGrant, serializeGrant } from './grant.js'
+import { type PendingActivation, parsePendingRecord, serializePendingRecord } from './pending.js'
 import type { InactiveState } from './state.js'
 
 /**
@@ -11,7 +12,8 @@ import type { InactiveState } from './state.js'
 
 /** What a store holds, as far as licensing is concerned. */
 export type StoredRecord =
-  | { kind: 'empty' }
+  /** `pending`: an activation was sent and never answered (see pending.ts). */
+  | { kind: 'empty'; pending?: PendingActivation | undefined }
   | { kind: 'grant'; grant: Grant }
   /** Intact but not readable here (e.g. encrypted by another machine): reported, kept. */
   | { kind: 'foreign'; why: string }
@@ -29,6 +31,8 @@ export interface LockedRecord {
   /** Re-reads the record: another process may have changed it before the lock was ours. */
   read(): Promise<StoredRecord>
   write(grant: Grant): Promise<void>
+  /** Writes a record holding only the note of an activation about to be sent. */
+  writePending(pending: PendingActivation): Promise<void>
   clear(): Promise<void>
   /**
    * Moves the stored record aside (the store's quarantine). Returns where it went, or null
@@ -50,6 +54,7 @@ export function recordAccess(store: LicenseStore): RecordAccess {
   const locked: LockedRecord = {
     read,
     write: (grant) => store.write(serializeGrant(grant)),
+    writePending: (pending) => store.write(serializePendingRecord(pending)),
     clear: () => store.clear(),
     moveAside: (reason) => (store.quarantine ? store.quarantine(reason) : Promise.resolve(null)),
   }
@@ -70,6 +75,8 @@ export async function readRecord(store: LicenseStore): Promise<StoredRecord> {
   if (text === null) return { kind: 'empty' }
   const parsed = parseGrant(text)
   if (parsed.ok) return { kind: 'grant', grant: parsed.grant }
+  const pending = parsed.problem === 'invalid' ? parsePendingRecord(text) : undefined
+  if (pending !== undefined) return { kind: 'empty', pending }
   const problem =
     parsed.problem === 'not_json'
       ? 'it is not valid JSON'

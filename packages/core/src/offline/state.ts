@@ -45,7 +45,15 @@ interface Licensed {
   expiresAt: number | null
   /** The last online attempt's failure, when it failed transiently. */
   error?: KeygateError | undefined
+  /** What the record's trust rests on: `signed` when a lease server's signature decided. */
+  integrity?: Integrity | undefined
 }
+
+/**
+ * `signed`: a lease server's signature decided; `keychain`: a MAC keyed from the OS
+ * keychain; `none`: the record is tamper-evident only.
+ */
+export type Integrity = 'signed' | 'keychain' | 'none'
 
 export interface ActiveState extends Licensed {
   status: 'active'
@@ -84,6 +92,7 @@ export interface InactiveState {
   license?: LicenseInfo | undefined
   activation?: ActivationInfo | null | undefined
   error?: KeygateError | undefined
+  integrity?: Integrity | undefined
 }
 
 /** Facts about the stored record behind an inactive state. */
@@ -94,6 +103,11 @@ export type InactiveNote =
   | { kind: 'other_origin'; server: string }
   /** The store holds an intact record it cannot read on this machine. */
   | { kind: 'foreign'; why: string }
+  /**
+   * An activation was sent at `at` (local clock, epoch ms) and its answer never stored:
+   * it may hold a seat. Activating again is safe; the seller can free the duplicate.
+   */
+  | { kind: 'interrupted_activation'; at: number; displayKey: string }
 
 /** What `check()` returns: a discriminated union a UI can switch on. */
 export type LicenseState = ActiveState | GraceState | InactiveState

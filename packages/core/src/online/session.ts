@@ -5,6 +5,7 @@ import { clientFromSettings } from '../polar/http-client.js'
 import { pauseOnRateLimit } from '../polar/pause.js'
 import type { PolarClient } from '../polar/types.js'
 import type { LicensingOptions } from '../types.js'
+import { createLeaseClient, type LeaseClient } from './lease-client.js'
 
 /**
  * The session the online functions take: the offline session plus the Polar client and
@@ -19,6 +20,8 @@ export interface OnlineSession extends Session {
    * the cache for a while (see revalidate.ts).
    */
   quiet: { since: number; error: KeygateError } | undefined
+  /** The lease server, when `leaseServer` is set: activate and renew go through it. */
+  leaseServer: LeaseClient | undefined
 }
 
 export function createOnlineSession(session: Session, options: LicensingOptions): OnlineSession {
@@ -26,6 +29,10 @@ export function createOnlineSession(session: Session, options: LicensingOptions)
   const online: OnlineSession = {
     ...session,
     quiet: undefined,
+    leaseServer:
+      options.leaseServer === undefined
+        ? undefined
+        : createLeaseClient(options.leaseServer, options.fetch, options.timeoutMs),
     client() {
       client ??= (
         options.client
