@@ -25,6 +25,8 @@ const COMMANDS: Record<string, string[]> = {
   'keys set-limit': ['--activations', '--usage'],
   'activations list': [],
   'activations remove': [],
+  'activations prune': [],
+  'lease keygen': [],
   status: ['--dir', '--app-name', '--name', '--salt', '--online', '--grace-days'],
   emulator: ['--port', '--org', '--keys', '--seats', '--offline'],
 }
