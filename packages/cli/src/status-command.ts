@@ -60,7 +60,20 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
     return EXIT.unreadable
   }
   if (record.kind === 'none') {
-    const state: LicenseState = { status: 'inactive', reason: 'not_activated' }
+    const pending = record.pending
+    const state: LicenseState = {
+      status: 'inactive',
+      reason: 'not_activated',
+      ...(pending === undefined
+        ? {}
+        : {
+            note: {
+              kind: 'interrupted_activation',
+              at: pending.at,
+              displayKey: pending.displayKey,
+            },
+          }),
+    }
     const searched = record.searched.length > 1 ? ` (looked in ${record.searched.join(', ')})` : ''
     if (ctx.json)
       ctx.io.out(json({ record: record.path, readable: true, state, searched: record.searched }))

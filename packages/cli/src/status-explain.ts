@@ -140,6 +140,12 @@ export function explainState(
     // Name the key so the seller can paste the command as it is.
     const keyId = state.license?.id
     rows.push(['What to do', keyId ? reason.fix.replace('<KEY>', keyId) : reason.fix])
+    if (state.note?.kind === 'interrupted_activation') {
+      rows.push([
+        'Interrupted',
+        `an activation of ${state.note.displayKey} started ${formatTime(state.note.at)} and never finished: it may hold a seat. Activating again is safe; the seller can free a duplicate with keygate activations prune KEY.`,
+      ])
+    }
   }
   const license = state.license
   if (license !== undefined) {

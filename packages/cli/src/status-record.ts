@@ -1,7 +1,14 @@
 import { lstat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { type Grant, KeygateError, maskKey, parseGrant } from '@keygate/core'
+import {
+  type Grant,
+  KeygateError,
+  maskKey,
+  type PendingActivation,
+  parseGrant,
+  parsePendingRecord,
+} from '@keygate/core'
 import { appDataDir, createFileStore } from '@keygate/node-store'
 import { UsageError } from './usage.js'
 
@@ -23,7 +30,8 @@ export interface RecordLocation {
 }
 
 export type LocalRecord =
-  | { kind: 'none'; path: string; searched: string[] }
+  /** `pending`: the app was cut short during an activation, which may hold a seat. */
+  | { kind: 'none'; path: string; searched: string[]; pending?: PendingActivation | undefined }
   | { kind: 'grant'; path: string; dir: string; grant: Grant }
   | { kind: 'unreadable'; path: string; problem: Unreadable; message: string }
 
@@ -116,6 +124,8 @@ export async function readLocalRecord(
     }
   }
   const parsedGrant = parseGrant(text)
+  const pending = parsedGrant.ok ? undefined : parsePendingRecord(text)
+  if (pending !== undefined) return { kind: 'none', path: store.path, searched: [], pending }
   if (!parsedGrant.ok) {
     const message = scrubKey(text, parsedGrant.message)
     return { kind: 'unreadable', path: store.path, problem: parsedGrant.problem, message }

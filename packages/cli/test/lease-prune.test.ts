@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createFileStore } from '@keygate/node-store'
 import { describe, expect, it } from 'vitest'
 import { keygate, useEmulator } from './helpers.js'
 
@@ -44,5 +48,27 @@ describe('keygate lease keygen', () => {
     const text = await keygate(['lease', 'keygen'])
     expect(text.stdout).toMatch(/Public key: embed it in the app/)
     expect(text.stdout).toMatch(/secret/)
+  })
+})
+
+describe('keygate status after an interrupted activation', () => {
+  it('says an activation was cut short and may hold a seat', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keygate-pending-'))
+    try {
+      const store = createFileStore({ dir })
+      await store.write(
+        `${JSON.stringify({ v: 1, pending: { at: Date.UTC(2026, 11, 1), displayKey: '****-9D7F20' } })}\n`,
+      )
+      const run = await keygate(['status', '--dir', dir])
+      expect(run.code).toBe(3)
+      expect(run.stdout).toMatch(/^License: +inactive/m)
+      expect(run.stdout).toMatch(
+        /Interrupted: +an activation of \*\*\*\*-9D7F20 started .* may hold a seat/,
+      )
+      const asJson = await keygate(['status', '--dir', dir, '--json'])
+      expect(JSON.parse(asJson.stdout).state.note).toMatchObject({ kind: 'interrupted_activation' })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

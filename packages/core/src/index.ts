@@ -13,6 +13,7 @@ export { type EvaluateContext, evaluate } from './offline/evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './offline/grant.js'
 export { type LeaseClaims, type LeasePublicKey, verifyLease } from './offline/lease.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
+export { type PendingActivation, parsePendingRecord } from './offline/pending.js'
 export { DEFAULT_POLICY, type Policy } from './offline/policy.js'
 export { type InactiveReason, isInactiveReason, REASONS } from './offline/reasons.js'
 export type {
