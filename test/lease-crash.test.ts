@@ -114,14 +114,19 @@ describe('activate() killed at random instants', () => {
     expect(killedBeforeEnd).toBeGreaterThan(0) // the kills did land inside activate()
   }, 600_000)
 
-  it(`without a server: the same ${KILLS} trials, for comparison (reported, not asserted)`, async () => {
-    const { extra, killedBeforeEnd } = await crashTrials(false)
-    const total = extra.reduce((a, b) => a + b, 0)
-    console.info(
-      `[lease-crash] direct to Polar: ${KILLS} trials, ${killedBeforeEnd} killed before the answer, ${total} extra seats (${(total / KILLS).toFixed(2)} per trial)`,
-    )
-    expect(extra).toHaveLength(KILLS)
-  }, 600_000)
+  // Slow (each killed process leaves a stale lock to wait out): run with KEYGATE_CRASH_COMPARE=1.
+  it.runIf(process.env.KEYGATE_CRASH_COMPARE === '1')(
+    `without a server: the same ${KILLS} trials, for comparison (reported, not asserted)`,
+    async () => {
+      const { extra, killedBeforeEnd } = await crashTrials(false)
+      const total = extra.reduce((a, b) => a + b, 0)
+      console.info(
+        `[lease-crash] direct to Polar: ${KILLS} trials, ${killedBeforeEnd} killed before the answer, ${total} extra seats (${(total / KILLS).toFixed(2)} per trial)`,
+      )
+      expect(extra).toHaveLength(KILLS)
+    },
+    600_000,
+  )
 })
 
 describe(`${RACERS} processes racing through the lease server`, () => {

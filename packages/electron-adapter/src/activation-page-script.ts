@@ -38,6 +38,8 @@ export function activationPageScript(config: ActivationPageConfig): void {
   const check = q<HTMLButtonElement>('#check')
   const deactivate = q<HTMLButtonElement>('#deactivate')
   const done = q<HTMLButtonElement>('#continue')
+  const devices = q<HTMLElement>('#devices')
+  const deviceList = q<HTMLUListElement>('#device-list')
   const DAY = 24 * 60 * 60 * 1000
   let busy = false
   let holdUntil = 0
@@ -96,6 +98,44 @@ export function activationPageScript(config: ActivationPageConfig): void {
     }
   }
 
+  // With a lease server, a key whose seats are all taken lists them, each with a button
+  // that frees it and activates this computer in its place.
+  const showDevices = async (key: string) => {
+    devices.hidden = true
+    deviceList.replaceChildren()
+    if (api?.devices === undefined || api.freeDevice === undefined) return
+    const listed = await api.devices(key)
+    if (!listed.ok) return // no lease server (invalid_input), or it failed: the message stands
+    for (const device of listed.devices.filter((d) => !d.current)) {
+      const item = document.createElement('li')
+      item.textContent = `${device.label}, activated ${date(device.createdAt)} `
+      const free = document.createElement('button')
+      free.type = 'button'
+      free.className = 'secondary'
+      free.textContent = 'Free this seat'
+      free.addEventListener('click', async () => {
+        if (busy || api.freeDevice === undefined) return
+        setBusy(true, `Freeing the seat of ${device.label}…`)
+        const freed = await api.freeDevice(device.id, key).catch((error: unknown) => {
+          fail(error)
+          return undefined
+        })
+        setBusy(false, '')
+        if (freed === undefined) return
+        if (!freed.ok) {
+          say(errorText(freed.error))
+          return
+        }
+        devices.hidden = true
+        input.value = key
+        form.requestSubmit()
+      })
+      item.append(free)
+      deviceList.append(item)
+    }
+    devices.hidden = deviceList.childElementCount === 0
+  }
+
   const fail = (error: unknown) => {
     const text = error instanceof Error ? error.message : String(error)
     say(`Something went wrong: ${text}`)
@@ -112,6 +152,7 @@ export function activationPageScript(config: ActivationPageConfig): void {
       return
     }
     say('')
+    devices.hidden = true
     setBusy(true, 'Activating your license…')
     let after = ''
     try {
@@ -124,6 +165,7 @@ export function activationPageScript(config: ActivationPageConfig): void {
       } else {
         input.setAttribute('aria-invalid', 'true')
         say(errorText(result.error))
+        if (result.error.code === 'activation_limit_reached') void showDevices(key).catch(fail)
         if (result.error.code === 'rate_limited') {
           // Polar blocks the network for this long: a retry before it only extends the block.
           holdUntil = Date.now() + (result.error.retryAfter ?? 60) * 1000

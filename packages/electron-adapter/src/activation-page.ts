@@ -43,6 +43,10 @@ const BODY = `
   </form>
   <p id="progress" role="status" aria-live="polite"></p>
   <p id="message" role="alert" hidden></p>
+  <section id="devices" hidden>
+    <p class="help">Every seat of this key is in use. Free one of these computers to activate this one instead:</p>
+    <ul id="device-list"></ul>
+  </section>
   <div>
     <button id="check" type="button" hidden>Check again</button>
     <button id="continue" type="button" hidden>Continue</button>

@@ -1,10 +1,14 @@
-import { KeygateError } from '@keygate/core'
+import { type Device, KeygateError } from '@keygate/core'
 import { CHANNELS, INVOKE_CHANNELS } from './channels.js'
 import type { ElectronInvokeEvent, ElectronIpcMain } from './electron-types.js'
 import type { ElectronLicenseState, ElectronStateListener } from './gate.js'
 import { originOf } from './origin.js'
 import { toErrorData, toRendererState } from './renderer-state.js'
-import type { RendererActionResult, RendererLicenseState } from './renderer-types.js'
+import type {
+  RendererActionResult,
+  RendererDevicesResult,
+  RendererLicenseState,
+} from './renderer-types.js'
 
 /** Longer than any key Polar issues or imports; refuses junk before it reaches core. */
 const MAX_KEY_LENGTH = 1024
@@ -23,6 +27,9 @@ export interface LicenseActions {
   deactivate(): Promise<ElectronLicenseState>
   refresh(): Promise<ElectronLicenseState>
   subscribe(listener: ElectronStateListener): () => void
+  /** Through the lease server (core throws `invalid_input` without one). */
+  devices(key: string): Promise<Device[]>
+  freeDevice(activationId: string, key: string): Promise<void>
 }
 
 export interface IpcBridgeOptions {
@@ -45,6 +52,8 @@ const FULL_ONLY: ReadonlySet<string> = new Set([
   CHANNELS.activate,
   CHANNELS.deactivate,
   CHANNELS.refresh,
+  CHANNELS.devices,
+  CHANNELS.freeDevice,
 ])
 
 const rendererView = (state: ElectronLicenseState): RendererLicenseState =>
@@ -137,6 +146,41 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
     return rendererView(await actions.refresh())
   }
 
+  const goodKey = (key: unknown): key is string =>
+    typeof key === 'string' && key.trim() !== '' && key.length <= MAX_KEY_LENGTH
+  const listDevices = async (key: unknown): Promise<RendererDevicesResult> => {
+    if (!goodKey(key)) return { ok: false, error: invalidKey().toJSON() }
+    try {
+      return { ok: true, devices: await actions.devices(key) }
+    } catch (error) {
+      return { ok: false, error: toErrorData(error, key) }
+    }
+  }
+  const freeDevice = async (id: unknown, key: unknown): Promise<RendererDevicesResult> => {
+    if (!goodKey(key)) return { ok: false, error: invalidKey().toJSON() }
+    if (typeof id !== 'string' || !/^[0-9a-fA-F-]{1,64}$/.test(id)) {
+      const error = new KeygateError('invalid_input', 'That device could not be found.')
+      return { ok: false, error: error.toJSON() }
+    }
+    if (changing) {
+      const error = new KeygateError(
+        'rate_limited',
+        'Another license change from a window is running: wait a moment, then try again.',
+        { retryAfter: 1 },
+      )
+      return { ok: false, error: error.toJSON() }
+    }
+    changing = true
+    try {
+      await actions.freeDevice(id, key)
+    } catch (error) {
+      return { ok: false, error: toErrorData(error, key) }
+    } finally {
+      changing = false
+    }
+    return listDevices(key)
+  }
+
   const handlers: Record<InvokeChannel, (event: ElectronInvokeEvent, args: unknown[]) => unknown> =
     {
       [CHANNELS.status]: () => view(),
@@ -149,6 +193,8 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
       [CHANNELS.unsubscribe]: (event) => {
         subscribers.delete(event.sender.id)
       },
+      [CHANNELS.devices]: (_event, args) => listDevices(args[0]),
+      [CHANNELS.freeDevice]: (_event, args) => freeDevice(args[0], args[1]),
     }
 
   for (const channel of INVOKE_CHANNELS) {
@@ -181,4 +227,11 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
     subscribers.clear()
     for (const channel of INVOKE_CHANNELS) ipcMain.removeHandler(channel)
   }
+}
+
+function invalidKey(): KeygateError {
+  return new KeygateError(
+    'invalid_input',
+    'Enter the license key exactly as it appears in your purchase email.',
+  )
 }
