@@ -35,7 +35,7 @@ export interface LeaseClaims {
   exp: number
 }
 
-export const LEASE_TYPE = 'keygate-lease+jwt'
+const LEASE_TYPE = 'keygate-lease+jwt'
 
 const textDecoder = new TextDecoder()
 const textEncoder = new TextEncoder()

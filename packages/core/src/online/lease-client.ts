@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { isKeygateError, KeygateError, type KeygateErrorCode } from '../errors.js'
+import { KeygateError, type KeygateErrorCode } from '../errors.js'
 import { GRANT_VERSION, type Grant } from '../offline/grant.js'
 import { type LeasePublicKey, verifyLease } from '../offline/lease.js'
 import type { GrantOrigin } from '../offline/origin.js'
@@ -232,12 +232,4 @@ export function grantFromLease(
     clockHighWater: now,
     lease: answer.lease,
   }
-}
-
-/** A failure that is not already a KeygateError, as the network failure it most likely is. */
-export function asLeaseError(error: unknown): KeygateError {
-  if (isKeygateError(error)) return error
-  return new KeygateError('network', `The lease server could not be reached: ${String(error)}`, {
-    cause: error,
-  })
 }
