@@ -11,7 +11,12 @@ export { createLicensing } from './licensing.js'
 export { MACHINE_CONDITION, type Machine, staticMachine } from './machine.js'
 export { type EvaluateContext, evaluate } from './offline/evaluate.js'
 export { GRANT_VERSION, type Grant, parseGrant, serializeGrant } from './offline/grant.js'
-export { type LeaseClaims, type LeasePublicKey, verifyLease } from './offline/lease.js'
+export {
+  type LeaseClaims,
+  type LeasePublicKey,
+  loadLeaseVerifier,
+  verifyLease,
+} from './offline/lease.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
 export { type PendingActivation, parsePendingRecord } from './offline/pending.js'
 export { DEFAULT_POLICY, type Policy } from './offline/policy.js'

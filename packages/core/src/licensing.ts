@@ -3,6 +3,7 @@ import { cachedWith, checkOffline, report, type Session } from './offline/check.
 import { createHighWaterMark } from './offline/clock-mark.js'
 import { createStateEmitter } from './offline/emitter.js'
 import { needsRevalidation } from './offline/evaluate.js'
+import { loadLeaseVerifier } from './offline/lease.js'
 import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
 import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
@@ -35,8 +36,11 @@ export function createLicensing(options: LicensingOptions): Licensing {
   // Kept per instance; a load that failed is tried again on the next call.
   let online: Promise<{ code: Online; session: OnlineSession }> | undefined
   function loadOnline(): Promise<{ code: Online; session: OnlineSession }> {
-    online ??= import('./online/index.js').then(
-      (code) => ({ code, session: code.createOnlineSession(session, options) }),
+    online ??= Promise.all([
+      import('./online/index.js'),
+      session.lease === undefined ? undefined : loadLeaseVerifier(),
+    ]).then(
+      ([code]) => ({ code, session: code.createOnlineSession(session, options) }),
       (cause: unknown) => {
         online = undefined
         throw new KeygateError(

@@ -11,7 +11,7 @@ export interface EvaluateContext {
   policy: Readonly<Policy>
   /** This machine's fingerprint, compared with the one the grant was bound to. */
   fingerprint: string
-  /** The lease server's public key: then only the grant's verified lease decides (lease.ts). */
+  /** The lease server's public key: then only the grant's verified lease decides (lease.ts; await `loadLeaseVerifier()` once first). */
   lease?: LeasePublicKey | undefined
 }
 

@@ -1,5 +1,3 @@
-import { Point } from '@noble/ed25519'
-import { sha512 } from '@noble/hashes/sha2.js'
 import type { Grant } from './grant.js'
 
 /**
@@ -7,7 +5,25 @@ import type { Grant } from './grant.js'
  * its signed claims into the times `evaluate` trusts. Synchronous and pure JS (no
  * node:crypto, no Web Crypto), so the start-up check stays synchronous and runs in a
  * browser; a verified lease is remembered, so a check on the same record verifies nothing.
+ * The curve code loads only where a lease server is configured (`loadLeaseVerifier`), so
+ * an app without one does not pay for importing it at start.
  */
+
+interface Curve {
+  Point: typeof import('@noble/ed25519').Point
+  sha512: typeof import('@noble/hashes/sha2.js').sha512
+}
+let curve: Curve | undefined
+
+/** Loads the Ed25519 code `verifyLease` needs; call (and await) it once before. */
+export async function loadLeaseVerifier(): Promise<void> {
+  if (curve !== undefined) return
+  const [ed, hashes] = await Promise.all([
+    import('@noble/ed25519'),
+    import('@noble/hashes/sha2.js'),
+  ])
+  curve = { Point: ed.Point, sha512: hashes.sha512 }
+}
 
 /** The lease server's public key, as `keygate lease keygen` prints it. */
 export interface LeasePublicKey {
@@ -77,12 +93,16 @@ const L = 2n ** 252n + 27742317777372353535851937790883648493n
  * large table of base-point multiples on first use, which a start-up check pays for.
  */
 function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (curve === undefined) {
+    throw new Error('[keygate] verifyLease before loadLeaseVerifier(): await it once first.')
+  }
+  const { Point, sha512 } = curve
   if (signature.length !== 64 || publicKey.length !== 32) return false
   const rBytes = signature.subarray(0, 32)
   const s = bytesToNumberLE(signature.subarray(32))
   if (s >= L) return false
-  let A: Point
-  let R: Point
+  let A: InstanceType<Curve['Point']>
+  let R: InstanceType<Curve['Point']>
   try {
     A = Point.fromBytes(publicKey)
     R = Point.fromBytes(rBytes)
