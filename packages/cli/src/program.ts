@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { activationsList, activationsRemove } from './activations-commands.js'
+import { activationsPrune } from './activations-prune.js'
 import type { Context } from './context.js'
 import type { EmulatorOptions } from './emulator-command.js'
 import {
@@ -208,7 +209,7 @@ export function buildProgram(version: string, run: Runner): Command {
   const activations = program
     .command('activations')
     .description('The machines (seats) a key is activated on (need POLAR_ACCESS_TOKEN).')
-    .summary('List and remove the machines a key is activated on.')
+    .summary('List, remove and prune the machines a key is activated on.')
     .usage('<command> [options]')
     .addHelpText(
       'after',
@@ -244,6 +245,44 @@ export function buildProgram(version: string, run: Runner): Command {
     .addHelpText('after', examples("keygate activations remove '****-9D7F20' 5c6c902d"))
     .action((ref: string, activation: string, _options: unknown, cmd: Command) =>
       run(cmd, (ctx) => activationsRemove(ctx, ref, activation)),
+    )
+
+  activations
+    .command('prune')
+    .summary('Free the extra seats one machine holds (interrupted activations).')
+    .description(
+      'Free duplicate seats: live activations carrying the same machine fingerprint in ' +
+        'their metadata (keygate_machine) are one machine; the oldest stays, the others are ' +
+        'removed. An app killed during activation can leave such a seat. Activations without ' +
+        'a fingerprint are left alone.',
+    )
+    .argument('<KEY>', KEY_HELP)
+    .addHelpText('after', examples("keygate activations prune '****-9D7F20'"))
+    .action((ref: string, _options: unknown, cmd: Command) =>
+      run(cmd, (ctx) => activationsPrune(ctx, ref)),
+    )
+
+  const lease = program
+    .command('lease')
+    .description('For a lease server (@keygate/server).')
+    .summary('Make the key pair a lease server signs with.')
+    .usage('<command>')
+
+  lease
+    .command('keygen')
+    .summary('A new Ed25519 key pair (JWK): public for the app, private for the server.')
+    .description(
+      'Print a new Ed25519 key pair as JWKs: the public key to embed in the app ' +
+        '(leaseServer.publicKey) and the private key for the server (signingKey, a secret). ' +
+        'Writes nothing to disk; needs no token.',
+    )
+    .addHelpText('after', examples('keygate lease keygen', 'keygate lease keygen --json'))
+    .action((_options: unknown, cmd: Command) =>
+      // Loaded on use, like status: the other commands never load @keygate/server.
+      run(cmd, async (ctx) => {
+        const { leaseKeygen } = await import('./lease-command.js')
+        return leaseKeygen(ctx)
+      }),
     )
 
   program

@@ -155,6 +155,13 @@ function rows(
     out.push(['Summary', words.title], ['Detail', words.detail])
     if (words.action !== undefined) out.push(['What to do', words.action])
   }
+  if (state.status === 'inactive' && state.note?.kind === 'interrupted_activation') {
+    // The app's words are for its user; the seller reading this can free the seat here.
+    out.push([
+      'Seller',
+      `keygate activations prune '${state.note.displayKey}' frees a duplicate seat`,
+    ])
+  }
   if (seen.verdict?.detail !== undefined) out.push(['Polar said', `"${seen.verdict.detail}"`])
 
   if (state.status === 'active') {

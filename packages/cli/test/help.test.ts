@@ -26,6 +26,8 @@ const COMMANDS: Record<string, string[]> = {
   'keys rotate': ['--show-new-key'],
   'activations list': [],
   'activations remove': [],
+  'activations prune': [],
+  'lease keygen': [],
   status: ['--dir', '--app-name', '--name', '--salt', '--online', '--grace-days', '--locale'],
   emulator: ['--port', '--org', '--keys', '--seats', '--offline'],
 }

@@ -26,7 +26,14 @@ export {
   type RecordOrigin,
 } from './offline/inspect.js'
 export type { Integrity, Keychain } from './offline/integrity.js'
+export {
+  type LeaseClaims,
+  type LeasePublicKey,
+  loadLeaseVerifier,
+  verifyLease,
+} from './offline/lease.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
+export { type PendingActivation, parsePendingRecord } from './offline/pending.js'
 export { DEFAULT_POLICY, type Policy } from './offline/policy.js'
 export { type InactiveReason, isInactiveReason, REASONS } from './offline/reasons.js'
 export type {
@@ -39,6 +46,7 @@ export type {
   LicenseInfo,
   LicenseState,
 } from './offline/state.js'
+export type { LeaseServerOptions } from './online/lease-client.js'
 export type { RevalidationTiming } from './online/schedule.js'
 // The HTTP client loads on its first request: importing core stays cheap.
 export { createPolarClient } from './polar/client.js'
@@ -79,6 +87,8 @@ export {
 export type {
   ActivateOptions,
   CheckOptions,
+  Device,
+  DevicesOptions,
   Licensing,
   LicensingOptions,
   StateListener,

@@ -4,6 +4,7 @@ import { createHighWaterMark } from './offline/clock-mark.js'
 import { createStateEmitter, type StateEmitter } from './offline/emitter.js'
 import { allowsUpdate, applyEntitlements } from './offline/entitlements.js'
 import { needsRevalidation } from './offline/evaluate.js'
+import { loadLeaseVerifier } from './offline/lease.js'
 import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
 import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
@@ -13,7 +14,7 @@ import type { ActivateOptions, CheckOptions, Licensing, LicensingOptions } from 
 
 type Online = Pick<
   typeof import('./online/index.js'),
-  'activate' | 'deactivate' | 'revalidateStored' | 'watch'
+  'activate' | 'deactivate' | 'devices' | 'freeDevice' | 'revalidateStored' | 'watch'
 >
 
 /**
@@ -35,6 +36,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
     server: options.client?.baseURL ?? resolveServer(options.server),
     records,
     machine: options.machine,
+    lease: options.leaseServer?.publicKey,
     policy,
     now: options.now ?? Date.now,
     // Every state delivered says what it rests on; states of grants read carry their own.
@@ -49,9 +51,14 @@ export function createLicensing(options: LicensingOptions): Licensing {
   // Kept per instance; a load that failed is tried again on the next call.
   let online: Promise<{ code: Online; session: OnlineSession }> | undefined
   function loadOnline(): Promise<{ code: Online; session: OnlineSession }> {
-    online ??= import('./online/index.js').then(
-      ({ activate, createOnlineSession, deactivate, revalidateStored, watch }) => ({
-        code: { activate, deactivate, revalidateStored, watch },
+    online ??= Promise.all([
+      import('./online/index.js'),
+      session.lease === undefined ? undefined : loadLeaseVerifier(),
+    ]).then(
+      ([
+        { activate, createOnlineSession, deactivate, devices, freeDevice, revalidateStored, watch },
+      ]) => ({
+        code: { activate, deactivate, devices, freeDevice, revalidateStored, watch },
         session: createOnlineSession(session, options),
       }),
       (cause: unknown) => {
@@ -136,6 +143,14 @@ export function createLicensing(options: LicensingOptions): Licensing {
     check,
     refresh,
     deactivate,
+    async devices(devicesOptions) {
+      const { code, session: online } = await loadOnline()
+      return code.devices(online, devicesOptions)
+    },
+    async freeDevice(activationId, devicesOptions) {
+      const { code, session: online } = await loadOnline()
+      await code.freeDevice(online, activationId, devicesOptions)
+    },
     subscribe: session.emitter.subscribe,
     async settled() {
       await session.mark.settled()

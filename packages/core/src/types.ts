@@ -2,6 +2,7 @@ import type { Machine } from './machine.js'
 import type { Keychain } from './offline/integrity.js'
 import type { Policy } from './offline/policy.js'
 import type { LicenseState } from './offline/state.js'
+import type { LeaseServerOptions } from './online/lease-client.js'
 import type { RevalidationTiming } from './online/schedule.js'
 import type { Conditions, PolarClient, PolarServer } from './polar/types.js'
 import type { LicenseStore } from './store.js'
@@ -44,6 +45,27 @@ export interface LicensingOptions {
    * is moved aside. Without it, states say `integrity: 'none'`.
    */
   keychain?: Keychain | undefined
+  /**
+   * Your lease server (`@keygate/server`): activate and refresh go through it, and only
+   * its signed lease decides offline. `publicKey`: its public JWK (`keygate lease keygen`).
+   */
+  leaseServer?: LeaseServerOptions | undefined
+}
+
+/** A live activation of the key, from the lease server. */
+export interface Device {
+  /** The activation id, for `freeDevice`. */
+  id: string
+  label: string
+  /** Epoch ms (Polar's clock). */
+  createdAt: number
+  /** This machine's activation. */
+  current: boolean
+}
+
+export interface DevicesOptions {
+  /** The key to ask about. Default: the key this machine is activated with. */
+  key?: string | undefined
 }
 
 export interface ActivateOptions {
@@ -92,6 +114,17 @@ export interface Licensing {
    * key had not expired by then (hook it into your updater). Offline, from the cached grant.
    */
   allowsUpdate(releaseDate: number | string | Date): Promise<boolean>
+  /**
+   * This key's live activations, oldest first, this machine's marked `current`. Needs a
+   * lease server; `key` is needed when this machine holds no grant (activation limit
+   * reached). Throws a KeygateError.
+   */
+  devices(options?: DevicesOptions): Promise<Device[]>
+  /**
+   * Frees one of the key's activations through the lease server. Freeing this machine's
+   * own forgets the local grant too. Throws a KeygateError.
+   */
+  freeDevice(activationId: string, options?: DevicesOptions): Promise<void>
   readonly policy: Readonly<Policy>
 }
 

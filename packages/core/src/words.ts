@@ -121,6 +121,14 @@ export const ENGLISH: Vocabulary = {
           action: 'Enter your license key to activate this computer again.',
         }
       }
+      if (note?.kind === 'interrupted_activation') {
+        return {
+          title: 'Not activated',
+          detail: `An activation of ${note.displayKey} on ${f.date(note.at)} was interrupted before it finished; it may hold one of the key's seats.`,
+          action:
+            'Enter your license key to activate this computer again. If the key says all its seats are taken, ask the seller to free the interrupted one.',
+        }
+      }
       if (note?.kind === 'other_origin') {
         return {
           title: 'Not activated',

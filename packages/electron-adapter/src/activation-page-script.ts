@@ -43,8 +43,12 @@ export function activationPageScript(config: ActivationPageConfig): void {
   const footer = q<HTMLElement>('#footer')
   const portal = q<HTMLAnchorElement>('#portal')
   const deactivate = q<HTMLButtonElement>('#deactivate')
+  const devices = q<HTMLElement>('#devices')
+  const deviceList = q<HTMLUListElement>('#device-list')
   let busy = false
   let holdUntil = 0
+  // Bumped by each activation, so a device list that answers late is not shown over it.
+  let attempt = 0
 
   if (config.buyUrl !== undefined) buy.href = config.buyUrl
   if (config.portalUrl !== undefined) portal.href = config.portalUrl
@@ -72,7 +76,9 @@ export function activationPageScript(config: ActivationPageConfig): void {
     form.setAttribute('aria-busy', String(on))
     input.readOnly = on
     submit.textContent = on ? 'Activating…' : 'Activate'
-    for (const button of [submit, check, deactivate]) button.disabled = on
+    for (const button of [submit, check, deactivate, ...deviceList.querySelectorAll('button')]) {
+      button.disabled = on
+    }
     if (!on && Date.now() < holdUntil) submit.disabled = true
     progress.textContent = line
   }
@@ -86,6 +92,7 @@ export function activationPageScript(config: ActivationPageConfig): void {
           state.reason === 'clock_tampered' ||
           state.reason === 'tampered'))
     form.hidden = licensed
+    if (licensed) devices.hidden = true
     buy.hidden = licensed || config.buyUrl === undefined
     licensedActions.hidden = !licensed && !recheck
     done.hidden = !licensed
@@ -118,6 +125,55 @@ export function activationPageScript(config: ActivationPageConfig): void {
     sayPlain('Something went wrong', error instanceof Error ? error.message : String(error))
   }
 
+  // With a lease server, a key whose seats are all taken lists its other computers, each
+  // with a button that frees its seat and activates this computer in its place.
+  const showDevices = async (key: string) => {
+    const mine = attempt
+    devices.hidden = true
+    deviceList.replaceChildren()
+    if (api?.devices === undefined || api.freeDevice === undefined) return
+    const listed = await api.devices(key)
+    // No lease server (invalid_input), or it failed: the message above stands.
+    if (!listed.ok || mine !== attempt || form.hidden) return
+    for (const device of listed.devices.filter((d) => !d.current)) {
+      const item = document.createElement('li')
+      const name = document.createElement('span')
+      name.textContent = device.label
+      const when = document.createElement('span')
+      when.className = 'when'
+      when.textContent = `Activated ${device.activatedOn}`
+      const about = document.createElement('div')
+      about.append(name, when)
+      const free = document.createElement('button')
+      free.type = 'button'
+      free.className = 'secondary'
+      free.textContent = 'Free seat'
+      free.setAttribute('aria-label', `Free the seat of ${device.label}`)
+      free.addEventListener('click', async () => {
+        if (busy || api.freeDevice === undefined) return
+        say(undefined)
+        setBusy(true, `Freeing the seat of ${device.label}…`)
+        const freed = await api.freeDevice(device.id, key).catch((error: unknown) => {
+          fail(error)
+          return undefined
+        })
+        setBusy(false, '')
+        if (freed === undefined) return
+        if (!freed.ok) {
+          say(freed.error)
+          return
+        }
+        // The seat is free: activate this computer with the same key.
+        devices.hidden = true
+        input.value = key
+        form.requestSubmit()
+      })
+      item.append(about, free)
+      deviceList.append(item)
+    }
+    devices.hidden = deviceList.childElementCount === 0
+  }
+
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
     if (busy || api === undefined) return
@@ -129,6 +185,8 @@ export function activationPageScript(config: ActivationPageConfig): void {
       return
     }
     say(undefined)
+    attempt += 1
+    devices.hidden = true
     setBusy(true, 'Activating your license…')
     let after = ''
     try {
@@ -141,6 +199,10 @@ export function activationPageScript(config: ActivationPageConfig): void {
       } else if (result.state.status === 'inactive') {
         input.setAttribute('aria-invalid', 'true')
         say(result.error)
+        // The list is extra: if the bridge refuses it, the message already says what to do.
+        if (result.error.code === 'activation_limit_reached') {
+          void showDevices(key).catch(() => undefined)
+        }
         if (result.error.code === 'rate_limited') {
           // Polar blocks the network for this long: a retry before it only extends the block.
           holdUntil = Date.now() + (result.error.retryAfter ?? 60) * 1000

@@ -63,6 +63,14 @@ button:disabled { opacity: .55; cursor: default; }
 #message p { margin: 0; }
 #message-title { font-weight: 600; }
 #progress { color: var(--muted); font-size: .9rem; min-height: 1.35rem; margin: .6rem 0 0; }
+#devices { margin: 1rem 0 0; }
+#devices p { margin: 0 0 .4rem; }
+#device-list { list-style: none; margin: 0; padding: 0; border: 1px solid var(--line);
+  border-radius: 8px; }
+#device-list li { display: flex; align-items: center; justify-content: space-between;
+  gap: 1rem; padding: .55rem .8rem; }
+#device-list li + li { border-top: 1px solid var(--line); }
+#device-list .when { display: block; color: var(--muted); font-size: .9rem; }
 footer { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; margin-top: 1rem; padding-top: .8rem;
   border-top: 1px solid var(--line); }
 [hidden] { display: none !important; }
@@ -93,6 +101,10 @@ function body(productName: string, icon: string | undefined): string {
   <div id="message" role="alert" hidden>
     <p id="message-title"></p><p id="message-detail"></p><p id="message-action"></p>
   </div>
+  <section id="devices" aria-labelledby="devices-intro" hidden>
+    <p id="devices-intro">Or free a seat here, and this computer takes it:</p>
+    <ul id="device-list"></ul>
+  </section>
   <p id="progress" role="status" aria-live="polite"></p>
   <div class="actions" id="licensed" hidden>
     <button id="continue" type="button" hidden>Continue</button>

@@ -9,6 +9,9 @@ export const CHANNELS = {
   refresh: 'keygate:refresh',
   subscribe: 'keygate:subscribe',
   unsubscribe: 'keygate:unsubscribe',
+  /** With a lease server: the key's devices, and freeing one (activation window only). */
+  devices: 'keygate:devices',
+  freeDevice: 'keygate:free-device',
   /** Pushed from main to subscribed windows with `webContents.send`. */
   changed: 'keygate:changed',
 } as const
@@ -21,4 +24,6 @@ export const INVOKE_CHANNELS = [
   CHANNELS.refresh,
   CHANNELS.subscribe,
   CHANNELS.unsubscribe,
+  CHANNELS.devices,
+  CHANNELS.freeDevice,
 ] as const

@@ -238,6 +238,8 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
         deactivate: gate.deactivate,
         refresh: gate.refresh,
         subscribe: gate.subscribe,
+        devices: (key) => licensing.devices({ key }),
+        freeDevice: (id, key) => licensing.freeDevice(id, { key }),
       },
       access,
       minRefreshIntervalMs: rendererRefreshIntervalMs,

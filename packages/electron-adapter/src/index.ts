@@ -38,13 +38,13 @@ export {
 } from './encrypted-store.js'
 export type { ElectronLicenseState, ElectronStateListener } from './gate.js'
 export { activationPreloadPath, preloadPath } from './preload-paths.js'
+export { type SafeStorageKeychainOptions, safeStorageKeychain } from './record-key.js'
 export {
   DEFAULT_STORE_NAME,
   electronUserDataDir,
   type UserDataOptions,
 } from './record-location.js'
 export { toErrorData, toRendererState, type WordsOptions } from './renderer-state.js'
-export { type SafeStorageKeychainOptions, safeStorageKeychain } from './record-key.js'
 export type {
   EncryptionStatus,
   KeygateErrorData,
@@ -52,6 +52,8 @@ export type {
   KeygateRendererApi,
   RendererActionResult,
   RendererActiveState,
+  RendererDevice,
+  RendererDevicesResult,
   RendererErrorData,
   RendererGraceState,
   RendererInactiveState,

@@ -1,11 +1,16 @@
-import { KeygateError } from '@keygate/core'
+import { type Device, KeygateError } from '@keygate/core'
 import { CHANNELS, INVOKE_CHANNELS } from './channels.js'
 import type { ElectronInvokeEvent, ElectronIpcMain } from './electron-types.js'
 import type { ElectronLicenseState, ElectronStateListener } from './gate.js'
 import { originOf } from './origin.js'
 import { createPacer } from './paced-fetch.js'
 import { toErrorData, toRendererState, type WordsOptions } from './renderer-state.js'
-import type { RendererActionResult, RendererLicenseState } from './renderer-types.js'
+import type {
+  RendererActionResult,
+  RendererDevice,
+  RendererDevicesResult,
+  RendererLicenseState,
+} from './renderer-types.js'
 
 /** Longer than any key Polar issues or imports; refuses junk before it reaches core. */
 const MAX_KEY_LENGTH = 1024
@@ -24,6 +29,9 @@ export interface LicenseActions {
   deactivate(): Promise<ElectronLicenseState>
   refresh(): Promise<ElectronLicenseState>
   subscribe(listener: ElectronStateListener): () => void
+  /** Through the lease server (core throws `invalid_input` without one). */
+  devices(key: string): Promise<Device[]>
+  freeDevice(activationId: string, key: string): Promise<void>
 }
 
 export interface IpcBridgeOptions {
@@ -48,6 +56,8 @@ const FULL_ONLY: ReadonlySet<string> = new Set([
   CHANNELS.activate,
   CHANNELS.deactivate,
   CHANNELS.refresh,
+  CHANNELS.devices,
+  CHANNELS.freeDevice,
 ])
 
 /**
@@ -62,6 +72,14 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
   const rendererView = (state: ElectronLicenseState): RendererLicenseState =>
     toRendererState(state, state.encryption, wordsFor())
   const errorData = (error: unknown, key?: string) => toErrorData(error, key, wordsFor())
+  // Field by field, like the states; the date in the same words as describe()'s dates.
+  const deviceView = (device: Device): RendererDevice => ({
+    id: device.id,
+    label: device.label,
+    createdAt: device.createdAt,
+    current: device.current,
+    activatedOn: formatDate(device.createdAt, options.locale?.()),
+  })
   // Policies of the adapter's one throttle (the pacer under `net.fetch`): one online check
   // per interval from renderers, and one activation per interval after the previous
   // ended. A page looping `activate()` or `refresh()` (a bug, an injected script) must
@@ -142,6 +160,42 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
     return rendererView(await actions.refresh())
   }
 
+  const goodKey = (key: unknown): key is string =>
+    typeof key === 'string' && key.trim() !== '' && key.length <= MAX_KEY_LENGTH
+  const listDevices = async (key: unknown): Promise<RendererDevicesResult> => {
+    if (!goodKey(key)) return { ok: false, error: errorData(invalidKey()) }
+    try {
+      const listed = await actions.devices(key)
+      return { ok: true, devices: listed.map(deviceView) }
+    } catch (error) {
+      return { ok: false, error: errorData(error, key) }
+    }
+  }
+  const freeDevice = async (id: unknown, key: unknown): Promise<RendererDevicesResult> => {
+    if (!goodKey(key)) return { ok: false, error: errorData(invalidKey()) }
+    if (typeof id !== 'string' || !/^[0-9a-fA-F-]{1,64}$/.test(id)) {
+      const error = new KeygateError('invalid_input', 'That device could not be found.')
+      return { ok: false, error: errorData(error) }
+    }
+    if (changing) {
+      const error = new KeygateError(
+        'rate_limited',
+        'Another license change from a window is running: wait a moment, then try again.',
+        { retryAfter: 1 },
+      )
+      return { ok: false, error: errorData(error) }
+    }
+    changing = true
+    try {
+      await actions.freeDevice(id, key)
+    } catch (error) {
+      return { ok: false, error: errorData(error, key) }
+    } finally {
+      changing = false
+    }
+    return listDevices(key)
+  }
+
   const handlers: Record<InvokeChannel, (event: ElectronInvokeEvent, args: unknown[]) => unknown> =
     {
       [CHANNELS.status]: () => view(),
@@ -154,6 +208,8 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
       [CHANNELS.unsubscribe]: (event) => {
         subscribers.delete(event.sender.id)
       },
+      [CHANNELS.devices]: (_event, args) => listDevices(args[0]),
+      [CHANNELS.freeDevice]: (_event, args) => freeDevice(args[0], args[1]),
     }
 
   for (const channel of INVOKE_CHANNELS) {
@@ -186,4 +242,20 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
     subscribers.clear()
     for (const channel of INVOKE_CHANNELS) ipcMain.removeHandler(channel)
   }
+}
+
+function formatDate(ms: number, locale: string | undefined): string {
+  try {
+    return new Intl.DateTimeFormat(locale, { dateStyle: 'long' }).format(ms)
+  } catch {
+    // A locale Intl does not know (RangeError): the runtime's own.
+    return new Intl.DateTimeFormat(undefined, { dateStyle: 'long' }).format(ms)
+  }
+}
+
+function invalidKey(): KeygateError {
+  return new KeygateError(
+    'invalid_input',
+    'Enter the license key exactly as it appears in your purchase email.',
+  )
 }

@@ -13,6 +13,8 @@ export type {
   KeygateRendererApi,
   RendererActionResult,
   RendererActiveState,
+  RendererDevice,
+  RendererDevicesResult,
   RendererErrorData,
   RendererGraceState,
   RendererInactiveState,

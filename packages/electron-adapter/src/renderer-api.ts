@@ -4,6 +4,7 @@ import type {
   KeygateReadApi,
   KeygateRendererApi,
   RendererActionResult,
+  RendererDevicesResult,
   RendererLicenseState,
 } from './renderer-types.js'
 
@@ -36,6 +37,10 @@ export function createRendererApi(ipcRenderer: IpcRendererLike): KeygateRenderer
       ipcRenderer.invoke(CHANNELS.activate, String(key)),
     deactivate: (): Promise<RendererActionResult> => ipcRenderer.invoke(CHANNELS.deactivate),
     refresh: (): Promise<RendererLicenseState> => ipcRenderer.invoke(CHANNELS.refresh),
+    devices: (key: string): Promise<RendererDevicesResult> =>
+      ipcRenderer.invoke(CHANNELS.devices, String(key)),
+    freeDevice: (activationId: string, key: string): Promise<RendererDevicesResult> =>
+      ipcRenderer.invoke(CHANNELS.freeDevice, String(activationId), String(key)),
     onChange(listener) {
       if (typeof listener !== 'function') throw new TypeError('onChange takes a function')
       // Subscribe in main with the first listener, unsubscribe after the last.

@@ -71,6 +71,21 @@ export type RendererActionResult =
   | { ok: true; state: RendererLicenseState }
   | { ok: false; error: RendererErrorData; state: RendererLicenseState }
 
+/** A device (activation) of the key, as the lease server lists it; `createdAt` epoch ms. */
+export interface RendererDevice {
+  id: string
+  label: string
+  createdAt: number
+  /** `createdAt` as a date in the user's locale, as the state's words write dates. */
+  activatedOn: string
+  current: boolean
+}
+
+/** What `devices` and `freeDevice` answer: they never reject for a license failure. */
+export type RendererDevicesResult =
+  | { ok: true; devices: RendererDevice[] }
+  | { ok: false; error: RendererErrorData }
+
 /** What `exposeLicenseApi()` (read-only, the default) puts on `window.keygate`. */
 export interface KeygateReadApi {
   /** The current state, from the cache: no network. */
@@ -87,4 +102,8 @@ export interface KeygateRendererApi extends KeygateReadApi {
   deactivate(): Promise<RendererActionResult>
   /** Validates online now (throttled by main); failures are in the state's `error`. */
   refresh(): Promise<RendererLicenseState>
+  /** With a lease server: the key's devices (the key typed, as activation needs it). */
+  devices?(key: string): Promise<RendererDevicesResult>
+  /** With a lease server: frees one of the key's devices; answers the devices left. */
+  freeDevice?(activationId: string, key: string): Promise<RendererDevicesResult>
 }

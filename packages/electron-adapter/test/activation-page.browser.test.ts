@@ -14,6 +14,7 @@ import { toErrorData, toRendererState } from '../src/renderer-state.js'
 import type {
   KeygateRendererApi,
   RendererActionResult,
+  RendererDevicesResult,
   RendererLicenseState,
 } from '../src/renderer-types.js'
 
@@ -109,11 +110,15 @@ interface Stub {
   /** Expose only what `exposeLicenseApi()` (read-only) does. */
   readOnly?: boolean
   deactivated?: RendererLicenseState
+  /** With a lease server: what `devices` answers; `activate` answers `afterFree` once one is freed. */
+  devices?: RendererDevicesResult
+  afterFree?: RendererActionResult
 }
 
 interface StubWindow {
   keygate?: KeygateRendererApi
   __calls: string[]
+  __freed?: boolean
   __release?: () => void
 }
 
@@ -170,7 +175,8 @@ async function open(
         status: async () => s.status,
         activate: (key) => {
           w.__calls.push(`activate:${key}`)
-          const answer = s.activate ?? { ok: true, state: s.status }
+          const answer = (w.__freed ? s.afterFree : undefined) ??
+            s.activate ?? { ok: true, state: s.status }
           if (!s.hold) return Promise.resolve(answer)
           return new Promise((resolve) => {
             w.__release = () => resolve(answer)
@@ -185,6 +191,18 @@ async function open(
           listeners.push(listener)
           return () => undefined
         },
+      }
+      const listed = s.devices
+      if (listed !== undefined) {
+        w.keygate.devices = async (key) => {
+          w.__calls.push(`devices:${key}`)
+          return listed
+        }
+        w.keygate.freeDevice = async (id, key) => {
+          w.__calls.push(`free:${id}:${key}`)
+          w.__freed = true
+          return { ok: true, devices: [] }
+        }
       }
       if (s.readOnly) {
         const { status, onChange } = w.keygate as KeygateRendererApi
@@ -201,10 +219,10 @@ async function open(
 const seen = (locator: Locator) => locator.innerText()
 
 /** Written to docs/activation-window/ (the README shows them); the key field is left empty. */
-async function shot(page: Page, name: string) {
+async function shot(page: Page, name: string, fullPage = false) {
   const field = page.getByRole('textbox')
   if (await field.isVisible()) await field.fill('')
-  await page.screenshot({ path: `${SHOTS}${name}.png` })
+  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage })
 }
 
 /** Every visible button and link sits on one line: nothing wraps at the default size. */
@@ -340,6 +358,58 @@ describe.skipIf(SKIP)('the activation page in chromium', () => {
       expect(page.problems).toEqual([])
     },
   )
+
+  it('lists the other computers when every seat is taken, and frees one to activate here', async () => {
+    const KEY = 'ACME-1B4E28BA-2FA1-11D2-883F-0016D3CCA427'
+    const device = (id: string, label: string, createdAt: number, current = false) => ({
+      id,
+      label,
+      createdAt,
+      activatedOn: new Intl.DateTimeFormat('en-US', { dateStyle: 'long' }).format(createdAt),
+      current,
+    })
+    const page = await open({
+      status: NOT_ACTIVATED,
+      activate: failure('activation_limit_reached'),
+      devices: {
+        ok: true,
+        devices: [
+          device('5c6c902d-0000-4000-8000-000000000001', 'Alice laptop', NOW - 40 * DAY),
+          device('5c6c902d-0000-4000-8000-000000000002', 'Office desktop', NOW - 200 * DAY),
+          device('5c6c902d-0000-4000-8000-000000000003', 'This one', NOW, true),
+        ],
+      },
+      afterFree: { ok: true, state: active() },
+    })
+    await page.getByRole('textbox', { name: 'License key' }).fill(KEY)
+    await page.getByRole('button', { name: 'Activate' }).click()
+    const list = page.getByRole('region', { name: /free a seat/ })
+    await list.waitFor()
+    const text = await seen(list)
+    expect(text).toContain('Alice laptop')
+    expect(text).toContain('Activated January 20, 2026')
+    expect(text).toContain('Office desktop')
+    // This computer's own seat (if any) is not offered.
+    expect(text).not.toContain('This one')
+    await expect(seen(page.getByRole('alert'))).resolves.toContain('All activations are in use')
+    await plainWords(page)
+    await noSentenceTwice(page)
+    await nothingWraps(page)
+    // Taller than the window (it scrolls): the whole page, list included.
+    await shot(page, 'error-limit-reached-devices', true)
+
+    await page.getByRole('button', { name: 'Free the seat of Office desktop' }).click()
+    await page.locator('#status').getByText('Licensed').waitFor()
+    await expect(list.isVisible()).resolves.toBe(false)
+    const calls = await page.evaluate(() => (window as unknown as StubWindow).__calls)
+    expect(calls).toEqual([
+      `activate:${KEY}`,
+      `devices:${KEY}`,
+      `free:5c6c902d-0000-4000-8000-000000000002:${KEY}`,
+      `activate:${KEY}`,
+    ])
+    expect(page.problems).toEqual([])
+  })
 
   it('says once that the server cannot be reached, with the date grace ends, and checks again', async () => {
     const page = await open({ status: grace('unreachable'), refresh: active() })

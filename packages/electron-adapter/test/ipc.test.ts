@@ -37,6 +37,8 @@ describe('the IPC bridge', () => {
       [
         'keygate:activate',
         'keygate:deactivate',
+        'keygate:devices',
+        'keygate:free-device',
         'keygate:refresh',
         'keygate:status',
         'keygate:subscribe',

@@ -48,7 +48,7 @@ describe.each([
   [
     'activation-preload.cjs',
     activationPreloadPath,
-    ['activate', 'deactivate', 'onChange', 'refresh', 'status'],
+    ['activate', 'deactivate', 'devices', 'freeDevice', 'onChange', 'refresh', 'status'],
   ],
 ])('the prebuilt %s', (file, exportedPath, functions) => {
   it('is the file the exported path names, and requires nothing but electron', async () => {

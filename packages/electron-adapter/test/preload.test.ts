@@ -70,6 +70,8 @@ describe('exposeLicenseApi', () => {
     expect(Object.keys(api).sort()).toEqual([
       'activate',
       'deactivate',
+      'devices',
+      'freeDevice',
       'onChange',
       'refresh',
       'status',

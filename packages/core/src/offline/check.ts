@@ -3,6 +3,8 @@ import type { HighWaterMark } from './clock-mark.js'
 import type { StateEmitter } from './emitter.js'
 import { evaluate } from './evaluate.js'
 import type { Grant } from './grant.js'
+import { type LeasePublicKey, loadLeaseVerifier } from './lease.js'
+import type { PendingActivation } from './pending.js'
 import type { Policy } from './policy.js'
 import {
   asStoreError,
@@ -30,6 +32,8 @@ export interface Session {
   now: () => number
   emitter: StateEmitter
   mark: HighWaterMark
+  /** The lease server's public key, when there is one: only a verified lease decides. */
+  lease?: LeasePublicKey | undefined
 }
 
 /** True when the grant was activated with this organization and server. */
@@ -49,18 +53,20 @@ export function otherOrigin(grant: Grant): InactiveState {
 export async function stateOf(session: Session, record: StoredRecord): Promise<LicenseState> {
   switch (record.kind) {
     case 'empty':
-      return NOT_ACTIVATED
+      return record.pending === undefined ? NOT_ACTIVATED : interrupted(record.pending)
     case 'foreign':
       return foreignState(record.why)
     case 'damaged':
       return { ...NOT_ACTIVATED, note: { kind: 'unreadable', problem: record.problem } }
     case 'grant':
       if (!ours(session, record.grant)) return otherOrigin(record.grant)
+      if (session.lease !== undefined) await loadLeaseVerifier()
       return evaluate(record.grant, {
         now: session.now(),
         policy: session.policy,
         fingerprint: await session.machine.fingerprint(),
         ...trustOf(record),
+        lease: session.lease,
       })
   }
 }
@@ -147,6 +153,7 @@ export async function checkOffline(session: Session): Promise<{
   if (record.kind !== 'grant') return { state: await stateOf(session, record), ticket }
   const grant = record.grant
   if (!ours(session, grant)) return { state: otherOrigin(grant), ticket }
+  if (session.lease !== undefined) await loadLeaseVerifier()
   const at = session.now()
   const fingerprint = await session.machine.fingerprint()
   const state = evaluate(grant, {
@@ -154,10 +161,17 @@ export async function checkOffline(session: Session): Promise<{
     policy: session.policy,
     fingerprint,
     ...trustOf(record),
+    lease: session.lease,
   })
   // Never on a record refused as edited: moving its mark up to meet the edited times would
   // make them look genuine once the clock reaches them.
   const refused = state.status === 'inactive' && state.reason === 'tampered'
   if (!refused && session.mark.due(grant, at, fingerprint)) session.mark.advance(at, fingerprint)
   return { state, ticket, grant, at, fingerprint }
+}
+
+/** No grant, but an activation was cut short: it may hold a seat (pending.ts). */
+function interrupted(pending: PendingActivation): InactiveState {
+  const { at, displayKey } = pending
+  return { ...NOT_ACTIVATED, note: { kind: 'interrupted_activation', at, displayKey } }
 }

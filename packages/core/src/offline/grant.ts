@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { decodeKey, encodeKey } from './integrity.js'
+import { PendingActivationSchema } from './pending.js'
 import { type InactiveReason, REASONS } from './reasons.js'
 import type { ActivationInfo, LicenseInfo } from './state.js'
 
@@ -64,6 +65,10 @@ export const GrantSchema = v.object({
       at: v.number(),
     }),
   ),
+  /** With a lease server: its signed lease (compact JWS), which alone decides offline. */
+  lease: v.optional(v.string()),
+  /** An activation sent but not confirmed when the process stopped (see record.ts). */
+  pending: v.optional(PendingActivationSchema),
 })
 
 export type Grant = v.InferOutput<typeof GrantSchema>

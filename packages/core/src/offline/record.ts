@@ -12,6 +12,7 @@ import {
   sealKey,
   tagIntegrity,
 } from './integrity.js'
+import { type PendingActivation, parsePendingRecord, serializePendingRecord } from './pending.js'
 import type { InactiveState } from './state.js'
 
 /**
@@ -22,7 +23,8 @@ import type { InactiveState } from './state.js'
 
 /** What a store holds, as far as licensing is concerned. */
 export type StoredRecord =
-  | { kind: 'empty' }
+  /** `pending`: an activation was sent and never answered (see pending.ts). */
+  | { kind: 'empty'; pending?: PendingActivation | undefined }
   | {
       kind: 'grant'
       grant: Grant
@@ -55,6 +57,8 @@ export interface LockedRecord {
    * mark or a verdict must not sign what nobody verified.
    */
   write(grant: Grant): Promise<void>
+  /** Writes a record holding only the note of an activation about to be sent. */
+  writePending(pending: PendingActivation): Promise<void>
   clear(): Promise<void>
   /**
    * Moves the stored record aside (the store's quarantine). Returns where it went, or null
@@ -119,6 +123,7 @@ export function recordAccess(store: LicenseStore, keychain?: Keychain): RecordAc
             await store.write(unverified ? serializeGrant(grant) : await sealed(grant))
             seen = undefined
           },
+          writePending: (pending) => store.write(serializePendingRecord(pending)),
           clear: () => store.clear(),
           moveAside: (reason) =>
             store.quarantine ? store.quarantine(reason) : Promise.resolve(null),
@@ -166,6 +171,8 @@ export async function readRecord(
   if (verified.text === text && verified.record !== undefined) return verified.record
   const parsed = parseRecord(text)
   if (!parsed.ok) {
+    const pending = parsed.problem === 'invalid' ? parsePendingRecord(text) : undefined
+    if (pending !== undefined) return { kind: 'empty', pending }
     const problem =
       parsed.problem === 'not_json'
         ? 'it is not valid JSON'

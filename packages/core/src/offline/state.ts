@@ -122,6 +122,11 @@ export type InactiveNote =
   | { kind: 'other_origin'; server: string }
   /** The store holds an intact record it cannot read on this machine. */
   | { kind: 'foreign'; why: string }
+  /**
+   * An activation was sent at `at` (local clock, epoch ms) and its answer never stored:
+   * it may hold a seat. Activating again is safe; the seller can free the duplicate.
+   */
+  | { kind: 'interrupted_activation'; at: number; displayKey: string }
 
 /** What `check()` returns: a discriminated union a UI can switch on. */
 export type LicenseState = ActiveState | GraceState | InactiveState

@@ -1,4 +1,4 @@
-import { isKeygateError } from '../errors.js'
+import { isKeygateError, maskKey } from '../errors.js'
 import { evaluate } from '../offline/evaluate.js'
 import type { Grant } from '../offline/grant.js'
 import { type GrantOrigin, sameMachine, sameSeat } from '../offline/origin.js'
@@ -14,6 +14,7 @@ import {
   revalidatedGrant,
   verdictReason,
 } from './grant-from-polar.js'
+import { grantFromLease } from './lease-client.js'
 import { revalidate } from './revalidate.js'
 import type { OnlineSession } from './session.js'
 
@@ -89,6 +90,7 @@ async function reuse(
     now: session.now(),
     policy: session.policy,
     fingerprint: grant.fingerprint,
+    lease: session.lease,
   })
   if (cached.status === 'active') return cached
   const { state, failure } = await revalidate(session, record, grant)
@@ -115,7 +117,8 @@ async function rekey(
   grant: Grant,
   origin: GrantOrigin,
 ): Promise<LicenseState | undefined> {
-  if (grant.activation === null) return undefined
+  // The lease server finds this machine's seat by its fingerprint, whatever the key string.
+  if (grant.activation === null || session.leaseServer !== undefined) return undefined
   let result: Awaited<ReturnType<PolarClient['validate']>>
   try {
     result = await (await session.client()).validate({
@@ -159,17 +162,15 @@ async function take(
   const { origin, label, meta } = seat
   const { key, organizationId, fingerprint } = origin
   const conditions = machineConditions(fingerprint)
-  const polar = await session.client()
+  const lease = session.leaseServer
+  // The store's writer is loaded before any seat is requested: the answer is on disk sooner.
   await session.prepareWrite()
   let grant: Grant
-  try {
-    const result = await polar.activate({ key, organizationId, label, conditions, meta })
-    grant = grantFromActivation(origin, conditions, result, session.now())
-  } catch (error) {
-    if (!isKeygateError(error) || error.code !== 'activation_not_supported') throw error
-    // The benefit has no activation limit: the key alone is validated from now on.
-    const result = await polar.validate({ key, organizationId })
-    grant = grantFromValidation(origin, conditions, result, session.now())
+  if (lease !== undefined) {
+    const answer = await lease.activate({ key, fingerprint, label, meta })
+    grant = grantFromLease(origin, conditions, answer, session.now())
+  } else {
+    grant = await activateWithPolar(session, record, seat, stored, conditions)
   }
   try {
     // Never silently overwrite a record we could not read: move it aside first.
@@ -181,13 +182,69 @@ async function take(
   } catch (error) {
     // Nothing on disk points at the new seat: give it back, so that retrying on a full
     // or read-only disk does not take another one each time.
-    if (grant.activation !== null) {
+    // Through a lease server the seat is found again by this machine's fingerprint.
+    if (grant.activation !== null && lease === undefined) {
       const activationId = grant.activation.id
+      const polar = await session.client()
       await polar.deactivate({ key, organizationId, activationId }).catch(() => undefined)
     }
-    throw asStoreError(error, 'The license could not be saved, so the activation was undone')
+    const what = lease === undefined ? 'so the activation was undone' : 'activate again to retry'
+    throw asStoreError(error, `The license could not be saved (${what})`)
   }
-  return evaluate(grant, { now: session.now(), policy: session.policy, fingerprint })
+  return evaluate(grant, {
+    now: session.now(),
+    policy: session.policy,
+    fingerprint,
+    lease: session.lease,
+  })
+}
+
+/**
+ * Activates with Polar directly. A note goes into the record before the request leaves
+ * (pending.ts): a crash before the grant is stored then leaves a trace of a seat that may
+ * be held. A definitive refusal took no seat, so the record is put back as it was.
+ */
+async function activateWithPolar(
+  session: OnlineSession,
+  record: LockedRecord,
+  seat: NewSeat,
+  stored: StoredRecord,
+  conditions: Conditions,
+): Promise<Grant> {
+  const { origin, label, meta } = seat
+  const { key, organizationId } = origin
+  const polar = await session.client()
+  const pending = { at: session.now(), displayKey: maskKey(key) }
+  try {
+    if (stored.kind === 'empty') await record.writePending(pending)
+    if (stored.kind === 'grant') await record.write({ ...stored.grant, pending })
+  } catch (error) {
+    throw asStoreError(error, 'The license could not be saved, so no activation was sent')
+  }
+  try {
+    const result = await polar.activate({ key, organizationId, label, conditions, meta })
+    return grantFromActivation(origin, conditions, result, session.now())
+  } catch (error) {
+    if (isKeygateError(error) && error.code === 'activation_not_supported') {
+      // The benefit has no activation limit: the key alone is validated from now on.
+      const result = await polar.validate({ key, organizationId })
+      return grantFromValidation(origin, conditions, result, session.now())
+    }
+    if (isKeygateError(error) && !error.transient) await restore(record, stored)
+    throw error
+  }
+}
+
+/** Puts back the record as it was before the pending note. Best effort. */
+async function restore(record: LockedRecord, stored: StoredRecord): Promise<void> {
+  try {
+    if (stored.kind === 'grant') await record.write(stored.grant)
+    else if (stored.kind === 'empty' && stored.pending !== undefined) {
+      await record.writePending(stored.pending)
+    } else if (stored.kind === 'empty') await record.clear()
+  } catch {
+    // The note stays: it only says a seat may be held, which is the safe side.
+  }
 }
 
 /** The stored state of this machine's seat for `origin`, if it lets the app run. Unlocked. */
@@ -201,6 +258,7 @@ async function held(
     now: session.now(),
     policy: session.policy,
     fingerprint: origin.fingerprint,
+    lease: session.lease,
   })
   return state.status === 'inactive' ? undefined : state
 }

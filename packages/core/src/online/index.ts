@@ -4,6 +4,7 @@
  */
 export { activate } from './activate.js'
 export { deactivate } from './deactivate.js'
+export { devices, freeDevice } from './devices.js'
 export { revalidateStored } from './revalidate.js'
 export { createOnlineSession, type OnlineSession } from './session.js'
 export { watch } from './watch.js'

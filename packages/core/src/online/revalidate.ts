@@ -6,6 +6,7 @@ import type { InactiveReason } from '../offline/reasons.js'
 import { asStoreError, type LockedRecord } from '../offline/record.js'
 import type { LicenseState } from '../offline/state.js'
 import { grantWithVerdict, revalidatedGrant, verdictReason } from './grant-from-polar.js'
+import { renewLease } from './lease-renew.js'
 import type { OnlineSession } from './session.js'
 
 export interface Revalidation {
@@ -86,7 +87,7 @@ export async function revalidate(
 ): Promise<Revalidation> {
   const { policy, now } = session
   const fingerprint = await session.machine.fingerprint()
-  const context = { policy, fingerprint }
+  const context = { policy, fingerprint, lease: session.lease }
   // A copied record stays refused; validating it would only refresh another machine's seat.
   if (fingerprint !== grant.fingerprint) {
     return { state: evaluate(grant, { ...context, now: now() }) }
@@ -94,15 +95,19 @@ export async function revalidate(
   let outcome: Grant
   let failure: KeygateError | undefined
   try {
-    const polar = await session.client()
-    const result = await polar.validate({
-      key: grant.key,
-      organizationId: grant.organizationId,
-      ...(grant.activation === null
-        ? {}
-        : { activationId: grant.activation.id, conditions: grant.conditions }),
-    })
-    outcome = revalidatedGrant(grant, result, now())
+    if (session.leaseServer !== undefined) {
+      outcome = await renewLease(session, grant)
+    } else {
+      const polar = await session.client()
+      const result = await polar.validate({
+        key: grant.key,
+        organizationId: grant.organizationId,
+        ...(grant.activation === null
+          ? {}
+          : { activationId: grant.activation.id, conditions: grant.conditions }),
+      })
+      outcome = revalidatedGrant(grant, result, now())
+    }
   } catch (error) {
     failure = asKeygateError(error)
     const reason = verdictReason(failure)
@@ -111,7 +116,11 @@ export async function revalidate(
       const cached = evaluate(grant, { ...context, now: now() })
       return { state: withTransientFailure(cached, failure), failure }
     }
-    const settled = grant.activation === null ? reason : await probeNotFound(session, grant, reason)
+    // A lease server tells a removed activation from a gone key itself.
+    const settled =
+      grant.activation === null || session.leaseServer !== undefined
+        ? reason
+        : await probeNotFound(session, grant, reason)
     outcome = grantWithVerdict(grant, settled, failure.detail, now())
   }
   const state = evaluate(outcome, { ...context, now: now() })

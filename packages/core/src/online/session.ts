@@ -5,6 +5,7 @@ import { createPacer, type Pacer, pacedClient, pacerOf } from '../polar/pacer.js
 import { defaultSleep } from '../polar/retry.js'
 import type { PolarClient } from '../polar/types.js'
 import type { LicensingOptions } from '../types.js'
+import { createLeaseClient, type LeaseClient } from './lease-client.js'
 
 /**
  * The session the online functions take: the offline session plus the Polar client and
@@ -25,6 +26,8 @@ export interface OnlineSession extends Session {
    * Never rejects.
    */
   prepareWrite(): Promise<void>
+  /** The lease server, when `leaseServer` is set: activate and renew go through it. */
+  leaseServer: LeaseClient | undefined
 }
 
 export function createOnlineSession(session: Session, options: LicensingOptions): OnlineSession {
@@ -37,6 +40,10 @@ export function createOnlineSession(session: Session, options: LicensingOptions)
     pacer,
     // The one call outside offline/record that reaches the store: a load, never a read or write.
     prepareWrite: () => options.store.prepare?.().catch(() => undefined) ?? Promise.resolve(),
+    leaseServer:
+      options.leaseServer === undefined
+        ? undefined
+        : createLeaseClient(options.leaseServer, options.fetch, options.timeoutMs),
     client() {
       client ??= Promise.resolve().then(() => {
         if (given) return pacerOf(given) ? given : pacedClient(given, pacer)

@@ -117,7 +117,9 @@ describe('the store is ready to write before an activation is sent', () => {
       },
     }
     await t.make({ store }).activate(t.key.key)
-    expect(events).toEqual(['prepare:0', 'write'])
+    // Then the pending note (before the request) and the grant (after the answer).
+    expect(events).toEqual(['prepare:0', 'write', 'write'])
+    expect(t.emulator.requests.map((r) => r.endpoint)).toEqual(['activate'])
   })
 
   it('a prepare() that fails does not stop the activation (the write decides)', async () => {

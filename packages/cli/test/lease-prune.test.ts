@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createFileStore } from '@keygate/node-store'
+import { describe, expect, it } from 'vitest'
+import { keygate, useEmulator } from './helpers.js'
+
+/** `keygate activations prune` and `keygate lease keygen`, as real processes. */
+
+const emulator = useEmulator()
+
+function seller(args: readonly string[]) {
+  return keygate([...args, '--server', emulator.url], { POLAR_ACCESS_TOKEN: emulator.token })
+}
+
+describe('keygate activations prune KEY', () => {
+  it('frees the duplicate seats of one machine, keeping its oldest; other machines untouched', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ limitActivations: 5 })
+    const first = polar.addActivation(key, { label: 'laptop', meta: { keygate_machine: 'fp-a' } })
+    polar.advance(1000)
+    const dup = polar.addActivation(key, { label: 'laptop', meta: { keygate_machine: 'fp-a' } })
+    const other = polar.addActivation(key, { label: 'desktop', meta: { keygate_machine: 'fp-b' } })
+    const plain = polar.addActivation(key, { label: 'no fingerprint' })
+
+    const run = await seller(['activations', 'prune', key.id])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`Removed 1 duplicate activation`)
+    expect(run.stdout).toContain(dup.id)
+    expect(run.stdout).toContain('Seats: 3 of 5 in use')
+    expect(run.stdout).not.toContain(key.key)
+    expect(polar.listActivations(key).map((a) => a.id)).toEqual([first.id, other.id, plain.id])
+
+    const again = await seller(['activations', 'prune', key.id, '--json'])
+    expect(JSON.parse(again.stdout)).toMatchObject({ removed: [], seats_in_use: 3 })
+  })
+})
+
+describe('keygate lease keygen', () => {
+  it('prints a public JWK for the app and a private one for the server, needing no token', async () => {
+    const run = await keygate(['lease', 'keygen', '--json'])
+    expect(run.code).toBe(0)
+    const { public_jwk, private_jwk } = JSON.parse(run.stdout)
+    expect(public_jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' })
+    expect(public_jwk.d).toBeUndefined()
+    expect(private_jwk).toMatchObject({ x: public_jwk.x, d: expect.any(String) })
+
+    const text = await keygate(['lease', 'keygen'])
+    expect(text.stdout).toMatch(/Public key: embed it in the app/)
+    expect(text.stdout).toMatch(/secret/)
+  })
+})
+
+describe('keygate status after an interrupted activation', () => {
+  it('says an activation was cut short and may hold a seat', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keygate-pending-'))
+    try {
+      const store = createFileStore({ dir })
+      await store.write(
+        `${JSON.stringify({ v: 1, pending: { at: Date.UTC(2026, 11, 1), displayKey: '****-9D7F20' } })}\n`,
+      )
+      const run = await keygate(['status', '--dir', dir])
+      expect(run.code).toBe(3)
+      expect(run.stdout).toMatch(/^License: +inactive/m)
+      expect(run.stdout).toMatch(
+        /^Detail: +An activation of \*{4}-9D7F20 on .+ was interrupted before it finished; it may hold one of the key's seats\.$/m,
+      )
+      expect(run.stdout).toMatch(
+        /^Seller: +keygate activations prune '\*{4}-9D7F20' frees a duplicate seat$/m,
+      )
+      const asJson = await keygate(['status', '--dir', dir, '--json'])
+      expect(JSON.parse(asJson.stdout).state.note).toMatchObject({ kind: 'interrupted_activation' })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,0 +1,238 @@
+import type { Grant } from './grant.js'
+
+/**
+ * Verifies the lease a lease server signed (a compact JWS, EdDSA over Ed25519) and turns
+ * its signed claims into the times `evaluate` trusts. Synchronous and pure JS (no
+ * node:crypto, no Web Crypto), so the start-up check stays synchronous and runs in a
+ * browser; a verified lease is remembered, so a check on the same record verifies nothing.
+ * The curve code loads only where a lease server is configured (`loadLeaseVerifier`), so
+ * an app without one does not pay for importing it at start.
+ */
+
+interface Curve {
+  Point: typeof import('@noble/ed25519').Point
+  sha512: typeof import('@noble/hashes/sha2.js').sha512
+}
+let curve: Curve | undefined
+
+/** Loads the Ed25519 code `verifyLease` needs; call (and await) it once before. */
+export async function loadLeaseVerifier(): Promise<void> {
+  if (curve !== undefined) return
+  const [ed, hashes] = await Promise.all([
+    import('@noble/ed25519'),
+    import('@noble/hashes/sha2.js'),
+  ])
+  curve = { Point: ed.Point, sha512: hashes.sha512 }
+}
+
+/** The lease server's public key, as `keygate lease keygen` prints it. */
+export interface LeasePublicKey {
+  kty: 'OKP'
+  crv: 'Ed25519'
+  /** The public key, base64url (32 bytes). */
+  x: string
+  kid?: string | undefined
+  alg?: string | undefined
+  use?: string | undefined
+}
+
+/** The claims a lease signs (times in seconds since the epoch), as the server documents them. */
+export interface LeaseClaims {
+  iss: string
+  sub: string
+  ver: number
+  organization_id: string
+  activation_id: string | null
+  fingerprint: string
+  status: string
+  key_expires_at: string | null
+  benefit_id: string
+  iat: number
+  exp: number
+}
+
+const LEASE_TYPE = 'keygate-lease+jwt'
+
+const textDecoder = new TextDecoder()
+const textEncoder = new TextEncoder()
+
+function base64UrlBytes(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/')
+  const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4))
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return bytes
+}
+
+function jsonPart(text: string): Record<string, unknown> | null {
+  const bytes = base64UrlBytes(text)
+  if (bytes === null) return null
+  try {
+    const value: unknown = JSON.parse(textDecoder.decode(bytes))
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null
+  } catch {
+    return null
+  }
+}
+
+function bytesToNumberLE(bytes: Uint8Array): bigint {
+  let n = 0n
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] as number)
+  return n
+}
+
+/** The order of the Ed25519 group. */
+const L = 2n ** 252n + 27742317777372353535851937790883648493n
+
+/**
+ * RFC 8032 verification, [8][S]B = [8]R + [8][k]A, as one joint double-and-add. Written
+ * here over noble's point arithmetic rather than calling its `verify`: that one builds a
+ * large table of base-point multiples on first use, which a start-up check pays for.
+ */
+function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (curve === undefined) {
+    throw new Error('[keygate] verifyLease before loadLeaseVerifier(): await it once first.')
+  }
+  const { Point, sha512 } = curve
+  if (signature.length !== 64 || publicKey.length !== 32) return false
+  const rBytes = signature.subarray(0, 32)
+  const s = bytesToNumberLE(signature.subarray(32))
+  if (s >= L) return false
+  let A: InstanceType<Curve['Point']>
+  let R: InstanceType<Curve['Point']>
+  try {
+    A = Point.fromBytes(publicKey)
+    R = Point.fromBytes(rBytes)
+  } catch {
+    return false
+  }
+  if (A.isSmallOrder()) return false
+  const hashed = new Uint8Array(32 + 32 + message.length)
+  hashed.set(rBytes, 0)
+  hashed.set(publicKey, 32)
+  hashed.set(message, 64)
+  const k = bytesToNumberLE(sha512(hashed)) % L
+  // [s]B + [k](-A), both scalars walked together from the top bit.
+  const B = Point.BASE
+  const minusA = A.negate()
+  const both = B.add(minusA)
+  let acc = Point.ZERO
+  for (let bit = 255; bit >= 0; bit--) {
+    acc = acc.double()
+    const sBit = (s >> BigInt(bit)) & 1n
+    const kBit = (k >> BigInt(bit)) & 1n
+    if (sBit === 1n && kBit === 1n) acc = acc.add(both)
+    else if (sBit === 1n) acc = acc.add(B)
+    else if (kBit === 1n) acc = acc.add(minusA)
+  }
+  return acc.subtract(R).clearCofactor().is0()
+}
+
+/** The last leases verified, by text: a check of an unchanged record verifies nothing. */
+const verified = new Map<string, LeaseClaims | null>()
+const CACHE_SIZE = 8
+
+/**
+ * The lease's claims when `jws` is a well-formed lease signed by `publicKey`, else null.
+ * Never throws. Checks the header (`alg` EdDSA, `typ`) and the claims' shape, not their
+ * meaning: `leasedGrant` compares them with the record and the machine.
+ */
+export function verifyLease(jws: string, publicKey: LeasePublicKey): LeaseClaims | null {
+  const cacheKey = `${publicKey.x}.${jws}`
+  if (verified.has(cacheKey)) return verified.get(cacheKey) ?? null
+  const claims = verifyUncached(jws, publicKey)
+  if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value as string)
+  verified.set(cacheKey, claims)
+  return claims
+}
+
+function verifyUncached(jws: string, publicKey: LeasePublicKey): LeaseClaims | null {
+  const parts = jws.split('.')
+  if (parts.length !== 3) return null
+  const [headerText, payloadText, signatureText] = parts as [string, string, string]
+  const header = jsonPart(headerText)
+  if (header === null || header.alg !== 'EdDSA' || header.typ !== LEASE_TYPE) return null
+  if ('crit' in header) return null
+  const key = base64UrlBytes(publicKey.x)
+  const signature = base64UrlBytes(signatureText)
+  if (key === null || signature === null) return null
+  if (!verifyEd25519(signature, textEncoder.encode(`${headerText}.${payloadText}`), key)) {
+    return null
+  }
+  const claims = jsonPart(payloadText)
+  return claims !== null && isClaims(claims) ? claims : null
+}
+
+function isClaims(c: Record<string, unknown>): c is Record<string, unknown> & LeaseClaims {
+  const text = (value: unknown) => typeof value === 'string'
+  const textOrNull = (value: unknown) => value === null || typeof value === 'string'
+  return (
+    text(c.iss) &&
+    text(c.sub) &&
+    c.ver === 1 &&
+    text(c.organization_id) &&
+    textOrNull(c.activation_id) &&
+    text(c.fingerprint) &&
+    text(c.status) &&
+    textOrNull(c.key_expires_at) &&
+    text(c.benefit_id) &&
+    Number.isFinite(c.iat) &&
+    Number.isFinite(c.exp)
+  )
+}
+
+export type LeaseOutcome =
+  /** The grant with every time and verdict-relevant field taken from the signed lease. */
+  | { ok: true; grant: Grant; leaseEndsAt: number }
+  | { ok: false; reason: 'tampered' | 'machine_mismatch' }
+
+/**
+ * What a leased grant allows offline: the signed claims replace the record's times, key
+ * status, expiry and binding, so editing the record changes nothing (or breaks the
+ * signature). `leaseEndsAt`, on the local clock, is the lease's own end.
+ *
+ * Times: the lease is signed on the server's clock. The record's local time of receipt
+ * (`localValidatedAt`) is believed only when it is not later than the signed `iat`, so an
+ * edit can move it earlier (which only shortens the lease) and never later; a machine
+ * whose clock runs behind the server's keeps its own clock's view of the same instants.
+ */
+export function leasedGrant(
+  grant: Grant,
+  publicKey: LeasePublicKey,
+  fingerprint: string,
+): LeaseOutcome {
+  if (grant.lease === undefined) return { ok: false, reason: 'tampered' }
+  const claims = verifyLease(grant.lease, publicKey)
+  if (claims === null) return { ok: false, reason: 'tampered' }
+  if (claims.fingerprint !== fingerprint) return { ok: false, reason: 'machine_mismatch' }
+  const activationId = grant.activation === null ? null : grant.activation.id
+  const bound =
+    claims.organization_id === grant.organizationId &&
+    claims.sub === grant.license.id &&
+    claims.activation_id === activationId &&
+    claims.fingerprint === grant.fingerprint
+  if (!bound) return { ok: false, reason: 'tampered' }
+  const issuedAt = claims.iat * 1000
+  const local = Math.min(grant.localValidatedAt ?? issuedAt, issuedAt)
+  const skew = issuedAt - local
+  return {
+    ok: true,
+    grant: {
+      ...grant,
+      license: {
+        ...grant.license,
+        status: claims.status,
+        expiresAt: claims.key_expires_at,
+        benefitId: claims.benefit_id,
+      },
+      validatedAt: issuedAt,
+      localValidatedAt: local,
+      // A high-water mark edited forward would lock the user out, never let them in.
+      clockHighWater: Math.max(grant.clockHighWater, local),
+    },
+    leaseEndsAt: claims.exp * 1000 - skew,
+  }
+}

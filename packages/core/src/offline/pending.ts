@@ -1,0 +1,35 @@
+import * as v from 'valibot'
+
+/**
+ * The crash window of an activation without a lease server: Polar has no idempotency key
+ * and no listing for a desktop client, so an activate request cut short (the process
+ * killed, the machine off) may have taken a seat nobody knows of. A small note is written
+ * before the request leaves and removed with the answer's grant; a note still there at
+ * the next start lets the app and `keygate status` say a seat may be held (the seller's
+ * `keygate activations prune KEY` frees the duplicate).
+ */
+export const PendingActivationSchema = v.object({
+  /** When the request was about to be sent, local clock, epoch ms. */
+  at: v.number(),
+  /** The key, masked (never the full key). */
+  displayKey: v.string(),
+})
+
+export type PendingActivation = v.InferOutput<typeof PendingActivationSchema>
+
+/** A record holding only the note: no grant yet. */
+const PendingRecordSchema = v.object({ v: v.literal(1), pending: PendingActivationSchema })
+
+/** The note of a record that holds nothing else, or undefined. Pure; never throws. */
+export function parsePendingRecord(text: string): PendingActivation | undefined {
+  try {
+    const result = v.safeParse(PendingRecordSchema, JSON.parse(text))
+    return result.success ? result.output.pending : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function serializePendingRecord(pending: PendingActivation): string {
+  return `${JSON.stringify({ v: 1, pending }, null, 2)}\n`
+}

@@ -1,0 +1,316 @@
+import {
+  createLicensing,
+  describe as describeState,
+  isKeygateError,
+  memoryStore,
+  parseGrant,
+  serializeGrant,
+  staticMachine,
+} from '@keygate/core'
+import { createPolarEmulator } from '@keygate/core/testing'
+import { createKeyPair, createLeaseServer, type KeyPair } from '@keygate/server'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+// The client side of the lease server, in-process: the app's requests to the lease
+// server reach createLeaseServer's handler, whose requests to Polar reach the emulator.
+
+const LEASE = 'https://lease.example'
+const DAY = 86_400_000
+let pair: KeyPair
+
+beforeAll(async () => {
+  pair = await createKeyPair()
+})
+
+function setup(options: { leaseTtl?: number; limitActivations?: number } = {}) {
+  let now = Date.parse('2026-12-01T12:00:00Z')
+  const clock = () => now
+  const emulator = createPolarEmulator({ now: clock, rateLimit: false })
+  const server = createLeaseServer({
+    organizationId: emulator.organizationId,
+    polarToken: emulator.createAccessToken(),
+    signingKey: pair.privateJwk,
+    server: 'http://127.0.0.1:9',
+    fetch: emulator.fetch,
+    now: clock,
+    ...(options.leaseTtl === undefined ? {} : { leaseTtl: options.leaseTtl }),
+  })
+  const leaseRequests: string[] = []
+  const fetchBoth: typeof fetch = (input, init) => {
+    const request = new Request(input, init)
+    if (!request.url.startsWith(LEASE)) return emulator.fetch(request)
+    leaseRequests.push(new URL(request.url).pathname)
+    return server.fetch(request)
+  }
+  const key = emulator.createKey({ limitActivations: options.limitActivations ?? 3 })
+  const app = (fingerprint = 'machine-a', store = memoryStore()) =>
+    createLicensing({
+      organizationId: emulator.organizationId,
+      store,
+      machine: staticMachine(fingerprint, `Computer ${fingerprint}`),
+      server: 'http://127.0.0.1:9',
+      fetch: fetchBoth,
+      now: clock,
+      leaseServer: { url: LEASE, publicKey: pair.publicJwk },
+    })
+  return {
+    emulator,
+    key,
+    app,
+    fetch: fetchBoth,
+    leaseRequests,
+    advance: (ms: number) => {
+      now += ms
+    },
+    now: clock,
+  }
+}
+
+async function storedGrant(store: ReturnType<typeof memoryStore>) {
+  const text = await store.read()
+  const parsed = parseGrant(typeof text === 'string' ? text : '')
+  if (!parsed.ok) throw new Error(parsed.message)
+  return parsed.grant
+}
+
+describe('createLicensing with a lease server', () => {
+  it('activates through the server and keeps its signed lease in the grant', async () => {
+    const t = setup()
+    const store = memoryStore()
+    const state = await t.app('machine-a', store).activate(t.key.key)
+    expect(state).toMatchObject({ status: 'active', integrity: 'signed' })
+    expect(t.leaseRequests).toEqual(['/v1/activate'])
+    expect(t.emulator.listActivations(t.key)).toHaveLength(1)
+    const grant = await storedGrant(store)
+    expect(grant.lease?.split('.')).toHaveLength(3)
+    // The polar routes seen are the organization API's only: the app never called Polar.
+    expect(t.emulator.requests.every((r) => r.path.startsWith('/v1/license-keys'))).toBe(true)
+  })
+
+  it('the +1 year edit on a revoked key: inactive online (revoked) and offline (lease ran out)', async () => {
+    const t = setup()
+    const store = memoryStore()
+    const app = t.app('machine-a', store)
+    await app.activate(t.key.key)
+    t.emulator.revoke(t.key)
+    const grant = await storedGrant(store)
+    const year = 365 * DAY
+    const edited = {
+      ...grant,
+      validatedAt: grant.validatedAt + year,
+      localValidatedAt: (grant.localValidatedAt ?? grant.validatedAt) + year,
+    }
+    await store.write(serializeGrant(edited))
+
+    for (const days of [30, 200]) {
+      t.advance(days === 30 ? 30 * DAY : 170 * DAY)
+      const offline = await app.check({ online: 'never' })
+      expect(offline).toMatchObject({
+        status: 'inactive',
+        reason: 'grace_expired',
+        integrity: 'signed',
+      })
+    }
+    const online = await app.check()
+    expect(online).toMatchObject({ status: 'inactive', reason: 'revoked' })
+
+    // With the clock mark pushed out a year as well: still inactive, never active.
+    t.emulator.grant(t.key)
+    await app.refresh()
+    t.emulator.revoke(t.key)
+    const again = await storedGrant(store)
+    await store.write(
+      serializeGrant({
+        ...again,
+        validatedAt: again.validatedAt + year,
+        localValidatedAt: (again.localValidatedAt ?? 0) + year,
+        clockHighWater: again.clockHighWater + year,
+      }),
+    )
+    t.advance(30 * DAY)
+    expect(await app.check({ online: 'never' })).toMatchObject({ status: 'inactive' })
+  })
+
+  it('the edited record is never active: its times do not move the lease, and nextCheckAt stays put', async () => {
+    const t = setup()
+    const store = memoryStore()
+    const app = t.app('machine-a', store)
+    const first = await app.activate(t.key.key)
+    if (first.status !== 'active') throw new Error('not active')
+    const grant = await storedGrant(store)
+    await store.write(
+      serializeGrant({
+        ...grant,
+        validatedAt: grant.validatedAt + 365 * DAY,
+        localValidatedAt: (grant.localValidatedAt ?? 0) + 365 * DAY,
+      }),
+    )
+    const state = await app.check({ online: 'never' })
+    expect(state).toMatchObject({ status: 'active', nextCheckAt: first.nextCheckAt })
+    t.advance(8 * DAY) // past the 7-day lease and grace, whatever the record says
+    expect(await app.check({ online: 'never' })).toMatchObject({
+      status: 'inactive',
+      reason: 'grace_expired',
+    })
+  })
+
+  it('an edited lease is tampered; a renew through the server lifts it', async () => {
+    const t = setup()
+    const store = memoryStore()
+    const app = t.app('machine-a', store)
+    await app.activate(t.key.key)
+    const grant = await storedGrant(store)
+    const [header, payload, signature] = (grant.lease ?? '').split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+    const longer = Buffer.from(
+      JSON.stringify({ ...claims, exp: claims.exp + 365 * 86_400 }),
+    ).toString('base64url')
+    await store.write(serializeGrant({ ...grant, lease: `${header}.${longer}.${signature}` }))
+
+    const state = await app.check({ online: 'never' })
+    expect(state).toMatchObject({ status: 'inactive', reason: 'tampered', integrity: 'signed' })
+    expect(describeState(state).title).not.toBe('')
+    // Without a lease the record is refused too (no signature at all).
+    const { lease: _dropped, ...unsigned } = grant
+    await store.write(serializeGrant(unsigned))
+    expect(await app.check({ online: 'never' })).toMatchObject({ reason: 'tampered' })
+    // check() (auto) renews through the server: Polar decides again, a fresh lease is kept.
+    expect(await app.check()).toMatchObject({ status: 'active', integrity: 'signed' })
+    expect(t.leaseRequests.at(-1)).toBe('/v1/renew')
+  })
+
+  it('an old lease replayed in a fresh record cannot outlive its own expiry', async () => {
+    const t = setup()
+    const store = memoryStore()
+    const app = t.app('machine-a', store)
+    await app.activate(t.key.key)
+    const old = await storedGrant(store)
+    t.advance(6 * DAY)
+    expect(await app.refresh()).toMatchObject({ status: 'active' })
+    const fresh = await storedGrant(store)
+    t.advance(2 * DAY) // 8 days after the old lease was signed
+    await store.write(serializeGrant({ ...fresh, lease: old.lease }))
+    expect(await app.check({ online: 'never' })).toMatchObject({
+      status: 'inactive',
+      reason: 'grace_expired',
+    })
+    await app.settled() // the clock mark's background write, before the record is replaced
+    await store.write(serializeGrant(fresh))
+    expect(await app.check({ online: 'never' })).toMatchObject({ status: 'grace' })
+  })
+
+  it('a lease for another fingerprint is machine_mismatch, even with the record edited to match', async () => {
+    const t = setup()
+    const store = memoryStore()
+    await t.app('machine-a', store).activate(t.key.key)
+    const grant = await storedGrant(store)
+    const copy = memoryStore()
+    await copy.write(
+      serializeGrant({
+        ...grant,
+        fingerprint: 'machine-b',
+        conditions: { keygate_machine: 'machine-b' },
+      }),
+    )
+    const state = await t.app('machine-b', copy).check({ online: 'never' })
+    expect(state).toMatchObject({ status: 'inactive', reason: 'machine_mismatch' })
+  })
+
+  it('a machine whose clock runs 5 hours behind the server is active, never tampered', async () => {
+    const t = setup()
+    const store = memoryStore()
+    let local = t.now() - 5 * 3_600_000
+    const app = createLicensing({
+      organizationId: t.emulator.organizationId,
+      store,
+      machine: staticMachine('machine-a'),
+      server: 'http://127.0.0.1:9',
+      fetch: t.fetch,
+      now: () => local,
+      leaseServer: { url: LEASE, publicKey: pair.publicJwk },
+    })
+    expect(await app.activate(t.key.key)).toMatchObject({ status: 'active' })
+    local += 3_600_000
+    expect(await app.check({ online: 'never' })).toMatchObject({
+      status: 'active',
+      integrity: 'signed',
+    })
+    local += 7 * DAY
+    expect(await app.check({ online: 'never' })).toMatchObject({
+      status: 'inactive',
+      reason: 'grace_expired',
+    })
+  })
+
+  it('refresh renews through the server: one request to it, one validate to Polar', async () => {
+    const t = setup()
+    const app = t.app()
+    await app.activate(t.key.key)
+    const activatePolar = t.emulator.requests.length
+    t.emulator.clearRequests()
+    t.advance(DAY + 1)
+    expect(await app.refresh()).toMatchObject({ status: 'active', integrity: 'signed' })
+    expect(t.leaseRequests).toEqual(['/v1/activate', '/v1/renew'])
+    console.info(
+      `[lease] requests to Polar: activate (new seat) ${activatePolar}, renew ${t.emulator.requests.length}`,
+    )
+    expect(t.emulator.requests.map((r) => r.path)).toEqual(['/v1/license-keys/validate'])
+  })
+
+  it('activating again on the same machine reuses the seat (no second activation)', async () => {
+    const t = setup()
+    await t.app('machine-a').activate(t.key.key)
+    t.emulator.clearRequests()
+    // A new install (empty store) on the same machine: the server finds the seat by fingerprint.
+    expect(await t.app('machine-a').activate(t.key.key)).toMatchObject({ status: 'active' })
+    expect(t.emulator.listActivations(t.key)).toHaveLength(1)
+    console.info(`[lease] requests to Polar: activate (seat reused) ${t.emulator.requests.length}`)
+  })
+})
+
+describe('devices() and freeDevice()', () => {
+  it('lists the key’s devices, this one marked, and frees another so this machine can activate', async () => {
+    const t = setup({ limitActivations: 1 })
+    const a = t.app('machine-a')
+    await a.activate(t.key.key)
+    const b = t.app('machine-b')
+    const refused = await b.activate(t.key.key).catch((error: unknown) => error)
+    expect(isKeygateError(refused) && refused.code).toBe('activation_limit_reached')
+
+    const listed = await b.devices({ key: t.key.key })
+    expect(listed).toEqual([
+      expect.objectContaining({ label: 'Computer machine-a', current: false }),
+    ])
+    expect(await a.devices()).toEqual([expect.objectContaining({ current: true })])
+    await b.freeDevice(listed[0]?.id ?? '', { key: t.key.key })
+    expect(await b.activate(t.key.key)).toMatchObject({ status: 'active' })
+    expect(t.emulator.listActivations(t.key)).toHaveLength(1)
+    // Machine A's lease still runs offline until it is renewed; then Polar says it is gone.
+    expect(await a.refresh()).toMatchObject({ status: 'inactive', reason: 'activation_not_found' })
+  })
+
+  it('freeing this machine’s own device forgets the local grant', async () => {
+    const t = setup()
+    const store = memoryStore()
+    const a = t.app('machine-a', store)
+    await a.activate(t.key.key)
+    const [mine] = await a.devices()
+    await a.freeDevice(mine?.id ?? '')
+    expect(await store.read()).toBeNull()
+    expect(await a.check({ online: 'never' })).toMatchObject({ reason: 'not_activated' })
+  })
+
+  it('without a lease server: a KeygateError saying one is needed', async () => {
+    const emulator = createPolarEmulator()
+    const app = createLicensing({
+      organizationId: emulator.organizationId,
+      store: memoryStore(),
+      machine: staticMachine('m'),
+      fetch: emulator.fetch,
+    })
+    const error = await app.devices({ key: 'K' }).catch((e: unknown) => e)
+    expect(isKeygateError(error) && error.code).toBe('invalid_input')
+    expect(String((error as Error).message)).toMatch(/lease server/)
+    await expect(app.freeDevice('x', { key: 'K' })).rejects.toThrow(/lease server/)
+  })
+})
