@@ -3,6 +3,7 @@ import {
   DEFAULT_POLICY,
   describe,
   type InactiveReason,
+  type Integrity,
   inspectRecord,
   type KeyStatus,
   type LicenseState,
@@ -202,6 +203,7 @@ function rows(
       ])
     }
     out.push(['Organization', `${seen.organizationId} on ${seen.server}`])
+    out.push(['Integrity', INTEGRITY[state.integrity ?? 'none']])
   }
   const where =
     seen.kind === 'damaged' ? ' (damaged)' : seen.kind === 'foreign' ? ' (not readable here)' : ''
@@ -212,6 +214,14 @@ function rows(
     out.push(['Online check', `${failed.title}. ${failed.detail}`])
   }
   return out
+}
+
+/** What the record's protection resists (see core's README, "Trust"). */
+const INTEGRITY: Readonly<Record<Integrity, string>> = {
+  signed:
+    "signed: a lease from the seller's lease server decides offline; an edited record is refused",
+  keychain: 'keychain: a MAC keyed from the OS keychain; an edited record is moved aside',
+  none: 'none: tamper-evident only (times that cannot be true are refused, nothing is signed)',
 }
 
 function stateCode(state: LicenseState): string {

@@ -391,6 +391,8 @@ describe('keygate status --online', () => {
     expect(online.stdout).toMatch(/^Detail: +The seller revoked or disabled the license key /m)
     expect(online.stdout).toMatch(/^Polar said: +"License key is no longer active\."$/m)
     expect(online.stdout).toMatch(/^Key: .*status revoked or disabled;/m)
+    // What the record rests on: a plain file store without a keychain is tamper-evident only.
+    expect(online.stdout).toMatch(/^Integrity: +none: tamper-evident only/m)
     expect(online.stdout).not.toContain('status granted')
     expect(online.stdout + online.stderr).not.toContain(key.key)
     expect(polar.requests.at(-1)).toMatchObject({ endpoint: 'validate', status: 404 })

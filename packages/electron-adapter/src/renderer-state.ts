@@ -26,6 +26,10 @@ export function toRendererState(
   const words = describe(state, wordsOptions)
   const error =
     state.error === undefined ? {} : { error: toErrorData(state.error, undefined, wordsOptions) }
+  const trust = {
+    ...(state.integrity === undefined ? {} : { integrity: state.integrity }),
+    ...(state.features === undefined ? {} : { features: [...state.features] }),
+  }
   if (state.status === 'inactive') {
     return {
       status: 'inactive',
@@ -34,6 +38,7 @@ export function toRendererState(
       ...(state.license === undefined ? {} : { license: copyLicense(state.license) }),
       ...(state.activation === undefined ? {} : { activation: copyActivation(state.activation) }),
       ...error,
+      ...trust,
       encryption,
       words,
     }
@@ -44,6 +49,7 @@ export function toRendererState(
     validatedAt: state.validatedAt,
     expiresAt: state.expiresAt,
     ...error,
+    ...trust,
     encryption,
     words,
   }

@@ -2,6 +2,7 @@ import type {
   ActivationInfo,
   GraceWhy,
   InactiveReason,
+  Integrity,
   KeygateError,
   LicenseInfo,
   Words,
@@ -37,6 +38,10 @@ interface RendererLicensed {
   encryption: EncryptionStatus
   /** What to tell the user about this state: core's `describe()`, in the user's locale. */
   words: Words
+  /** What the record behind the state rests on: `signed`, `keychain` or `none`. */
+  integrity?: Integrity
+  /** Features the license unlocks (`entitlements`), when the app maps them. */
+  features?: readonly string[]
 }
 
 export interface RendererActiveState extends RendererLicensed {
@@ -61,6 +66,10 @@ export interface RendererInactiveState {
   encryption: EncryptionStatus
   /** What to tell the user about this state: core's `describe()`, in the user's locale. */
   words: Words
+  /** What the record behind the state rests on: `signed`, `keychain` or `none`. */
+  integrity?: Integrity
+  /** Features the license unlocks (`entitlements`), when the app maps them. */
+  features?: readonly string[]
 }
 
 /** The license state as a renderer sees it: plain data, safe to structured-clone. */

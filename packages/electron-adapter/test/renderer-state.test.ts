@@ -25,6 +25,15 @@ const grace: LicenseState = {
 }
 
 describe('the state a renderer sees', () => {
+  it('says what the record rests on and what it unlocks', () => {
+    const signed = { ...grace, integrity: 'keychain' as const, features: ['export'] }
+    expect(toRendererState(signed, 'os')).toMatchObject({
+      integrity: 'keychain',
+      features: ['export'],
+    })
+    expect(toRendererState(grace, 'os')).not.toHaveProperty('integrity')
+  })
+
   it('holds only the fields it is meant to, as plain data', () => {
     const error = new KeygateError('network', 'Polar could not be reached', {
       cause: new Error('x'),

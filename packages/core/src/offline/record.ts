@@ -69,6 +69,12 @@ export interface LockedRecord {
 }
 
 export interface RecordAccess {
+  /**
+   * Loads what the store's next write needs (`LicenseStore.prepare`): called right before
+   * an activation is sent, so the seat Polar gives is on disk as soon as possible after its
+   * answer. Never rejects.
+   */
+  prepare(): Promise<void>
   /** Reads and parses the record without the lock. Never throws. */
   read(): Promise<StoredRecord>
   /** Runs `fn` inside the store's lock (exclusive across processes; not reentrant). */
@@ -105,6 +111,9 @@ export function recordAccess(store: LicenseStore, keychain?: Keychain): RecordAc
   const read = () => readRecord(store, recordKeys, verified)
   return {
     read,
+    prepare: async () => {
+      await store.prepare?.().catch(() => undefined)
+    },
     integrity: () => level,
     locked: (fn) =>
       store.lock(() => {

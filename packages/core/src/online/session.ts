@@ -38,8 +38,7 @@ export function createOnlineSession(session: Session, options: LicensingOptions)
   const online: OnlineSession = {
     ...session,
     pacer,
-    // The one call outside offline/record that reaches the store: a load, never a read or write.
-    prepareWrite: () => options.store.prepare?.().catch(() => undefined) ?? Promise.resolve(),
+    prepareWrite: () => session.records.prepare(),
     leaseServer:
       options.leaseServer === undefined
         ? undefined
