@@ -3,40 +3,21 @@ import { evaluate, needsRevalidation } from '../../src/offline/evaluate.js'
 import { GRANT_VERSION, type Grant } from '../../src/offline/grant.js'
 import { DEFAULT_POLICY } from '../../src/offline/policy.js'
 import type { LicenseState } from '../../src/offline/state.js'
+import { FP, makeGrant, T0 } from './grant-fixture.js'
 
 const HOUR = 60 * 60 * 1000
 const DAY = 24 * HOUR
 const YEAR = 365 * DAY
-const T0 = Date.parse('2026-03-01T12:00:00.000Z')
-const FP = 'fp-this-machine'
 const TOL = DEFAULT_POLICY.clockTolerance
 
 /** A grant validated at local time T0; Polar's clock ran `skew` ms ahead of this one. */
 function grant(overrides: Partial<Grant> = {}, skew = 0): Grant {
-  return {
-    v: GRANT_VERSION,
-    key: 'ACME-2F0B6E1C-91D4-4F55-B1A8-6C1E3A9D7F20',
-    organizationId: '3f1c6a52-8a5e-4f7b-9d7e-2a1b0c9d8e7f',
-    server: 'https://api.polar.sh',
-    fingerprint: FP,
-    conditions: { keygate_machine: FP },
-    activation: { id: 'act-1', label: 'Laptop', meta: {}, createdAt: '2026-02-28T12:00:00.000Z' },
-    license: {
-      id: 'lk-1',
-      displayKey: '****-9D7F20',
-      status: 'granted',
-      expiresAt: null,
-      limitActivations: 2,
-      usage: 0,
-      limitUsage: null,
-      benefitId: 'ben-1',
-      customerId: 'cus-1',
-    },
+  return makeGrant({
     validatedAt: T0 + skew,
     localValidatedAt: T0,
     clockHighWater: T0,
     ...overrides,
-  }
+  })
 }
 
 const at = (now: number, g: Grant): LicenseState =>

@@ -5,44 +5,26 @@ import { evaluate, needsRevalidation, withTransientFailure } from '../../src/off
 import { GRANT_VERSION, type Grant } from '../../src/offline/grant.js'
 import { DEFAULT_POLICY, type Policy } from '../../src/offline/policy.js'
 import type { LicenseState } from '../../src/offline/state.js'
+import { FP, makeGrant, T0 } from './grant-fixture.js'
 
 const longDate = (ms: number) => new Intl.DateTimeFormat('en-US', { dateStyle: 'long' }).format(ms)
 
 const HOUR = 60 * 60 * 1000
 const DAY = 24 * HOUR
-const T0 = Date.parse('2026-03-01T12:00:00.000Z')
-const FP = 'fp-this-machine'
 
 function grant(overrides: Partial<Grant> = {}, license: Partial<Grant['license']> = {}): Grant {
-  return {
-    v: GRANT_VERSION,
-    key: 'ACME-2F0B6E1C-91D4-4F55-B1A8-6C1E3A9D7F20',
-    organizationId: '3f1c6a52-8a5e-4f7b-9d7e-2a1b0c9d8e7f',
-    server: 'https://api.polar.sh',
-    fingerprint: FP,
-    conditions: { keygate_machine: FP },
-    activation: {
-      id: 'act-1',
-      label: 'Laptop',
-      meta: {},
-      createdAt: new Date(T0 - DAY).toISOString(),
+  return makeGrant(
+    {
+      activation: {
+        id: 'act-1',
+        label: 'Laptop',
+        meta: {},
+        createdAt: new Date(T0 - DAY).toISOString(),
+      },
+      ...overrides,
     },
-    license: {
-      id: 'lk-1',
-      displayKey: '****-9D7F20',
-      status: 'granted',
-      expiresAt: null,
-      limitActivations: 2,
-      usage: 0,
-      limitUsage: null,
-      benefitId: 'ben-1',
-      customerId: 'cus-1',
-      ...license,
-    },
-    validatedAt: T0,
-    clockHighWater: T0,
-    ...overrides,
-  }
+    license,
+  )
 }
 
 const at = (now: number, g: Grant = grant(), policy: Policy = DEFAULT_POLICY): LicenseState =>

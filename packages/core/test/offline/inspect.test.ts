@@ -3,40 +3,19 @@ import { staticMachine } from '../../src/machine.js'
 import { GRANT_VERSION, type Grant, serializeGrant } from '../../src/offline/grant.js'
 import { inspectRecord } from '../../src/offline/inspect.js'
 import { type LicenseStore, memoryStore } from '../../src/store.js'
+import { FP, KEY, makeGrant, ORG, T0 } from './grant-fixture.js'
 
 const HOUR = 60 * 60 * 1000
 const DAY = 24 * HOUR
-const T0 = Date.parse('2026-03-01T12:00:00.000Z')
-const ORG = '3f1c6a52-8a5e-4f7b-9d7e-2a1b0c9d8e7f'
 const OTHER_ORG = '9b2d4e6f-1a3c-4e5f-8a7b-6c5d4e3f2a1b'
-const KEY = 'ACME-2F0B6E1C-91D4-4F55-B1A8-6C1E3A9D7F20'
-const FP = 'fp-this-machine'
 
 function grant(overrides: Partial<Grant> = {}): Grant {
-  return {
-    v: GRANT_VERSION,
-    key: KEY,
-    organizationId: ORG,
-    server: 'https://api.polar.sh',
-    fingerprint: FP,
-    conditions: { keygate_machine: FP },
-    activation: { id: 'act-1', label: 'Laptop', meta: {}, createdAt: '2026-02-28T12:00:00Z' },
-    license: {
-      id: 'lk-1',
-      displayKey: '****-9D7F20',
-      status: 'granted',
-      expiresAt: null,
-      limitActivations: 2,
-      usage: 0,
-      limitUsage: null,
-      benefitId: 'ben-1',
-      customerId: 'cus-1',
-    },
+  return makeGrant({
     validatedAt: T0 - HOUR + 5000,
     localValidatedAt: T0 - HOUR,
     clockHighWater: T0 - HOUR,
     ...overrides,
-  }
+  })
 }
 
 /** A store that records every call: an inspection must only read. */
