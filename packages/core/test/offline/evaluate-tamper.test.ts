@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { evaluate, needsRevalidation } from '../../src/offline/evaluate.js'
-import { GRANT_VERSION, type Grant } from '../../src/offline/grant.js'
+import type { Grant } from '../../src/offline/grant.js'
 import { DEFAULT_POLICY } from '../../src/offline/policy.js'
 import type { LicenseState } from '../../src/offline/state.js'
 import { FP, makeGrant, T0 } from './grant-fixture.js'

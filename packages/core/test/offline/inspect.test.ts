@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { staticMachine } from '../../src/machine.js'
-import { GRANT_VERSION, type Grant, serializeGrant } from '../../src/offline/grant.js'
+import { type Grant, serializeGrant } from '../../src/offline/grant.js'
 import { inspectRecord } from '../../src/offline/inspect.js'
 import { type LicenseStore, memoryStore } from '../../src/store.js'
 import { FP, KEY, makeGrant, ORG, T0 } from './grant-fixture.js'
