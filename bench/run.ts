@@ -107,7 +107,7 @@ try {
   await mkdir(grantDir, { recursive: true })
   const key = await emulator.createKey(3)
   await runNode(fixture('setup-grant'), [], env(grantDir, key))
-  const ctx: BenchContext = { quick, emulator, grantDir, work, env }
+  const ctx: BenchContext = { quick, emulator, grantDir, grantKey: key, work, env }
 
   const sized = wanted('size') ? await step('4. size (esbuild bundles)', measureSize) : undefined
   results.size = sized?.result

@@ -18,6 +18,8 @@ export interface BenchContext {
   readonly emulator: EmulatorHandle
   /** A store folder holding a real, active grant (written by the built file store). */
   readonly grantDir: string
+  /** The key of that grant (the record keeps it encoded, not verbatim). */
+  readonly grantKey: string
   /** A scratch folder for this run, removed at the end. */
   readonly work: string
   /** Environment for a fixture: the bench config for `dir` (and `key`), no tsx flags. */

@@ -76,7 +76,7 @@ export async function measureWholeProcess(
   const runs = ctx.quick ? 5 : 15
   const sdkEvery = 3 // the SDK runs in every third round: 5 of 15
   const warmup = 3
-  const env = ctx.env(ctx.grantDir)
+  const env = ctx.env(ctx.grantDir, ctx.grantKey)
   const variants: Record<Variant, { file: string; expect: string }> = {
     bare: { file: fixture('bare'), expect: 'read' },
     gate: { file: fixture('gate'), expect: 'active' },
@@ -146,7 +146,7 @@ async function measureInside(
   warmup: number,
 ): Promise<Pick<WholeProcessResult, 'gatePhases' | 'firstCheck'>> {
   const runs = ctx.quick ? 8 : 30
-  const env = ctx.env(ctx.grantDir)
+  const env = ctx.env(ctx.grantDir, ctx.grantKey)
   const phases: Record<string, number[]> = {}
   const first = { ms: [] as number[], cpuMs: [] as number[] }
   const bundled = { ms: [] as number[], cpuMs: [] as number[] }
