@@ -1,7 +1,7 @@
 import { KeygateError } from './errors.js'
 import { cachedWith, checkOffline, report, type Session } from './offline/check.js'
 import { createHighWaterMark } from './offline/clock-mark.js'
-import { createStateEmitter, type StateEmitter } from './offline/emitter.js'
+import { createStateEmitter } from './offline/emitter.js'
 import { allowsUpdate, applyEntitlements } from './offline/entitlements.js'
 import { needsRevalidation } from './offline/evaluate.js'
 import { loadLeaseVerifier } from './offline/lease.js'
@@ -40,9 +40,8 @@ export function createLicensing(options: LicensingOptions): Licensing {
     policy,
     now: options.now ?? Date.now,
     // Every state delivered says what it rests on; states of grants read carry their own.
-    emitter: withIntegrity(
-      createStateEmitter((state) => applyEntitlements(state, rules)),
-      records.integrity,
+    emitter: createStateEmitter((state) =>
+      applyEntitlements(withIntegrity(state, records.integrity), rules),
     ),
     // The hourly clock mark, written in the background; its failure goes beside the next state.
     mark: createHighWaterMark(records),
@@ -196,15 +195,8 @@ function toTime(field: string, value: number | string | Date): number {
 }
 
 /** States that rest on a record (they carry its `license`) say what it rests on. */
-function withIntegrity(emitter: StateEmitter, level: () => Integrity): StateEmitter {
-  return {
-    ...emitter,
-    emit: (state, ticket) =>
-      emitter.emit(
-        state.integrity === undefined && state.license !== undefined
-          ? { ...state, integrity: level() }
-          : state,
-        ticket,
-      ),
-  }
+function withIntegrity(state: LicenseState, level: () => Integrity): LicenseState {
+  return state.integrity === undefined && state.license !== undefined
+    ? { ...state, integrity: level() }
+    : state
 }
