@@ -9,7 +9,7 @@ import {
 } from '@keygate/core'
 import { createPolarEmulator } from '@keygate/core/testing'
 import { createKeyPair, createLeaseServer, type KeyPair } from '@keygate/server'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 
 // The client side of the lease server, in-process: the app's requests to the lease
 // server reach createLeaseServer's handler, whose requests to Polar reach the emulator.
@@ -314,3 +314,123 @@ describe('devices() and freeDevice()', () => {
     await expect(app.freeDevice('x', { key: 'K' })).rejects.toThrow(/lease server/)
   })
 })
+
+describe('verifying the lease at start', () => {
+  const secret = new Uint8Array(32).map((_, i) => (i * 29 + 3) & 0xff)
+  const keychain = { kind: 'keychain' as const, key: async () => secret }
+
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  /** A fresh copy of core, as a new process has it: nothing verified yet, nothing loaded. */
+  async function freshCore(): Promise<typeof import('@keygate/core')> {
+    vi.resetModules()
+    return import('@keygate/core')
+  }
+
+  async function activated(options: { keychain?: boolean } = {}) {
+    const t = setup()
+    const store = memoryStore()
+    const app = createLicensing({
+      organizationId: t.emulator.organizationId,
+      store,
+      machine: staticMachine('machine-a', 'Computer A'),
+      server: 'http://127.0.0.1:9',
+      fetch: t.fetch,
+      now: t.now,
+      leaseServer: { url: LEASE, publicKey: pair.publicJwk },
+      ...(options.keychain ? { keychain } : {}),
+    })
+    expect(await app.activate(t.key.key)).toMatchObject({ status: 'active' })
+    return { t, store }
+  }
+
+  function startApp(
+    core: typeof import('@keygate/core'),
+    t: ReturnType<typeof setup>,
+    store: ReturnType<typeof memoryStore>,
+    options: { keychain?: boolean; publicKey?: KeyPair['publicJwk'] } = {},
+  ) {
+    return core.createLicensing({
+      organizationId: t.emulator.organizationId,
+      store,
+      machine: core.staticMachine('machine-a', 'Computer A'),
+      server: 'http://127.0.0.1:9',
+      fetch: t.fetch,
+      now: t.now,
+      leaseServer: { url: LEASE, publicKey: options.publicKey ?? pair.publicJwk },
+      ...(options.keychain ? { keychain } : {}),
+    })
+  }
+
+  it('with a keychain, an intact record’s lease is not verified again: its MAC vouches for it', async () => {
+    const { t, store } = await activated({ keychain: true })
+    const core = await freshCore()
+    const verify = vi.spyOn(globalThis.crypto.subtle, 'verify')
+    const state = await startApp(core, t, store, { keychain: true }).check({ online: 'never' })
+    expect(state).toMatchObject({ status: 'active', integrity: 'signed' })
+    expect(verify).not.toHaveBeenCalled()
+  })
+
+  it('a lease the MAC vouches for under another public key is verified, and refused', async () => {
+    const { t, store } = await activated({ keychain: true })
+    const other = await createKeyPair()
+    const core = await freshCore()
+    const state = await startApp(core, t, store, {
+      keychain: true,
+      publicKey: other.publicJwk,
+    }).check({ online: 'never' })
+    expect(state).toMatchObject({ status: 'inactive', reason: 'tampered' })
+  })
+
+  it('without a keychain the signature is verified (Web Crypto) and an edited lease refused', async () => {
+    const { t, store } = await activated()
+    const core = await freshCore()
+    const verify = vi.spyOn(globalThis.crypto.subtle, 'verify')
+    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
+      status: 'active',
+      integrity: 'signed',
+    })
+    expect(verify).toHaveBeenCalledTimes(1)
+    await editLease(store)
+    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
+      status: 'inactive',
+      reason: 'tampered',
+    })
+  })
+
+  it('where Web Crypto has no Ed25519, the pure-JS verifier decides the same', async () => {
+    const { t, store } = await activated()
+    const core = await freshCore()
+    const importKey = globalThis.crypto.subtle.importKey.bind(globalThis.crypto.subtle)
+    vi.spyOn(globalThis.crypto.subtle, 'importKey').mockImplementation(((...args: unknown[]) => {
+      const algorithm = args[2] as { name?: string } | string
+      const name = typeof algorithm === 'string' ? algorithm : algorithm.name
+      if (name === 'Ed25519') {
+        return Promise.reject(new DOMException('Unrecognized name.', 'NotSupportedError'))
+      }
+      return (importKey as (...a: unknown[]) => Promise<CryptoKey>)(...args)
+    }) as typeof globalThis.crypto.subtle.importKey)
+    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
+      status: 'active',
+      integrity: 'signed',
+    })
+    await editLease(store)
+    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
+      status: 'inactive',
+      reason: 'tampered',
+    })
+  })
+})
+
+/** Moves the lease's expiry out by a year, keeping its signature (which then fails). */
+async function editLease(store: ReturnType<typeof memoryStore>) {
+  const grant = await storedGrant(store)
+  const [header, payload, signature] = (grant.lease ?? '').split('.') as [string, string, string]
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+  const longer = Buffer.from(JSON.stringify({ ...claims, exp: claims.exp + 365 * 86_400 }))
+  await store.write(
+    serializeGrant({ ...grant, lease: `${header}.${longer.toString('base64url')}.${signature}` }),
+  )
+}

@@ -13,30 +13,55 @@ export default defineConfig({
     neverBundle: [/^node:/],
     // valibot ships as one large file that Node parses whole on import; bundled, dist
     // holds only the part keygate uses (docs/benchmarks.md has the figures), and the .d.ts carries the valibot types it needs, so the
-    // exported `Grant` and admin types need no valibot install.
-    alwaysBundle: ['valibot'],
+    // exported `Grant` and admin types need no valibot install. The @noble hashes and curve
+    // likewise: bundled, the MAC's hash is one small lazy file instead of a package's
+    // module graph (and SHA-512's tables, which it never uses) at every start.
+    alwaysBundle: ['valibot', /^@noble\//],
     // Anything else reaching the bundle is a mistake: fail the build.
-    onlyBundle: ['valibot'],
+    onlyBundle: ['valibot', /^@noble\//],
   },
   // valibot is MIT-licensed: its notice ships beside the code bundled from it.
-  copy: [{ from: 'node_modules/valibot/LICENSE.md', to: 'dist/licenses', rename: 'valibot.md' }],
-  // Each entry exports its public API only, no internals for the other chunks to import.
+  copy: [
+    { from: 'node_modules/valibot/LICENSE.md', to: 'dist/licenses', rename: 'valibot.md' },
+    { from: 'node_modules/@noble/hashes/LICENSE', to: 'dist/licenses', rename: 'noble-hashes.txt' },
+    {
+      from: 'node_modules/@noble/ed25519/LICENSE',
+      to: 'dist/licenses',
+      rename: 'noble-ed25519.txt',
+    },
+  ],
   // Each entry exports its public API only, no internals for the other chunks to import.
   inputOptions: { preserveEntrySignatures: 'strict' },
   outputOptions: {
     codeSplitting: {
-      // Chunks follow the folders. Everything outside online/, polar/, testing/ and admin/
-      // (the start-up code: offline/ and the top-level modules, with what index.ts
+      // Chunks follow the folders. Everything outside online/, polar/, testing/, admin/ and
+      // crypto/ (the start-up code: offline/ and the top-level modules, with what index.ts
       // re-exports) is one file shared by every entry; online/ and the HTTP client load on
-      // first use, through their import(). Type declarations (.d.ts) are not grouped.
+      // first use, through their import(). crypto/ holds the hash and curve code that only
+      // some apps need (a keychain, a lease without Web Crypto's Ed25519): a chunk per file,
+      // with the @noble code it uses. Type declarations (.d.ts) are not grouped.
       groups: [
         {
+          name: 'hmac-sha256',
+          test: /src[\\/]crypto[\\/]hmac-sha256\.ts$|node_modules[\\/]@noble[\\/]hashes[\\/]/,
+          priority: 3,
+        },
+        {
+          name: 'ed25519',
+          test: /src[\\/]crypto[\\/].*(?<!\.d)\.ts$|node_modules[\\/]@noble[\\/]/,
+          priority: 2,
+        },
+        {
           name: 'shared',
-          test: /src[\\/](?!online[\\/]|polar[\\/]|testing[\\/]|admin[\\/]).*(?<!\.d)\.ts$|node_modules[\\/]valibot[\\/].*\.mjs$/,
+          test: /src[\\/](?!online[\\/]|polar[\\/]|testing[\\/]|admin[\\/]|crypto[\\/]).*(?<!\.d)\.ts$|node_modules[\\/]valibot[\\/].*\.mjs$/,
+          priority: 1,
         },
       ],
     },
   },
+  // Start-up cost is parse cost: Node compiles every byte of a module it loads.
+  minify: true,
+  sourcemap: true,
   dts: true,
   clean: true,
   fixedExtension: false,

@@ -4,7 +4,6 @@ import { createHighWaterMark } from './offline/clock-mark.js'
 import { createStateEmitter } from './offline/emitter.js'
 import { allowsUpdate, applyEntitlements } from './offline/entitlements.js'
 import { needsRevalidation } from './offline/evaluate.js'
-import { loadLeaseVerifier } from './offline/lease.js'
 import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
 import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
@@ -23,7 +22,7 @@ type Online = Pick<
  * online half (`online/`, `polar/`) loads on the first call that needs it.
  */
 export function createLicensing(options: LicensingOptions): Licensing {
-  const records = recordAccess(options.store, options.keychain)
+  const records = recordAccess(options.store, options.keychain, options.leaseServer?.publicKey)
   const policy = resolvePolicy(options.policy)
   const rules = {
     entitlements: options.entitlements,
@@ -50,13 +49,16 @@ export function createLicensing(options: LicensingOptions): Licensing {
   // Kept per instance; a load that failed is tried again on the next call.
   let online: Promise<{ code: Online; session: OnlineSession }> | undefined
   function loadOnline(): Promise<{ code: Online; session: OnlineSession }> {
-    online ??= Promise.all([
-      import('./online/index.js'),
-      session.lease === undefined ? undefined : loadLeaseVerifier(),
-    ]).then(
-      ([
-        { activate, createOnlineSession, deactivate, devices, freeDevice, revalidateStored, watch },
-      ]) => ({
+    online ??= import('./online/index.js').then(
+      ({
+        activate,
+        createOnlineSession,
+        deactivate,
+        devices,
+        freeDevice,
+        revalidateStored,
+        watch,
+      }) => ({
         code: { activate, deactivate, devices, freeDevice, revalidateStored, watch },
         session: createOnlineSession(session, options),
       }),

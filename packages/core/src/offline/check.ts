@@ -3,7 +3,7 @@ import type { HighWaterMark } from './clock-mark.js'
 import type { StateEmitter } from './emitter.js'
 import { evaluate } from './evaluate.js'
 import type { Grant } from './grant.js'
-import { type LeasePublicKey, loadLeaseVerifier } from './lease.js'
+import type { LeasePublicKey } from './lease.js'
 import type { PendingActivation } from './pending.js'
 import type { Policy } from './policy.js'
 import {
@@ -60,7 +60,6 @@ export async function stateOf(session: Session, record: StoredRecord): Promise<L
       return { ...NOT_ACTIVATED, note: { kind: 'unreadable', problem: record.problem } }
     case 'grant':
       if (!ours(session, record.grant)) return otherOrigin(record.grant)
-      if (session.lease !== undefined) await loadLeaseVerifier()
       return evaluate(record.grant, {
         now: session.now(),
         policy: session.policy,
@@ -153,7 +152,6 @@ export async function checkOffline(session: Session): Promise<{
   if (record.kind !== 'grant') return { state: await stateOf(session, record), ticket }
   const grant = record.grant
   if (!ours(session, grant)) return { state: otherOrigin(grant), ticket }
-  if (session.lease !== undefined) await loadLeaseVerifier()
   const at = session.now()
   const fingerprint = await session.machine.fingerprint()
   const state = evaluate(grant, {

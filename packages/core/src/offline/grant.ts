@@ -67,6 +67,8 @@ export const GrantSchema = v.object({
   ),
   /** With a lease server: its signed lease (compact JWS), which alone decides offline. */
   lease: v.optional(v.string()),
+  /** The public key (`x`) the lease was verified with when it was received. */
+  leaseKey: v.optional(v.string()),
   /** An activation sent but not confirmed when the process stopped (see record.ts). */
   pending: v.optional(PendingActivationSchema),
 })

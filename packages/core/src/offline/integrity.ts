@@ -37,11 +37,8 @@ const decoder = new TextDecoder()
 // Loaded only when a keychain exists: an app without one parses no hash code at start.
 let hmacModule: Promise<(key: Uint8Array) => Mac> | undefined
 function loadHmac(): Promise<(key: Uint8Array) => Mac> {
-  hmacModule ??= Promise.all([
-    import('@noble/hashes/hmac.js'),
-    import('@noble/hashes/sha2.js'),
-  ]).then(
-    ([{ hmac }, { sha256 }]) =>
+  hmacModule ??= import('../crypto/hmac-sha256.js').then(
+    ({ hmac, sha256 }) =>
       (key: Uint8Array): Mac => {
         // The padded key's two blocks are hashed once; each use starts from a copy.
         const keyed = hmac.create(sha256, key)

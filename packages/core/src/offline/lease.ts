@@ -2,11 +2,12 @@ import type { Grant } from './grant.js'
 
 /**
  * Verifies the lease a lease server signed (a compact JWS, EdDSA over Ed25519) and turns
- * its signed claims into the times `evaluate` trusts. Synchronous and pure JS (no
- * node:crypto, no Web Crypto), so the start-up check stays synchronous and runs in a
- * browser; a verified lease is remembered, so a check on the same record verifies nothing.
- * The curve code loads only where a lease server is configured (`loadLeaseVerifier`), so
- * an app without one does not pay for importing it at start.
+ * its signed claims into the times `evaluate` trusts. `evaluate` stays synchronous: the
+ * record's reader verifies a lease before anyone evaluates it (`verifyLeaseAhead`), with
+ * Web Crypto's Ed25519 where the runtime has it (native, so a cold start pays no curve
+ * arithmetic in JavaScript), and remembers the answer. Where Web Crypto lacks Ed25519 the
+ * pure-JS verifier loads instead (`loadLeaseVerifier`, also what a direct caller of the
+ * synchronous `verifyLease` awaits once).
  */
 
 interface Curve {
@@ -15,14 +16,10 @@ interface Curve {
 }
 let curve: Curve | undefined
 
-/** Loads the Ed25519 code `verifyLease` needs; call (and await) it once before. */
+/** Loads the pure-JS Ed25519 code `verifyLease` falls back to; call (and await) it once before. */
 export async function loadLeaseVerifier(): Promise<void> {
   if (curve !== undefined) return
-  const [ed, hashes] = await Promise.all([
-    import('@noble/ed25519'),
-    import('@noble/hashes/sha2.js'),
-  ])
-  curve = { Point: ed.Point, sha512: hashes.sha512 }
+  curve = await import('../crypto/ed25519-js.js')
 }
 
 /** The lease server's public key, as `keygate lease keygen` prints it. */
@@ -56,7 +53,7 @@ const LEASE_TYPE = 'keygate-lease+jwt'
 const textDecoder = new TextDecoder()
 const textEncoder = new TextEncoder()
 
-function base64UrlBytes(text: string): Uint8Array | null {
+function base64UrlBytes(text: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return null
   const base64 = text.replace(/-/g, '+').replace(/_/g, '/')
   const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4))
@@ -133,7 +130,98 @@ function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Ui
 
 /** The last leases verified, by text: a check of an unchanged record verifies nothing. */
 const verified = new Map<string, LeaseClaims | null>()
-const CACHE_SIZE = 8
+const CACHE_SIZE = 32
+
+function remember(cacheKey: string, claims: LeaseClaims | null): LeaseClaims | null {
+  if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value as string)
+  verified.set(cacheKey, claims)
+  return claims
+}
+
+/**
+ * Verifies `jws` now, asynchronously, so that the synchronous `verifyLease` (and so
+ * `evaluate`) finds the answer remembered. `trusted`: the lease sits in a record whose MAC
+ * (keyed from the OS keychain) verified and which says this key verified it when it was
+ * received: the MAC already proves the bytes are the ones verified then, so only the
+ * claims are read. Never rejects.
+ */
+export async function verifyLeaseAhead(
+  jws: string,
+  publicKey: LeasePublicKey,
+  trusted = false,
+): Promise<void> {
+  const cacheKey = `${publicKey.x}.${jws}`
+  if (verified.has(cacheKey)) return
+  const parts = parsedLease(jws)
+  if (parts === null) {
+    remember(cacheKey, null)
+    return
+  }
+  if (trusted) {
+    remember(cacheKey, parts.claims)
+    return
+  }
+  const key = base64UrlBytes(publicKey.x)
+  const outcome =
+    key === null ? false : await webCryptoVerify(parts.signature, parts.signed, key, publicKey.x)
+  if (outcome === undefined) {
+    // No Ed25519 in this runtime's Web Crypto: the pure-JS verifier decides.
+    try {
+      await loadLeaseVerifier()
+    } catch {
+      return // verifyLease then says why, synchronously
+    }
+    verifyLease(jws, publicKey)
+    return
+  }
+  remember(cacheKey, outcome ? parts.claims : null)
+}
+
+const webCryptoKeys = new Map<string, Promise<CryptoKey>>()
+
+/** true/false: Web Crypto's answer; undefined: this runtime's Web Crypto has no Ed25519. */
+async function webCryptoVerify(
+  signature: Uint8Array<ArrayBuffer>,
+  signed: Uint8Array<ArrayBuffer>,
+  publicKey: Uint8Array<ArrayBuffer>,
+  x: string,
+): Promise<boolean | undefined> {
+  const subtle = globalThis.crypto?.subtle
+  if (subtle === undefined || signature.length !== 64 || publicKey.length !== 32) {
+    return subtle === undefined ? undefined : false
+  }
+  let key = webCryptoKeys.get(x)
+  if (key === undefined) {
+    key = subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify'])
+    webCryptoKeys.set(x, key)
+  }
+  try {
+    return await subtle.verify({ name: 'Ed25519' }, await key, signature, signed)
+  } catch (error) {
+    webCryptoKeys.delete(x)
+    return (error as { name?: unknown }).name === 'NotSupportedError' ? undefined : false
+  }
+}
+
+interface ParsedLease {
+  claims: LeaseClaims
+  signature: Uint8Array<ArrayBuffer>
+  signed: Uint8Array<ArrayBuffer>
+}
+
+/** The lease's parts when its header and claims are well-formed (the signature unchecked). */
+function parsedLease(jws: string): ParsedLease | null {
+  const parts = jws.split('.')
+  if (parts.length !== 3) return null
+  const [headerText, payloadText, signatureText] = parts as [string, string, string]
+  const header = jsonPart(headerText)
+  if (header === null || header.alg !== 'EdDSA' || header.typ !== LEASE_TYPE) return null
+  if ('crit' in header) return null
+  const signature = base64UrlBytes(signatureText)
+  const claims = jsonPart(payloadText)
+  if (signature === null || claims === null || !isClaims(claims)) return null
+  return { claims, signature, signed: textEncoder.encode(`${headerText}.${payloadText}`) }
+}
 
 /**
  * The lease's claims when `jws` is a well-formed lease signed by `publicKey`, else null.
@@ -143,27 +231,14 @@ const CACHE_SIZE = 8
 export function verifyLease(jws: string, publicKey: LeasePublicKey): LeaseClaims | null {
   const cacheKey = `${publicKey.x}.${jws}`
   if (verified.has(cacheKey)) return verified.get(cacheKey) ?? null
-  const claims = verifyUncached(jws, publicKey)
-  if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value as string)
-  verified.set(cacheKey, claims)
-  return claims
+  return remember(cacheKey, verifyUncached(jws, publicKey))
 }
 
 function verifyUncached(jws: string, publicKey: LeasePublicKey): LeaseClaims | null {
-  const parts = jws.split('.')
-  if (parts.length !== 3) return null
-  const [headerText, payloadText, signatureText] = parts as [string, string, string]
-  const header = jsonPart(headerText)
-  if (header === null || header.alg !== 'EdDSA' || header.typ !== LEASE_TYPE) return null
-  if ('crit' in header) return null
+  const parts = parsedLease(jws)
   const key = base64UrlBytes(publicKey.x)
-  const signature = base64UrlBytes(signatureText)
-  if (key === null || signature === null) return null
-  if (!verifyEd25519(signature, textEncoder.encode(`${headerText}.${payloadText}`), key)) {
-    return null
-  }
-  const claims = jsonPart(payloadText)
-  return claims !== null && isClaims(claims) ? claims : null
+  if (parts === null || key === null) return null
+  return verifyEd25519(parts.signature, parts.signed, key) ? parts.claims : null
 }
 
 function isClaims(c: Record<string, unknown>): c is Record<string, unknown> & LeaseClaims {

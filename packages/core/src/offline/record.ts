@@ -12,6 +12,7 @@ import {
   sealKey,
   tagIntegrity,
 } from './integrity.js'
+import { type LeasePublicKey, verifyLeaseAhead } from './lease.js'
 import { type PendingActivation, parsePendingRecord, serializePendingRecord } from './pending.js'
 import type { InactiveState } from './state.js'
 
@@ -83,7 +84,16 @@ export interface RecordAccess {
   integrity(): Integrity
 }
 
-export function recordAccess(store: LicenseStore, keychain?: Keychain): RecordAccess {
+/**
+ * `lease`: the lease server's public key, when there is one. A grant's lease is verified as
+ * it is read (so `evaluate`, synchronous, finds the answer): a record whose MAC verified
+ * and that names this key as the one its lease was verified with is not verified again.
+ */
+export function recordAccess(
+  store: LicenseStore,
+  keychain?: Keychain,
+  lease?: LeasePublicKey,
+): RecordAccess {
   let keys: Promise<RecordKeys | null> | undefined
   let level: Integrity = 'none'
   /** The keychain's keys, null without one. Rejects when it exists but cannot be reached. */
@@ -108,7 +118,14 @@ export function recordAccess(store: LicenseStore, keychain?: Keychain): RecordAc
   // The last record whose MAC verified, by its exact text: the same bytes read again (every
   // check of a running app) are not hashed again.
   const verified: VerifiedMemo = {}
-  const read = () => readRecord(store, recordKeys, verified)
+  const read = async (): Promise<StoredRecord> => {
+    const record = await readRecord(store, recordKeys, verified)
+    if (lease !== undefined && record.kind === 'grant' && record.grant.lease !== undefined) {
+      const trusted = record.integrity === 'keychain' && record.grant.leaseKey === lease.x
+      await verifyLeaseAhead(record.grant.lease, lease, trusted)
+    }
+    return record
+  }
   return {
     read,
     prepare: async () => {

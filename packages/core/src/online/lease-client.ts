@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import { KeygateError, type KeygateErrorCode } from '../errors.js'
 import { GRANT_VERSION, type Grant } from '../offline/grant.js'
-import { type LeasePublicKey, verifyLease } from '../offline/lease.js'
+import { type LeasePublicKey, verifyLease, verifyLeaseAhead } from '../offline/lease.js'
 import type { GrantOrigin } from '../offline/origin.js'
 import type { Conditions } from '../polar/types.js'
 
@@ -48,7 +48,8 @@ const LeaseAnswerSchema = v.object({
   reused: v.optional(v.boolean()),
 })
 
-export type LeaseAnswer = v.InferOutput<typeof LeaseAnswerSchema>
+/** `leaseKey`: the public key (`x`) the lease verified with, set once it did. */
+export type LeaseAnswer = v.InferOutput<typeof LeaseAnswerSchema> & { leaseKey?: string }
 
 const DevicesAnswerSchema = v.object({
   devices: v.array(v.object({ ...ActivationSchema.entries, current: v.boolean() })),
@@ -158,13 +159,14 @@ export function createLeaseClient(
 
   const leased = async (path: string, body: object): Promise<LeaseAnswer> => {
     const answer = await post(path, body, LeaseAnswerSchema)
+    await verifyLeaseAhead(answer.lease, options.publicKey)
     if (verifyLease(answer.lease, options.publicKey) === null) {
       throw new KeygateError(
         'bad_response',
         "The lease server's lease does not verify with the public key this app embeds: is leaseServer.publicKey the public half of the server's signingKey?",
       )
     }
-    return answer
+    return { ...answer, leaseKey: options.publicKey.x }
   }
 
   return {
@@ -231,5 +233,6 @@ export function grantFromLease(
     localValidatedAt: now,
     clockHighWater: now,
     lease: answer.lease,
+    ...(answer.leaseKey === undefined ? {} : { leaseKey: answer.leaseKey }),
   }
 }
