@@ -1,8 +1,9 @@
 // Everything that changes the record on disk: write, clear, move aside. Loaded by the
 // file store on first use, so the start-up check (a read) never loads or parses it.
-import { lstat, readdir, rename, unlink } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { lstat, open, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { KeygateError } from '@keygate/core'
+import { KeygateError, maskKey } from '@keygate/core'
 import { replaceFile } from './atomic-file.js'
 import { ensureDir, syncDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
@@ -45,10 +46,12 @@ export async function clearRecord(path: string, dir: string): Promise<boolean> {
 /**
  * Renames the record (file or folder) to `<path>.unreadable-<time>` next to it; the new
  * path, or null when it was gone already. Whether it may be moved is the caller's call.
+ * A record holding the license key verbatim (keygate's first format) has it masked first.
  */
 export async function moveAside(path: string, dir: string, reason: string): Promise<string | null> {
   let target: string | null
   try {
+    await maskPlainKey(path)
     target = await renameAside(path)
   } catch (error) {
     if (error instanceof KeygateError) throw error
@@ -75,6 +78,59 @@ export async function renameAside(path: string): Promise<string | null> {
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null
     throw error
+  }
+}
+
+// A `"key": "…"` member, its string possibly cut short by the damage.
+const KEY_MEMBER = /"key"\s*:\s*"((?:[^"\\]|\\.)*)/g
+/** Larger than any record: not read for masking (nor by the store). */
+const MAX_MASKED_BYTES = 1024 * 1024
+
+/**
+ * The copy kept aside is for support, which needs no working key: a key stored verbatim is
+ * replaced, in place and atomically, by its masked form (`****-ABC123`), wherever it occurs
+ * in the text. Done before the rename, so a crash in between leaves no plain copy aside.
+ * Anything that is not a readable regular file (a link, a folder) is moved as it is.
+ */
+async function maskPlainKey(path: string): Promise<void> {
+  const text = await regularFileText(path)
+  if (text === null) return
+  const keys = new Set<string>()
+  for (const [, raw] of text.matchAll(KEY_MEMBER)) {
+    const key = jsonString(raw ?? '').trim()
+    if (key !== '' && !key.startsWith('****-')) keys.add(key)
+  }
+  if (keys.size === 0) return
+  let masked = text
+  for (const key of keys) {
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    masked = masked.replace(new RegExp(escaped, 'gi'), maskKey(key))
+  }
+  await replaceFile(path, masked)
+}
+
+/** The text of the regular file at `path`, never through a link; null for anything else. */
+async function regularFileText(path: string): Promise<string | null> {
+  const flags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0)
+  const file = await open(path, flags).catch(() => null)
+  if (file === null) return null
+  try {
+    const info = await file.stat()
+    if (!info.isFile() || info.size > MAX_MASKED_BYTES) return null
+    return await file.readFile('utf8')
+  } catch {
+    return null
+  } finally {
+    await file.close().catch(() => undefined)
+  }
+}
+
+/** A JSON string literal's value; the raw text when it does not parse (cut short). */
+function jsonString(raw: string): string {
+  try {
+    return JSON.parse(`"${raw}"`) as string
+  } catch {
+    return raw
   }
 }
 
