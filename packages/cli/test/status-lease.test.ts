@@ -1,11 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createLicensing, parseGrant, serializeGrant } from '@keygate/core'
-import { createPolarEmulator } from '@keygate/core/testing'
+import { createPolarEmulator, type PolarEmulator } from '@keygate/core/testing'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
 import { createKeyPair, createLeaseServer, type KeyPair } from '@keygate/server'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { keygate, keygateInProcess, useTempDir } from './helpers.js'
+import { keygate, keygateInProcess, useEmulator, useTempDir } from './helpers.js'
 
 /**
  * `keygate status` on a record written through a lease server (@keygate/server): with the
@@ -14,6 +14,7 @@ import { keygate, keygateInProcess, useTempDir } from './helpers.js'
  */
 
 const tempDir = useTempDir()
+const served = useEmulator()
 const LEASE = 'https://lease.example'
 let pair: KeyPair
 let otherPair: KeyPair
@@ -23,15 +24,20 @@ beforeAll(async () => {
   otherPair = await createKeyPair()
 })
 
-/** An app on this machine activated through the lease server; its record in `dir`. */
-async function leasedRecord() {
+/**
+ * An app on this machine activated through the lease server; its record in `dir`. Polar's
+ * URL in the record is `polarUrl` (only `--online` goes there).
+ */
+async function leasedRecord(
+  emulator: PolarEmulator = createPolarEmulator({ rateLimit: false }),
+  polarUrl = 'http://127.0.0.1:9',
+) {
   const dir = await tempDir()
-  const emulator = createPolarEmulator({ rateLimit: false })
   const server = createLeaseServer({
     organizationId: emulator.organizationId,
     polarToken: emulator.createAccessToken(),
     signingKey: pair.privateJwk,
-    server: 'http://127.0.0.1:9',
+    server: polarUrl,
     fetch: emulator.fetch,
   })
   const fetchBoth: typeof fetch = (input, init) => {
@@ -45,7 +51,7 @@ async function leasedRecord() {
     store,
     // What keygate status computes by default: the organization id as the salt.
     machine: nodeMachine({ salt: emulator.organizationId, dir }),
-    server: 'http://127.0.0.1:9',
+    server: polarUrl,
     fetch: fetchBoth,
     leaseServer: { url: LEASE, publicKey: pair.publicJwk },
   })
@@ -57,7 +63,7 @@ async function leasedRecord() {
   const parsed = parseGrant(text)
   if (!parsed.ok) throw new Error(parsed.message)
   expect(parsed.grant.lease).toEqual(expect.any(String))
-  return { dir, key: key.key, store, grant: parsed.grant }
+  return { dir, key, store, grant: parsed.grant }
 }
 
 /** Neither the license key, nor the lease, nor the server's private key is ever printed. */
@@ -83,7 +89,7 @@ describe('keygate status on a leased record', () => {
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(/^License: +active$/m)
     expect(integrityRow(run.stdout)).toMatch(/^signed: the lease verified with the given key/)
-    printsNoSecret(run, t.key, t.grant.lease ?? '')
+    printsNoSecret(run, t.key.key, t.grant.lease ?? '')
   })
 
   it('with --lease-key (a file) and --json: leaseVerified true, integrity signed', async () => {
@@ -98,7 +104,7 @@ describe('keygate status on a leased record', () => {
       state: { status: 'active', integrity: 'signed' },
       facts: { leased: true },
     })
-    printsNoSecret(run, t.key, t.grant.lease ?? '')
+    printsNoSecret(run, t.key.key, t.grant.lease ?? '')
   })
 
   it('with --lease-key: an edited lease is inactive (tampered), and not verified', async () => {
@@ -124,7 +130,7 @@ describe('keygate status on a leased record', () => {
       leaseVerified: false,
       state: { status: 'inactive', reason: 'tampered' },
     })
-    printsNoSecret(run, t.key, edited)
+    printsNoSecret(run, t.key.key, edited)
   })
 
   it("with another lease server's key: tampered, never active", async () => {
@@ -144,8 +150,8 @@ describe('keygate status on a leased record', () => {
     const out = JSON.parse(json.stdout)
     expect(out.leaseVerified).toBe(false)
     expect(out.state.integrity).not.toBe('signed')
-    printsNoSecret(run, t.key, t.grant.lease ?? '')
-    printsNoSecret(json, t.key, t.grant.lease ?? '')
+    printsNoSecret(run, t.key.key, t.grant.lease ?? '')
+    printsNoSecret(json, t.key.key, t.grant.lease ?? '')
   })
 
   it('a record without a lease: leaseVerified false, the Integrity row as before', async () => {
@@ -185,12 +191,32 @@ describe('keygate status on a leased record', () => {
     const run = await keygateInProcess(['status', '--dir', t.dir, '--lease-key', secret])
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/private key/)
-    printsNoSecret(run, t.key, t.grant.lease ?? '')
+    printsNoSecret(run, t.key.key, t.grant.lease ?? '')
     for (const bad of ['{"kty":"RSA"}', '{not json', join(t.dir, 'missing.json')]) {
       const refused = await keygateInProcess(['status', '--dir', t.dir, '--lease-key', bad])
       expect(refused.code).toBe(2)
       expect(refused.stderr).toMatch(/--lease-key/)
     }
+  })
+})
+
+describe('keygate status --online on a leased record', () => {
+  it('the lease still decides after the direct check with Polar, and a revocation locks', async () => {
+    const t = await leasedRecord(served.polar, served.url)
+    const key = JSON.stringify(pair.publicJwk)
+    const fine = await keygate(['status', '--dir', t.dir, '--online', '--lease-key', key, '--json'])
+    expect(fine.code).toBe(0)
+    expect(JSON.parse(fine.stdout)).toMatchObject({
+      online: true,
+      leaseVerified: true,
+      state: { status: 'active', integrity: 'signed' },
+    })
+    served.polar.revoke(t.key)
+    const run = await keygate(['status', '--dir', t.dir, '--online', '--lease-key', key])
+    expect(run.code).toBe(3)
+    expect(run.stdout).toMatch(/^License: +inactive \(revoked\)$/m)
+    expect(integrityRow(run.stdout)).toMatch(/^signed: the lease verified/)
+    printsNoSecret(run, t.key.key, t.grant.lease ?? '')
   })
 })
 
