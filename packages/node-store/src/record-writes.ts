@@ -51,7 +51,8 @@ export async function clearRecord(path: string, dir: string): Promise<boolean> {
 export async function moveAside(path: string, dir: string, reason: string): Promise<string | null> {
   let target: string | null
   try {
-    await maskPlainKey(path)
+    // Best effort: a disk that refuses the masked copy must not keep the record in place.
+    await maskPlainKey(path).catch(() => undefined)
     target = await renameAside(path)
   } catch (error) {
     if (error instanceof KeygateError) throw error
@@ -83,6 +84,7 @@ export async function renameAside(path: string): Promise<string | null> {
 
 // A `"key": "…"` member, its string possibly cut short by the damage.
 const KEY_MEMBER = /"key"\s*:\s*"((?:[^"\\]|\\.)*)/g
+const MIN_ECHOED_KEY = 8
 /** Larger than any record: not read for masking (nor by the store). */
 const MAX_MASKED_BYTES = 1024 * 1024
 
@@ -96,15 +98,18 @@ async function maskPlainKey(path: string): Promise<void> {
   const text = await regularFileText(path)
   if (text === null) return
   const keys = new Set<string>()
-  for (const [, raw] of text.matchAll(KEY_MEMBER)) {
-    const key = jsonString(raw ?? '').trim()
-    if (key !== '' && !key.startsWith('****-')) keys.add(key)
-  }
+  let masked = text.replace(KEY_MEMBER, (member: string, raw: string) => {
+    const key = jsonString(raw).trim()
+    if (key === '' || key.startsWith('****-')) return member
+    keys.add(key)
+    return member.slice(0, member.length - raw.length) + JSON.stringify(maskKey(key)).slice(1, -1)
+  })
   if (keys.size === 0) return
-  let masked = text
+  // Elsewhere too (a message quoting it); a key this short would mask ordinary words.
   for (const key of keys) {
+    if (key.length < MIN_ECHOED_KEY) continue
     const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-    masked = masked.replace(new RegExp(escaped, 'gi'), maskKey(key))
+    masked = masked.replace(new RegExp(escaped, 'gi'), () => maskKey(key))
   }
   await replaceFile(path, masked)
 }
@@ -164,7 +169,8 @@ function timestamp(): string {
 
 /**
  * The writer's temp files (`license.json.<digits>`) survive a SIGKILL or a power
- * cut. Old ones are removed once per store; young ones may be another writer's.
+ * cut. Old ones are removed once per store; young ones may be another writer's. Records
+ * an older keygate moved aside with their key verbatim have it masked, as `moveAside` does.
  */
 export async function sweepLeftovers(path: string): Promise<void> {
   const dir = dirname(path)
@@ -172,7 +178,12 @@ export async function sweepLeftovers(path: string): Promise<void> {
   try {
     const now = Date.now()
     for (const entry of await readdir(dir)) {
-      if (!entry.startsWith(prefix) || !/^\d+$/.test(entry.slice(prefix.length))) continue
+      if (!entry.startsWith(prefix)) continue
+      if (entry.startsWith(`${prefix}unreadable-`)) {
+        await maskPlainKey(join(dir, entry)).catch(() => undefined)
+        continue
+      }
+      if (!/^\d+$/.test(entry.slice(prefix.length))) continue
       const file = join(dir, entry)
       const info = await lstat(file).catch(() => undefined)
       if (info?.isFile() && now - info.mtimeMs > TEMP_LEFTOVER_MS) {

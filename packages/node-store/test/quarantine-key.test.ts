@@ -36,7 +36,8 @@ async function setup() {
   const { encodedKey, v: _v, ...fields } = JSON.parse(await readFile(store.path, 'utf8'))
   const v1 = { v: 1, key: key.key, ...fields }
   expect(encodedKey).toEqual(expect.any(String))
-  return { clock, key: key.key, dir, store, licensing, v1 }
+  const { organizationId, fetch } = emulator
+  return { clock, key: key.key, dir, store, licensing, v1, organizationId, fetch }
 }
 
 /** Every file under `dir` that holds `key` (any case), as utf8 text. */
@@ -57,6 +58,12 @@ describe('a version 1 record (the key verbatim)', () => {
     [
       'damaged (a field of the wrong type)',
       (v1: object) => JSON.stringify({ ...v1, validatedAt: 'soon' }),
+      Infinity,
+    ],
+    [
+      'damaged, and quoting its key in lower case elsewhere',
+      (v1: { key: string }) =>
+        JSON.stringify({ ...v1, note: `key ${v1.key.toLowerCase()} seen`, validatedAt: 'soon' }),
       Infinity,
     ],
     [
@@ -102,6 +109,25 @@ describe('a version 1 record (the key verbatim)', () => {
     await writeFile(t.store.path, JSON.stringify({ ...t.v1, license: 'broken' }))
     expect(await t.licensing.activate(t.key)).toMatchObject({ status: 'active' })
     expect(await filesHolding(t.dir, t.key)).toEqual([])
+  })
+
+  it('moved aside by an older keygate with its key: masked at the next write', async () => {
+    const t = await setup()
+    const aside = `${t.store.path}.unreadable-2025-06-01T10-00-00.000Z`
+    await writeFile(aside, JSON.stringify({ ...t.v1, validatedAt: 'soon' }))
+    // A new start of the app: its store tidies the folder on its first write.
+    const again = createLicensing({
+      organizationId: t.organizationId,
+      store: createFileStore({ dir: t.dir }),
+      machine: staticMachine('fp-machine-a', 'Laptop'),
+      server: 'http://emulator.local',
+      fetch: t.fetch,
+      retry: 0,
+      now: () => t.clock.now,
+    })
+    expect(await again.refresh()).toMatchObject({ status: 'active' })
+    expect(await filesHolding(t.dir, t.key)).toEqual([])
+    expect(await readFile(aside, 'utf8')).toContain(`****-${t.key.slice(-6)}`)
   })
 
   it('read and written again (the next clock mark): rewritten as version 2, the key no longer verbatim', async () => {
