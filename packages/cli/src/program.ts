@@ -309,11 +309,17 @@ export function buildProgram(version: string, run: Runner): Command {
     .option('--grace-days <n>', "The app's grace period, if it changed it (default 7).")
     .option('--revalidate-hours <n>', "The app's revalidation interval, if changed (default 24).")
     .option('--locale <tag>', 'Dates in this language, e.g. en-GB (default: the system’s).')
+    .option(
+      '--lease-key <file|json>',
+      "The app's lease public key (leaseServer.publicKey, as keygate lease keygen printed it), " +
+        'a JSON file or the JSON itself: a leased record is then verified as the app does.',
+    )
     .addHelpText(
       'after',
       examples(
         "keygate status --app-name 'Acme Notes'",
         'keygate status --dir ~/.config/acme-notes --online',
+        "keygate status --app-name 'Acme Notes' --lease-key lease-public.json",
       ),
     )
     .action((options: StatusOptions, cmd: Command) =>

@@ -14,6 +14,7 @@ import {
 import { type FileStore, nodeMachine } from '@keygate/node-store'
 import type { Context } from './context.js'
 import { duration, fields, json, relative } from './format.js'
+import { leaseKeyFrom } from './status-lease-key.js'
 import { findStore } from './status-record.js'
 import { EXIT, intValue, UsageError } from './usage.js'
 
@@ -30,6 +31,8 @@ export interface StatusOptions {
   graceDays?: string | undefined
   revalidateHours?: string | undefined
   locale?: string | undefined
+  /** The app's lease public key (`leaseServer.publicKey`): a JSON file's path, or the JSON. */
+  leaseKey?: string | undefined
 }
 
 /**
@@ -46,6 +49,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
   }
   const policy = policyFrom(options)
   const locale = localeFrom(options.locale)
+  const leasePublicKey = await leaseKeyFrom(options.leaseKey)
   const found = await findStore(options, ctx.io.env)
   const { store } = found
   // The same fingerprint the app computes: @keygate/electron-adapter salts with the
@@ -56,6 +60,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
     inspectRecord(found.readable, {
       machine: (origin) => machineFor(origin.organizationId),
       policy,
+      leasePublicKey,
       now: ctx.io.now(),
     })
   let seen = await inspect()
@@ -64,16 +69,22 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
   // Never go online with a record that is not this machine's (or a wrong --salt): Polar
   // would answer "conditions mismatch" and the app's own record would be marked so.
   if (options.online === true && seen.kind === 'grant' && !isReason(state, 'machine_mismatch')) {
-    state = await refresh(store, seen, policy, machineFor)
+    const refreshed = await refresh(store, seen, policy, machineFor)
     online = true
     // The record as the online check left it, for its facts (validated, key status).
     seen = await inspect()
+    // This check went to Polar directly: for a leased record the lease rules still decide
+    // (as the app judges it), with the check's failure beside them.
+    state =
+      seen.leased === true
+        ? { ...seen.state, ...(refreshed.error === undefined ? {} : { error: refreshed.error }) }
+        : refreshed
   }
   const now = ctx.io.now()
   const words = describe(state, { now, locale })
   const readable = seen.kind === 'grant' || seen.kind === 'empty'
   if (ctx.json) {
-    const { kind, state: _state, problem, ...facts } = seen
+    const { kind, state: _state, problem, leaseVerified, ...facts } = seen
     ctx.io.out(
       json({
         record: store.path,
@@ -83,6 +94,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
         ...(readable ? { online } : {}),
         ...(seen.keyStatus === undefined ? {} : { keyStatus: keyStatusWords(seen.keyStatus) }),
         state,
+        leaseVerified: leaseVerified === true,
         // A foreign record (sealed by the app's keyring) has no words here: see `problem`.
         ...(kind === 'foreign' ? {} : { words }),
         ...(kind === 'grant' ? { facts } : {}),
@@ -90,7 +102,14 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
       }),
     )
   } else {
-    const layout = { now, locale, policy, store, searched: found.searched }
+    const layout = {
+      now,
+      locale,
+      policy,
+      store,
+      searched: found.searched,
+      leaseKeyGiven: leasePublicKey !== undefined,
+    }
     ctx.io.out(fields(rows(seen, state, words, layout)))
   }
   if (!readable) return EXIT.unreadable
@@ -131,6 +150,7 @@ interface Layout {
   policy: Policy
   store: FileStore
   searched: readonly string[]
+  leaseKeyGiven: boolean
 }
 
 /**
@@ -141,7 +161,7 @@ function rows(
   seen: RecordInspection,
   state: LicenseState,
   words: Words,
-  { now, locale, policy, store, searched }: Layout,
+  { now, locale, policy, store, searched, leaseKeyGiven }: Layout,
 ): Array<[string, string]> {
   const date = dateFormat(locale)
   const when = (ms: number) => `${date(ms)} (${relative(ms, now)})`
@@ -203,7 +223,7 @@ function rows(
       ])
     }
     out.push(['Organization', `${seen.organizationId} on ${seen.server}`])
-    out.push(['Integrity', INTEGRITY[state.integrity ?? 'none']])
+    out.push(['Integrity', integrityWords(seen, state, leaseKeyGiven)])
   }
   const where =
     seen.kind === 'damaged' ? ' (damaged)' : seen.kind === 'foreign' ? ' (not readable here)' : ''
@@ -214,6 +234,24 @@ function rows(
     out.push(['Online check', `${failed.title}. ${failed.detail}`])
   }
   return out
+}
+
+/**
+ * What the record's protection resists (see core's README, "Trust"). A lease is only
+ * called signed when it was verified here, with the app's lease public key.
+ */
+function integrityWords(seen: RecordInspection, state: LicenseState, keyGiven: boolean): string {
+  if (!keyGiven) {
+    if (seen.leased !== true) return INTEGRITY[state.integrity ?? 'none']
+    return "signed (not verified here: pass --lease-key); until then the record's own, unchecked times decide what is shown"
+  }
+  if (seen.leaseVerified === true) {
+    return 'signed: the lease verified with the given key and decides offline; an edited record is refused'
+  }
+  if (seen.leased !== true) {
+    return 'signed expected, but the record carries no lease: an app with this lease server refuses it until it renews the lease'
+  }
+  return 'signed, but the lease does not verify with the given key: the record was edited, or signed by another lease server'
 }
 
 /** What the record's protection resists (see core's README, "Trust"). */

@@ -1,8 +1,9 @@
 // Everything that changes the record on disk: write, clear, move aside. Loaded by the
 // file store on first use, so the start-up check (a read) never loads or parses it.
-import { lstat, readdir, rename, unlink } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { lstat, open, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { KeygateError } from '@keygate/core'
+import { KeygateError, maskKey } from '@keygate/core'
 import { replaceFile } from './atomic-file.js'
 import { ensureDir, syncDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
@@ -45,10 +46,13 @@ export async function clearRecord(path: string, dir: string): Promise<boolean> {
 /**
  * Renames the record (file or folder) to `<path>.unreadable-<time>` next to it; the new
  * path, or null when it was gone already. Whether it may be moved is the caller's call.
+ * A record holding the license key verbatim (keygate's first format) has it masked first.
  */
 export async function moveAside(path: string, dir: string, reason: string): Promise<string | null> {
   let target: string | null
   try {
+    // Best effort: a disk that refuses the masked copy must not keep the record in place.
+    await maskPlainKey(path).catch(() => undefined)
     target = await renameAside(path)
   } catch (error) {
     if (error instanceof KeygateError) throw error
@@ -75,6 +79,63 @@ export async function renameAside(path: string): Promise<string | null> {
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null
     throw error
+  }
+}
+
+// A `"key": "…"` member, its string possibly cut short by the damage.
+const KEY_MEMBER = /"key"\s*:\s*"((?:[^"\\]|\\.)*)/g
+const MIN_ECHOED_KEY = 8
+/** Larger than any record: not read for masking (nor by the store). */
+const MAX_MASKED_BYTES = 1024 * 1024
+
+/**
+ * The copy kept aside is for support, which needs no working key: a key stored verbatim is
+ * replaced, in place and atomically, by its masked form (`****-ABC123`), wherever it occurs
+ * in the text. Done before the rename, so a crash in between leaves no plain copy aside.
+ * Anything that is not a readable regular file (a link, a folder) is moved as it is.
+ */
+async function maskPlainKey(path: string): Promise<void> {
+  const text = await regularFileText(path)
+  if (text === null) return
+  const keys = new Set<string>()
+  let masked = text.replace(KEY_MEMBER, (member: string, raw: string) => {
+    const key = jsonString(raw).trim()
+    if (key === '' || key.startsWith('****-')) return member
+    keys.add(key)
+    return member.slice(0, member.length - raw.length) + JSON.stringify(maskKey(key)).slice(1, -1)
+  })
+  if (keys.size === 0) return
+  // Elsewhere too (a message quoting it); a key this short would mask ordinary words.
+  for (const key of keys) {
+    if (key.length < MIN_ECHOED_KEY) continue
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    masked = masked.replace(new RegExp(escaped, 'gi'), () => maskKey(key))
+  }
+  await replaceFile(path, masked)
+}
+
+/** The text of the regular file at `path`, never through a link; null for anything else. */
+async function regularFileText(path: string): Promise<string | null> {
+  const flags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0)
+  const file = await open(path, flags).catch(() => null)
+  if (file === null) return null
+  try {
+    const info = await file.stat()
+    if (!info.isFile() || info.size > MAX_MASKED_BYTES) return null
+    return await file.readFile('utf8')
+  } catch {
+    return null
+  } finally {
+    await file.close().catch(() => undefined)
+  }
+}
+
+/** A JSON string literal's value; the raw text when it does not parse (cut short). */
+function jsonString(raw: string): string {
+  try {
+    return JSON.parse(`"${raw}"`) as string
+  } catch {
+    return raw
   }
 }
 
@@ -108,7 +169,8 @@ function timestamp(): string {
 
 /**
  * The writer's temp files (`license.json.<digits>`) survive a SIGKILL or a power
- * cut. Old ones are removed once per store; young ones may be another writer's.
+ * cut. Old ones are removed once per store; young ones may be another writer's. Records
+ * an older keygate moved aside with their key verbatim have it masked, as `moveAside` does.
  */
 export async function sweepLeftovers(path: string): Promise<void> {
   const dir = dirname(path)
@@ -116,7 +178,12 @@ export async function sweepLeftovers(path: string): Promise<void> {
   try {
     const now = Date.now()
     for (const entry of await readdir(dir)) {
-      if (!entry.startsWith(prefix) || !/^\d+$/.test(entry.slice(prefix.length))) continue
+      if (!entry.startsWith(prefix)) continue
+      if (entry.startsWith(`${prefix}unreadable-`)) {
+        await maskPlainKey(join(dir, entry)).catch(() => undefined)
+        continue
+      }
+      if (!/^\d+$/.test(entry.slice(prefix.length))) continue
       const file = join(dir, entry)
       const info = await lstat(file).catch(() => undefined)
       if (info?.isFile() && now - info.mtimeMs > TEMP_LEFTOVER_MS) {

@@ -178,7 +178,8 @@ describe('createFileStore: reads and writes', () => {
 describe('createFileStore: a damaged or hostile file', () => {
   // The store hands text to core, which parses it; what cannot be read at all is a store error.
   const damaged: Array<[string, Buffer]> = [
-    ['a truncated record', Buffer.from('{"v":1,"key":"ACME-12')],
+    // (One cut short in a verbatim key has that masked: quarantine-key.test.ts.)
+    ['a truncated record', Buffer.from('{"v":2,"organizationId":"org_12')],
     ['random bytes', randomBytes(512)],
     ['JSON of another shape', Buffer.from('[1,2,3]')],
     ['a newer schema version', Buffer.from('{"v":99}')],

@@ -4,6 +4,7 @@ import { type Session, stateOf } from './check.js'
 import { createHighWaterMark } from './clock-mark.js'
 import { createStateEmitter } from './emitter.js'
 import type { Grant } from './grant.js'
+import { type LeasePublicKey, leasedGrant, loadLeaseVerifier } from './lease.js'
 import { type PolarServer, resolveServer } from './origin.js'
 import { type Policy, resolvePolicy } from './policy.js'
 import type { InactiveReason } from './reasons.js'
@@ -34,6 +35,13 @@ export interface InspectOptions {
    */
   machine?: Machine | ((origin: RecordOrigin) => Machine) | undefined
   policy?: Partial<Policy> | undefined
+  /**
+   * The app's `leaseServer.publicKey` (as `keygate lease keygen` prints it). Given, the
+   * record is judged as that app judges it: only a verified lease decides (an edited lease
+   * is `tampered`, a lease for another machine `machine_mismatch`). Without it a lease is
+   * not verified, and the record's own times decide (`leaseVerified: false`).
+   */
+  leasePublicKey?: LeasePublicKey | undefined
   /** Epoch ms. Default `Date.now()`. */
   now?: number | undefined
 }
@@ -66,6 +74,14 @@ export interface RecordInspection {
   sameOrigin?: boolean | undefined
   /** Whether the machine rule was applied (a machine was given). */
   machineChecked?: boolean | undefined
+  /** The record carries a lease from a lease server (`@keygate/server`). */
+  leased?: boolean | undefined
+  /**
+   * The lease verified with `leasePublicKey` and names this record: its signed times, key
+   * status and expiry are the facts below, and they decided the state. False without the
+   * key (nothing was verified) and for a lease that does not verify.
+   */
+  leaseVerified?: boolean | undefined
   keyStatus?: KeyStatus | undefined
   /** Polar's masked key (`****-ABC123`); the full key is never part of an inspection. */
   displayKey?: string | undefined
@@ -119,6 +135,7 @@ export async function inspectRecord(
     now: () => now,
     emitter: createStateEmitter(),
     mark: createHighWaterMark(records),
+    lease: options.leasePublicKey,
   }
   const state = await stateOf(session, record)
   switch (record.kind) {
@@ -128,9 +145,31 @@ export async function inspectRecord(
       return { kind: 'foreign', state, problem: record.why }
     case 'damaged':
       return { kind: 'damaged', state, problem: record.problem }
-    case 'grant':
-      return { kind: 'grant', state, ...facts(record.grant, origin, given !== undefined) }
+    case 'grant': {
+      const signed = await verifiedLease(record.grant, options.leasePublicKey)
+      const lease = {
+        leased: record.grant.lease !== undefined,
+        leaseVerified: signed !== undefined,
+      }
+      // A verified lease's facts are its signed ones, as they decided the state.
+      const grant = signed ?? record.grant
+      return { kind: 'grant', state, ...facts(grant, origin, given !== undefined), ...lease }
+    }
   }
+}
+
+/**
+ * The grant as its verified lease has it, when the lease's signature holds and it names
+ * this record (its machine is the state's business: judged here against the record's own).
+ */
+async function verifiedLease(
+  grant: Grant,
+  publicKey: LeasePublicKey | undefined,
+): Promise<Grant | undefined> {
+  if (publicKey === undefined || grant.lease === undefined) return undefined
+  await loadLeaseVerifier()
+  const leased = leasedGrant(grant, publicKey, grant.fingerprint)
+  return leased.ok ? leased.grant : undefined
 }
 
 function facts(grant: Grant, origin: RecordOrigin, machineChecked: boolean) {
