@@ -4,7 +4,7 @@ import { type Session, stateOf } from './check.js'
 import { createHighWaterMark } from './clock-mark.js'
 import { createStateEmitter } from './emitter.js'
 import type { Grant } from './grant.js'
-import { type LeasePublicKey, leasedGrant, loadLeaseVerifier } from './lease.js'
+import { type LeasePublicKey, leasedGrant, verifyLeaseAhead } from './lease.js'
 import { type PolarServer, resolveServer } from './origin.js'
 import { type Policy, resolvePolicy } from './policy.js'
 import type { InactiveReason } from './reasons.js'
@@ -105,7 +105,8 @@ export async function inspectRecord(
   store: LicenseStore,
   options: InspectOptions = {},
 ): Promise<RecordInspection> {
-  const records = recordAccess(store)
+  // With the lease key, a lease is verified as the record is read (as check() does).
+  const records = recordAccess(store, undefined, options.leasePublicKey)
   const record = await records.read()
   const now = options.now ?? Date.now()
   const grant = record.kind === 'grant' ? record.grant : undefined
@@ -167,7 +168,7 @@ async function verifiedLease(
   publicKey: LeasePublicKey | undefined,
 ): Promise<Grant | undefined> {
   if (publicKey === undefined || grant.lease === undefined) return undefined
-  await loadLeaseVerifier()
+  await verifyLeaseAhead(grant.lease, publicKey)
   const leased = leasedGrant(grant, publicKey, grant.fingerprint)
   return leased.ok ? leased.grant : undefined
 }
