@@ -16,8 +16,17 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { createKeyPair } from '@keygate/server'
+import type { BenchTrust } from './fixtures/config.js'
 import { CHART_FILE, startupChart } from './lib/chart.js'
-import { type BenchContext, contextEnv, type EmulatorHandle, startEmulator } from './lib/context.js'
+import {
+  type BenchContext,
+  contextEnv,
+  type EmulatorHandle,
+  startEmulator,
+  TRUST_LEVELS,
+  type TrustLevel,
+} from './lib/context.js'
 import { runNode } from './lib/processes.js'
 import { budgets, type Measured, markdown, type Results, type RunMeta } from './lib/report.js'
 import {
@@ -107,7 +116,8 @@ try {
   await mkdir(grantDir, { recursive: true })
   const key = await emulator.createKey(3)
   await runNode(fixture('setup-grant'), [], env(grantDir, key))
-  const ctx: BenchContext = { quick, emulator, grantDir, grantKey: key, work, env }
+  const trusted = await trustedGrants(emulator, env)
+  const ctx: BenchContext = { quick, emulator, grantDir, grantKey: key, work, env, trusted }
 
   const sized = wanted('size') ? await step('4. size (esbuild bundles)', measureSize) : undefined
   results.size = sized?.result
@@ -220,4 +230,34 @@ async function writeChart(published: Results): Promise<void> {
   }
   await writeFile(join(root, 'docs', CHART_FILE), svg)
   console.log(`Drew docs/${CHART_FILE}`)
+}
+
+/**
+ * One more grant per trust level (issue 10), each activated as an app configured that
+ * way activates: sealed with a keychain's MAC, through a lease server, or both. Returns
+ * the environment each fixture reads it with (no signing key, no token).
+ */
+async function trustedGrants(
+  emulator: EmulatorHandle,
+  env: BenchContext['env'],
+): Promise<Record<TrustLevel, NodeJS.ProcessEnv>> {
+  const { privateJwk, publicJwk } = await createKeyPair()
+  const keychain = Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff)
+  const lease = { url: 'https://lease.bench.invalid', publicKey: publicJwk }
+  const levels: Record<TrustLevel, BenchTrust> = {
+    keychain: { keychain },
+    lease: { lease },
+    leaseKeychain: { keychain, lease },
+  }
+  const out = {} as Record<TrustLevel, NodeJS.ProcessEnv>
+  for (const level of TRUST_LEVELS) {
+    const dir = join(work, `grant-${level}`)
+    await mkdir(dir, { recursive: true })
+    const key = await emulator.createKey(3)
+    const trust = levels[level]
+    const setup = { ...trust, signingKey: { ...privateJwk }, polarToken: await emulator.token() }
+    await runNode(fixture('setup-grant'), [], env(dir, key, setup))
+    out[level] = env(dir, key, trust)
+  }
+  return out
 }

@@ -1,5 +1,10 @@
+import type { BenchTrust } from '../fixtures/config.js'
 import { fixtureEnv, type LineChild, startLineChild } from './processes.js'
 import { fixture } from './workspace.js'
+
+/** The trust levels measured beside the plain grant: a keychain MAC, a lease, both. */
+export const TRUST_LEVELS = ['keychain', 'lease', 'leaseKeychain'] as const
+export type TrustLevel = (typeof TRUST_LEVELS)[number]
 
 /** The emulator server child: Polar on 127.0.0.1, driven over JSON lines. */
 export interface EmulatorHandle {
@@ -9,6 +14,8 @@ export interface EmulatorHandle {
   createKey(seats: number): Promise<string>
   /** Live activations of a key, and how many validations Polar has counted for it. */
   usage(key: string): Promise<{ seats: number; validations: number }>
+  /** An organization access token, for the lease server setup-grant runs. */
+  token(): Promise<string>
   close(): Promise<void>
 }
 
@@ -23,7 +30,9 @@ export interface BenchContext {
   /** A scratch folder for this run, removed at the end. */
   readonly work: string
   /** Environment for a fixture: the bench config for `dir` (and `key`), no tsx flags. */
-  env(dir: string, key?: string): NodeJS.ProcessEnv
+  env(dir: string, key?: string, trust?: BenchTrust): NodeJS.ProcessEnv
+  /** Grants resting on the trust checks (issue 10): the environment of each, for fixtures. */
+  readonly trusted: Record<TrustLevel, NodeJS.ProcessEnv>
 }
 
 export const SALT = 'keygate-bench'
@@ -49,12 +58,13 @@ export async function startEmulator(): Promise<EmulatorHandle> {
     organizationId: hello.organizationId,
     createKey: async (seats) => (await ask<{ key: string }>({ op: 'createKey', seats })).key,
     usage: (key) => ask<{ seats: number; validations: number }>({ op: 'usage', key }),
+    token: async () => (await ask<{ token: string }>({ op: 'token' })).token,
     close: () => child.close(),
   }
 }
 
 export function contextEnv(emulator: EmulatorHandle) {
-  return (dir: string, key?: string): NodeJS.ProcessEnv =>
+  return (dir: string, key?: string, trust?: BenchTrust): NodeJS.ProcessEnv =>
     fixtureEnv({
       KEYGATE_BENCH: JSON.stringify({
         dir,
@@ -62,6 +72,7 @@ export function contextEnv(emulator: EmulatorHandle) {
         organizationId: emulator.organizationId,
         salt: SALT,
         ...(key === undefined ? {} : { key }),
+        ...(trust === undefined ? {} : { trust }),
       }),
     })
 }

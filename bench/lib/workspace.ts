@@ -11,7 +11,7 @@ export const outDir = join(benchDir, '.out')
 export const fixturesOut = join(outDir, 'fixtures')
 
 /** The packages the bench imports by name, resolved to their built `dist/`. */
-const IMPORTED = ['core', 'node-store', 'electron-adapter'] as const
+const IMPORTED = ['core', 'node-store', 'electron-adapter', 'server'] as const
 /** …and the CLI, run as a command. */
 const BUILT = [...IMPORTED, 'cli'] as const
 

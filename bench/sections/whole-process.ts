@@ -1,4 +1,4 @@
-import type { BenchContext } from '../lib/context.js'
+import { type BenchContext, TRUST_LEVELS, type TrustLevel } from '../lib/context.js'
 import { cpuAtExit, runNode } from '../lib/processes.js'
 import { median, type Summary, seededShuffle, summarize } from '../lib/stats.js'
 import { fixture } from '../lib/workspace.js'
@@ -18,7 +18,8 @@ export interface WholeProcessRepetition {
   cpuRatioBundled: number
 }
 
-type Variant = 'bare' | 'gate' | 'gateBundled' | 'sdkValidate'
+type Variant = 'bare' | 'gate' | 'gateBundled' | 'sdkValidate' | TrustLevel
+const VARIANTS: readonly Variant[] = ['bare', 'gate', 'gateBundled', 'sdkValidate', ...TRUST_LEVELS]
 
 export interface WholeProcessResult {
   /** `node bare.js`: read the grant file, JSON.parse it, print. The floor. */
@@ -29,6 +30,12 @@ export interface WholeProcessResult {
   gateBundled: Summary
   /** Import `@polar-sh/sdk`, validate online (emulator on loopback), print. */
   sdkValidate: Summary
+  /**
+   * The gate on grants resting on the trust checks: a keychain's MAC (`keychain`), a lease
+   * server's lease verified with Web Crypto (`lease`), both (`leaseKeychain`), with their
+   * ÷ bare ratios (medians of the repetitions).
+   */
+  trusted?: Record<TrustLevel, { summary: Summary; ratio: number; cpuRatio: number }> | undefined
   /**
    * The budget figure: the median of the repetitions' gate ÷ bare ratios (each the ratio
    * of that block's medians), so one noisy stretch of the run moves it less.
@@ -58,6 +65,8 @@ export interface WholeProcessResult {
         /** Through require(): the CommonJS build (first-check-require.js). */
         requireMs?: Summary | undefined
         requireCpuMs?: Summary | undefined
+        /** The same first check on the grants resting on the trust checks (unbundled). */
+        trusted?: Record<TrustLevel, { ms: Summary; cpuMs: Summary }> | undefined
       }
     | undefined
 }
@@ -77,24 +86,27 @@ export async function measureWholeProcess(
   const sdkEvery = 3 // the SDK runs in every third round: 5 of 15
   const warmup = 3
   const env = ctx.env(ctx.grantDir, ctx.grantKey)
-  const variants: Record<Variant, { file: string; expect: string }> = {
-    bare: { file: fixture('bare'), expect: 'read' },
-    gate: { file: fixture('gate'), expect: 'active' },
-    gateBundled: { file: bundles.gate, expect: 'active' },
-    sdkValidate: { file: fixture('sdk-start'), expect: 'active' },
+  const variants: Record<Variant, { file: string; expect: string; env: NodeJS.ProcessEnv }> = {
+    bare: { file: fixture('bare'), expect: 'read', env },
+    gate: { file: fixture('gate'), expect: 'active', env },
+    gateBundled: { file: bundles.gate, expect: 'active', env },
+    sdkValidate: { file: fixture('sdk-start'), expect: 'active', env },
+    keychain: { file: fixture('gate'), expect: 'active', env: ctx.trusted.keychain },
+    lease: { file: fixture('gate'), expect: 'active', env: ctx.trusted.lease },
+    leaseKeychain: { file: fixture('gate'), expect: 'active', env: ctx.trusted.leaseKeychain },
   }
-  const names = Object.keys(variants) as Variant[]
-  const all: Record<Variant, number[]> = { bare: [], gate: [], gateBundled: [], sdkValidate: [] }
+  const names = [...VARIANTS]
+  const all = emptySamples()
   const repetitions: WholeProcessRepetition[] = []
   for (let rep = 0; rep < REPETITIONS; rep++) {
-    const wall: Record<Variant, number[]> = { bare: [], gate: [], gateBundled: [], sdkValidate: [] }
-    const cpu: Record<Variant, number[]> = { bare: [], gate: [], gateBundled: [], sdkValidate: [] }
+    const wall = emptySamples()
+    const cpu = emptySamples()
     for (let round = 0; round < (rep === 0 ? warmup : 0) + runs; round++) {
       const measured = rep > 0 || round >= warmup
       for (const name of seededShuffle(names, rep * 1000 + round + 1)) {
         if (name === 'sdkValidate' && measured && round % sdkEvery !== 0) continue
         const variant = variants[name]
-        const result = await runNode(variant.file, [], env)
+        const result = await runNode(variant.file, [], variant.env)
         if (result.stdout.trim() !== variant.expect) {
           throw new Error(`${name} printed "${result.stdout.trim()}", expected "${variant.expect}"`)
         }
@@ -130,6 +142,16 @@ export async function measureWholeProcess(
     ratioSdk: ratio(sdkValidate.median, bare.median),
     cpuRatio: middle((r) => r.cpuRatio),
     cpuRatioBundled: middle((r) => r.cpuRatioBundled),
+    trusted: Object.fromEntries(
+      TRUST_LEVELS.map((level) => [
+        level,
+        {
+          summary: of(level),
+          ratio: middle((r) => ratio(r.medianMs[level], r.medianMs.bare)),
+          cpuRatio: middle((r) => ratio(r.cpuMs[level], r.cpuMs.bare)),
+        },
+      ]),
+    ) as Record<TrustLevel, { summary: Summary; ratio: number; cpuRatio: number }>,
     repetitions,
     warmupRunsPerVariant: warmup,
     ...(await measureInside(ctx, bundles, warmup)),
@@ -151,13 +173,25 @@ async function measureInside(
   const first = { ms: [] as number[], cpuMs: [] as number[] }
   const bundled = { ms: [] as number[], cpuMs: [] as number[] }
   const required = { ms: [] as number[], cpuMs: [] as number[] }
-  const kinds = ['phases', 'first', 'bundled', 'require'] as const
+  const trustedRuns = Object.fromEntries(
+    TRUST_LEVELS.map((level) => [level, { ms: [] as number[], cpuMs: [] as number[] }]),
+  ) as Record<TrustLevel, { ms: number[]; cpuMs: number[] }>
+  const kinds = ['phases', 'first', 'bundled', 'require', ...TRUST_LEVELS] as const
   const files = {
     first: fixture('first-check'),
     bundled: bundles.firstCheck,
     require: fixture('first-check-require'),
+    keychain: fixture('first-check'),
+    lease: fixture('first-check'),
+    leaseKeychain: fixture('first-check'),
   }
-  const into = { first, bundled, require: required }
+  const envs: Record<keyof typeof files, NodeJS.ProcessEnv> = {
+    first: env,
+    bundled: env,
+    require: env,
+    ...ctx.trusted,
+  }
+  const into = { first, bundled, require: required, ...trustedRuns }
   for (let round = 0; round < warmup + runs; round++) {
     for (const kind of seededShuffle(kinds, 500 + round)) {
       if (kind === 'phases') {
@@ -170,7 +204,7 @@ async function measureInside(
         }
         continue
       }
-      const result = await runNode(files[kind], [], env)
+      const result = await runNode(files[kind], [], envs[kind])
       const out = JSON.parse(result.stdout) as { status: string; ms: number; cpuMs: number }
       if (out.status !== 'active') throw new Error(`${files[kind]} ended ${out.status}`)
       if (round < warmup) continue
@@ -189,6 +223,15 @@ async function measureInside(
       bundledCpuMs: summarize(bundled.cpuMs, 'ms'),
       requireMs: summarize(required.ms, 'ms'),
       requireCpuMs: summarize(required.cpuMs, 'ms'),
+      trusted: Object.fromEntries(
+        TRUST_LEVELS.map((level) => [
+          level,
+          {
+            ms: summarize(trustedRuns[level].ms, 'ms'),
+            cpuMs: summarize(trustedRuns[level].cpuMs, 'ms'),
+          },
+        ]),
+      ) as Record<TrustLevel, { ms: Summary; cpuMs: Summary }>,
     },
   }
 }
@@ -201,10 +244,15 @@ function mapVariants(
   samples: Record<Variant, number[]>,
   fn: (values: number[]) => number,
 ): Record<Variant, number> {
-  return {
-    bare: fn(samples.bare),
-    gate: fn(samples.gate),
-    gateBundled: fn(samples.gateBundled),
-    sdkValidate: fn(samples.sdkValidate),
-  }
+  return Object.fromEntries(VARIANTS.map((name) => [name, fn(samples[name])])) as Record<
+    Variant,
+    number
+  >
+}
+
+function emptySamples(): Record<Variant, number[]> {
+  return Object.fromEntries(VARIANTS.map((name) => [name, []])) as unknown as Record<
+    Variant,
+    number[]
+  >
 }
