@@ -8,6 +8,7 @@ const src = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import
 const alias = [
   { find: /^@keygate\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
   { find: /^@keygate\/core\/admin$/, replacement: src('core/src/admin/index.ts') },
+  { find: /^@keygate\/core\/rules$/, replacement: src('core/src/polar/rules.ts') },
   { find: /^@keygate\/core$/, replacement: src('core/src/index.ts') },
   { find: /^@keygate\/node-store$/, replacement: src('node-store/src/index.ts') },
   {

@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts',
     'admin/index': 'src/admin/index.ts',
+    'rules/index': 'src/polar/rules.ts',
   },
   format: ['esm', 'cjs'],
   platform: 'neutral',

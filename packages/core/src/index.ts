@@ -51,20 +51,8 @@ export type { RevalidationTiming } from './online/schedule.js'
 // The HTTP client loads on its first request: importing core stays cheap.
 export { createPolarClient } from './polar/client.js'
 export { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './polar/client-options.js'
-export {
-  checkMetadata,
-  KEY_MAX_LENGTH,
-  LABEL_MAX_LENGTH,
-  METADATA_KEY_MAX_LENGTH,
-  METADATA_MAX_PAIRS,
-  METADATA_VALUE_MAX_LENGTH,
-  normalizeKey,
-  normalizeLabel,
-  truncateLabel,
-  validateActivateRequest,
-  validateDeactivateRequest,
-  validateValidateRequest,
-} from './polar/rules.js'
+// Polar's field rules (normalizeKey, checkMetadata, the limits…) are `@keygate/core/rules`:
+// the start-up check never runs them, so an app's start-up bundle need not carry them.
 export type {
   ActivateRequest,
   Conditions,

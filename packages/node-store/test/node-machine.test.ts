@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { KeygateError, LABEL_MAX_LENGTH } from '@keygate/core'
+import { KeygateError } from '@keygate/core'
+import { LABEL_MAX_LENGTH } from '@keygate/core/rules'
 import {
   commandSource,
   defaultMachineIdSources,

@@ -1,13 +1,10 @@
+import { type Conditions, checkUuid4, KeygateError, MACHINE_CONDITION } from '@keygate/core'
 import {
-  type Conditions,
   checkMetadata,
-  checkUuid4,
-  KeygateError,
-  MACHINE_CONDITION,
   METADATA_MAX_PAIRS,
   normalizeKey,
   normalizeLabel,
-} from '@keygate/core'
+} from '@keygate/core/rules'
 
 /**
  * The request bodies, checked before anything is sent to Polar: a malformed request
