@@ -43,8 +43,8 @@ export default defineConfig({
       // with the @noble code it uses. Type declarations (.d.ts) are not grouped.
       groups: [
         {
-          name: 'hmac-sha256',
-          test: /src[\\/]crypto[\\/]hmac-sha256\.ts$|node_modules[\\/]@noble[\\/]hashes[\\/]/,
+          name: 'record-mac',
+          test: /src[\\/]crypto[\\/]record-mac\.ts$|node_modules[\\/]@noble[\\/]hashes[\\/]/,
           priority: 3,
         },
         {

@@ -5,11 +5,8 @@ import {
   deriveKeys,
   type Integrity,
   type Keychain,
-  macOf,
-  openKey,
   type RecordKeys,
   sameMac,
-  sealKey,
   tagIntegrity,
 } from './integrity.js'
 import { type LeasePublicKey, verifyLeaseAhead } from './lease.js'
@@ -167,8 +164,8 @@ export function recordAccess(
       k = null
     }
     if (k === null) return serializeGrant(grant)
-    const body = recordBody(grant, { sealedKey: sealKey(k, grant.key) })
-    const mac = macOf(k, JSON.stringify(body))
+    const body = recordBody(grant, { sealedKey: k.seal(grant.key) })
+    const mac = k.mac(JSON.stringify(body))
     return `${JSON.stringify({ ...body, mac }, null, 2)}\n`
   }
 }
@@ -231,7 +228,7 @@ export async function readRecord(
       why: 'the license record is sealed with a keychain key, and this app has no keychain to open it with',
     }
   }
-  const key = sameMac(macOf(keys, parsed.body), parsed.mac) ? openKey(keys, parsed.sealedKey) : null
+  const key = sameMac(keys.mac(parsed.body), parsed.mac) ? keys.open(parsed.sealedKey) : null
   if (key === null || key === '') {
     return {
       kind: 'damaged',
