@@ -9,12 +9,19 @@ import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
 import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
 import type { Integrity, LicenseState } from './offline/state.js'
+import { resolveTrial } from './offline/trial.js'
 import type { OnlineSession } from './online/index.js'
 import type { ActivateOptions, CheckOptions, Licensing, LicensingOptions } from './types.js'
 
 type Online = Pick<
   typeof import('./online/index.js'),
-  'activate' | 'deactivate' | 'devices' | 'freeDevice' | 'revalidateStored' | 'watch'
+  | 'activate'
+  | 'deactivate'
+  | 'devices'
+  | 'freeDevice'
+  | 'revalidateStored'
+  | 'startLeasedTrial'
+  | 'watch'
 >
 
 /**
@@ -25,8 +32,10 @@ type Online = Pick<
 export function createLicensing(options: LicensingOptions): Licensing {
   const records = recordAccess(options.store, options.keychain)
   const policy = resolvePolicy(options.policy)
+  const trial = resolveTrial(options.trial)
   const rules = {
     entitlements: options.entitlements,
+    trialFeatures: trial?.features,
     onExpiry: policy.onExpiry,
     releasedAt:
       options.releasedAt === undefined ? undefined : toTime('releasedAt', options.releasedAt),
@@ -37,6 +46,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
     records,
     machine: options.machine,
     lease: options.leaseServer?.publicKey,
+    trial,
     policy,
     now: options.now ?? Date.now,
     // Every state delivered says what it rests on; states of grants read carry their own.
@@ -54,11 +64,9 @@ export function createLicensing(options: LicensingOptions): Licensing {
       import('./online/index.js'),
       session.lease === undefined ? undefined : loadLeaseVerifier(),
     ]).then(
-      ([
-        { activate, createOnlineSession, deactivate, devices, freeDevice, revalidateStored, watch },
-      ]) => ({
-        code: { activate, deactivate, devices, freeDevice, revalidateStored, watch },
-        session: createOnlineSession(session, options),
+      ([code]) => ({
+        code,
+        session: code.createOnlineSession(session, options),
       }),
       (cause: unknown) => {
         online = undefined
@@ -102,13 +110,25 @@ export function createLicensing(options: LicensingOptions): Licensing {
 
   async function check(checkOptions: CheckOptions = {}): Promise<LicenseState> {
     const mode = checkOptions.online ?? 'auto'
-    const { state, ticket, at, fingerprint } = await checkOffline(session)
+    const { state, ticket, at, fingerprint, trialDue } = await checkOffline(session)
+    if (trialDue && mode !== 'never') return startLeasedTrial()
     if (fingerprint !== undefined) verifyMachine(fingerprint)
     if (at !== undefined && mode === 'always') return refresh()
     if (at !== undefined && mode === 'auto' && needsRevalidation(state, at)) {
       return revalidateStored(true)
     }
     return report(session, state, ticket)
+  }
+
+  /** With a lease server, a trial starts with its signed token: online, never at 'never'. */
+  async function startLeasedTrial(): Promise<LicenseState> {
+    let loaded: Awaited<ReturnType<typeof loadOnline>>
+    try {
+      loaded = await loadOnline()
+    } catch (error) {
+      return cachedWith(session, error, true)
+    }
+    return loaded.code.startLeasedTrial(loaded.session)
   }
 
   function refresh(): Promise<LicenseState> {

@@ -197,7 +197,7 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     await store.assertWritable()
     // The record as it is now (another instance may have changed it), from the cache.
     const current = await gate.check({ online: 'never' })
-    if (current.status !== 'inactive' && !matchesDisplayKey(key, current.license.displayKey)) {
+    if (current.license !== undefined && current.status !== 'inactive' && !matchesDisplayKey(key, current.license.displayKey)) {
       // Core would store the new grant over this one and strand its seat in Polar.
       throw new KeygateError(
         'forbidden',

@@ -9,6 +9,7 @@ import { type Policy, resolvePolicy } from './policy.js'
 import type { InactiveReason } from './reasons.js'
 import { recordAccess } from './record.js'
 import type { LicenseState } from './state.js'
+import type { TrialMemory } from './trial.js'
 
 /**
  * A store's record as support tools see it (`keygate status`): the state `check({ online:
@@ -51,7 +52,7 @@ export type KeyStatus =
   | 'not_found'
   | (string & {})
 
-export type RecordKind = 'empty' | 'grant' | 'foreign' | 'damaged'
+export type RecordKind = 'empty' | 'trial' | 'grant' | 'foreign' | 'damaged'
 
 export interface RecordInspection {
   kind: RecordKind
@@ -79,6 +80,15 @@ export interface RecordInspection {
   clockHighWater?: number | undefined
   /** A definitive answer from Polar kept in the record, with Polar's own words. */
   verdict?: { reason: InactiveReason; at: number; detail?: string | undefined } | undefined
+  /**
+   * The trial this machine ran (a `trial` record, or a grant activated after one), local
+   * clock, epoch ms. `signed`: it rests on a lease server's token (not verified here).
+   * `refused`: a trial record whose MAC did not verify (only with a keychain).
+   */
+  trial?:
+    | { startedAt: number; endsAt: number; endedAt?: number | undefined; signed: boolean }
+    | { refused: string }
+    | undefined
 }
 
 /**
@@ -119,17 +129,40 @@ export async function inspectRecord(
     now: () => now,
     emitter: createStateEmitter(),
     mark: createHighWaterMark(records),
+    // A trial record's end is kept in it: evaluated whatever the app's trial length.
+    trial: { days: 1, features: [] },
   }
   const state = await stateOf(session, record)
   switch (record.kind) {
     case 'empty':
-      return { kind: 'empty', state }
+      if (record.trial === undefined) return { kind: 'empty', state }
+      return {
+        kind: 'trial',
+        state,
+        trial: record.trial.ok
+          ? trialFacts(record.trial.memory)
+          : { refused: record.trial.problem },
+      }
     case 'foreign':
       return { kind: 'foreign', state, problem: record.why }
     case 'damaged':
       return { kind: 'damaged', state, problem: record.problem }
     case 'grant':
-      return { kind: 'grant', state, ...facts(record.grant, origin, given !== undefined) }
+      return {
+        kind: 'grant',
+        state,
+        ...facts(record.grant, origin, given !== undefined),
+        ...(record.grant.trial === undefined ? {} : { trial: trialFacts(record.grant.trial) }),
+      }
+  }
+}
+
+function trialFacts(memory: TrialMemory) {
+  return {
+    startedAt: memory.startedAt,
+    endsAt: memory.endsAt,
+    ...(memory.endedAt === undefined ? {} : { endedAt: memory.endedAt }),
+    signed: memory.token !== undefined,
   }
 }
 

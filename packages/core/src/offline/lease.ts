@@ -150,11 +150,52 @@ export function verifyLease(jws: string, publicKey: LeasePublicKey): LeaseClaims
 }
 
 function verifyUncached(jws: string, publicKey: LeasePublicKey): LeaseClaims | null {
+  const claims = signedPayload(jws, publicKey, LEASE_TYPE)
+  return claims !== null && isClaims(claims) ? claims : null
+}
+
+/** The claims of a trial token a lease server signed (`POST /v1/trial`), times in seconds. */
+export interface TrialClaims {
+  iss: string
+  ver: number
+  organization_id: string
+  fingerprint: string
+  started_at: number
+  ends_at: number
+  iat: number
+}
+
+/**
+ * The claims when `jws` is a well-formed trial token signed by `publicKey`, else null.
+ * Never throws; `loadLeaseVerifier()` must have been awaited once.
+ */
+export function verifyTrialToken(jws: string, publicKey: LeasePublicKey): TrialClaims | null {
+  const c = signedPayload(jws, publicKey, TRIAL_TYPE)
+  if (c === null) return null
+  const ok =
+    typeof c.iss === 'string' &&
+    c.ver === 1 &&
+    typeof c.organization_id === 'string' &&
+    typeof c.fingerprint === 'string' &&
+    Number.isFinite(c.started_at) &&
+    Number.isFinite(c.ends_at) &&
+    Number.isFinite(c.iat)
+  return ok ? (c as unknown as TrialClaims) : null
+}
+
+const TRIAL_TYPE = 'keygate-trial+jwt'
+
+/** The payload of a compact JWS of type `typ` signed by `publicKey`, else null. */
+function signedPayload(
+  jws: string,
+  publicKey: LeasePublicKey,
+  typ: string,
+): Record<string, unknown> | null {
   const parts = jws.split('.')
   if (parts.length !== 3) return null
   const [headerText, payloadText, signatureText] = parts as [string, string, string]
   const header = jsonPart(headerText)
-  if (header === null || header.alg !== 'EdDSA' || header.typ !== LEASE_TYPE) return null
+  if (header === null || header.alg !== 'EdDSA' || header.typ !== typ) return null
   if ('crit' in header) return null
   const key = base64UrlBytes(publicKey.x)
   const signature = base64UrlBytes(signatureText)
@@ -162,8 +203,7 @@ function verifyUncached(jws: string, publicKey: LeasePublicKey): LeaseClaims | n
   if (!verifyEd25519(signature, textEncoder.encode(`${headerText}.${payloadText}`), key)) {
     return null
   }
-  const claims = jsonPart(payloadText)
-  return claims !== null && isClaims(claims) ? claims : null
+  return jsonPart(payloadText)
 }
 
 function isClaims(c: Record<string, unknown>): c is Record<string, unknown> & LeaseClaims {

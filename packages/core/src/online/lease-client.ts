@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import { KeygateError, type KeygateErrorCode } from '../errors.js'
 import { GRANT_VERSION, type Grant } from '../offline/grant.js'
-import { type LeasePublicKey, verifyLease } from '../offline/lease.js'
+import { type LeasePublicKey, verifyLease, verifyTrialToken } from '../offline/lease.js'
 import type { GrantOrigin } from '../offline/origin.js'
 import type { Conditions } from '../polar/types.js'
 
@@ -57,6 +57,14 @@ const DevicesAnswerSchema = v.object({
 
 const FreedAnswerSchema = v.object({ freed: v.string() })
 
+const TrialAnswerSchema = v.object({
+  token: v.string(),
+  started_at: v.string(),
+  ends_at: v.string(),
+})
+
+export type TrialAnswer = v.InferOutput<typeof TrialAnswerSchema>
+
 const ErrorAnswerSchema = v.object({
   error: v.object({
     code: v.string(),
@@ -103,6 +111,8 @@ export interface LeaseClient {
     key: string
     activation_id: string
   }): Promise<v.InferOutput<typeof FreedAnswerSchema>>
+  /** This machine's trial token (`POST /v1/trial`), verified with the app's public key. */
+  trial(body: { fingerprint: string; days: number }): Promise<TrialAnswer>
 }
 
 export function createLeaseClient(
@@ -172,6 +182,16 @@ export function createLeaseClient(
     renew: (body) => leased('/v1/renew', body),
     devices: (body) => post('/v1/devices', body, DevicesAnswerSchema),
     free: (body) => post('/v1/devices/free', body, FreedAnswerSchema),
+    async trial(body) {
+      const answer = await post('/v1/trial', body, TrialAnswerSchema)
+      if (verifyTrialToken(answer.token, options.publicKey) === null) {
+        throw new KeygateError(
+          'bad_response',
+          "The lease server's trial token does not verify with the public key this app embeds: is leaseServer.publicKey the public half of the server's signingKey?",
+        )
+      }
+      return answer
+    },
   }
 }
 
