@@ -98,11 +98,11 @@ export const ENGLISH: Vocabulary = {
           : `This computer is activated with ${theKey(f)}, valid until ${f.date(f.expiresAt)}.`,
   }),
   trial: (f) => ({
-    title: 'Trial',
+    title: f.trial === undefined ? 'Trial' : `Trial: ${daysLeft(f.trial.daysLeft)}`,
     detail:
       f.trial === undefined
         ? 'You are trying this app.'
-        : `You are trying this app: ${daysLeft(f.trial.daysLeft)}, until ${f.date(f.trial.endsAt)}.`,
+        : `You are trying this app until ${f.date(f.trial.endsAt)}.`,
     action: 'Buy a license to keep using the app after the trial, then enter its key.',
   }),
   grace: {
