@@ -204,7 +204,16 @@ function rows(
           : `ended ${date(trial.endsAt)}`,
     ])
   }
-  if (seen.kind === 'trial') out.push(['Integrity', INTEGRITY[state.integrity ?? 'none']])
+  if (seen.kind === 'trial') {
+    // A MAC keyed from the app's keychain cannot be checked here: say so, not `none`.
+    const sealed = trial !== undefined && 'sealed' in trial && trial.sealed
+    out.push([
+      'Integrity',
+      sealed && !(trial && 'signed' in trial && trial.signed)
+        ? "keychain: the trial's start carries a MAC keyed from the app's keychain (verified by the app, not here)"
+        : INTEGRITY[state.integrity ?? 'none'],
+    ])
+  }
   if (seen.kind === 'grant') {
     const expires = seen.expiresAt == null ? 'never expires' : `expires ${when(seen.expiresAt)}`
     out.push([

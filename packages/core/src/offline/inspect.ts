@@ -82,11 +82,18 @@ export interface RecordInspection {
   verdict?: { reason: InactiveReason; at: number; detail?: string | undefined } | undefined
   /**
    * The trial this machine ran (a `trial` record, or a grant activated after one), local
-   * clock, epoch ms. `signed`: it rests on a lease server's token (not verified here).
+   * clock, epoch ms. `signed`: it rests on a lease server's token (not verified here);
+   * `sealed`: it carries a keychain MAC (verified only by the app, which holds the keychain).
    * `refused`: a trial record whose MAC did not verify (only with a keychain).
    */
   trial?:
-    | { startedAt: number; endsAt: number; endedAt?: number | undefined; signed: boolean }
+    | {
+        startedAt: number
+        endsAt: number
+        endedAt?: number | undefined
+        signed: boolean
+        sealed: boolean
+      }
     | { refused: string }
     | undefined
 }
@@ -163,6 +170,7 @@ function trialFacts(memory: TrialMemory) {
     endsAt: memory.endsAt,
     ...(memory.endedAt === undefined ? {} : { endedAt: memory.endedAt }),
     signed: memory.token !== undefined,
+    sealed: memory.mac !== undefined,
   }
 }
 

@@ -170,6 +170,17 @@ export interface TrialClaims {
  * Never throws; `loadLeaseVerifier()` must have been awaited once.
  */
 export function verifyTrialToken(jws: string, publicKey: LeasePublicKey): TrialClaims | null {
+  // A trial's every check reads the same token: verified once.
+  const cacheKey = `${publicKey.x}.${jws}`
+  if (lastTrial?.key === cacheKey) return lastTrial.claims
+  const claims = verifyTrialUncached(jws, publicKey)
+  lastTrial = { key: cacheKey, claims }
+  return claims
+}
+
+let lastTrial: { key: string; claims: TrialClaims | null } | undefined
+
+function verifyTrialUncached(jws: string, publicKey: LeasePublicKey): TrialClaims | null {
   const c = signedPayload(jws, publicKey, TRIAL_TYPE)
   if (c === null) return null
   const ok =
