@@ -1,5 +1,5 @@
 import { KeygateError } from './errors.js'
-import { cachedWith, checkOffline, report, type Session } from './offline/check.js'
+import { cachedWith, checkOffline, report, type Session, stateOf } from './offline/check.js'
 import { createHighWaterMark } from './offline/clock-mark.js'
 import { createStateEmitter } from './offline/emitter.js'
 import { allowsUpdate, applyEntitlements } from './offline/entitlements.js'
@@ -154,7 +154,13 @@ export function createLicensing(options: LicensingOptions): Licensing {
   async function deactivate(): Promise<void> {
     const { code, session: online } = await loadOnline()
     await code.deactivate(online)
-    session.emitter.emit(NOT_ACTIVATED)
+    // A machine that ran a trial keeps it (ended): listeners hear that, not a fresh start.
+    const after = session.trial === undefined ? undefined : await session.records.read()
+    session.emitter.emit(
+      after?.kind === 'empty' && after.trial !== undefined
+        ? await stateOf(session, after)
+        : NOT_ACTIVATED,
+    )
   }
 
   const licensing: Licensing = {

@@ -168,7 +168,9 @@ export async function cachedWith(
   try {
     const record = await session.records.read()
     const cached =
-      record.kind === 'grant' || record.kind === 'foreign'
+      record.kind === 'grant' ||
+      record.kind === 'foreign' ||
+      (record.kind === 'empty' && record.trial !== undefined)
         ? await stateOf(session, record)
         : NOT_ACTIVATED
     const state =

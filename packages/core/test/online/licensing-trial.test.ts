@@ -125,7 +125,10 @@ describe('activating during a trial', () => {
     expect(await licensing.activate(t.key.key)).toMatchObject({ status: 'active' })
     t.advance(HOUR)
     expect(await licensing.check({ online: 'never' })).toMatchObject({ status: 'active' })
+    const told: string[] = []
+    licensing.subscribe((state) => told.push(summary(state)))
     await licensing.deactivate()
+    expect(told).toEqual(['inactive:trial_expired'])
     const after = await licensing.check({ online: 'never' })
     // The trial ended with the activation, whatever days it had left.
     expect(after).toMatchObject({
