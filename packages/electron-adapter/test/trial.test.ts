@@ -12,9 +12,10 @@ const DAY = 24 * 60 * 60 * 1000
 const T0 = Date.parse('2026-03-01T12:00:00.000Z')
 
 const dirs: string[] = []
-const stops: Array<() => void> = []
+const stops: Array<() => Promise<void>> = []
 afterEach(async () => {
-  for (const stop of stops.splice(0)) stop()
+  // The hourly clock mark is written in the background: let it finish before the folder goes.
+  for (const stop of stops.splice(0)) await stop()
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
 })
 
@@ -34,7 +35,10 @@ async function setup() {
       trial: { days: 14 },
       buyUrl: 'https://acme.example/buy',
     })
-    stops.push(() => licensing.stop())
+    stops.push(async () => {
+      licensing.stop()
+      await licensing.licensing.settled()
+    })
     return licensing
   }
   return { userData, clock, polar, make }
