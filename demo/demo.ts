@@ -44,6 +44,10 @@ function describe(state: LicenseState, now: number): string {
     const why = state.why === 'unreachable' ? 'Polar could not be reached' : 'a check is due'
     return `grace: the app still runs (${why}), ${days(state.graceEndsAt - now)} left`
   }
+  if (state.status === 'trial') {
+    const { title, detail } = words(state, { locale: 'en-US', now })
+    return `trial: the app runs (${title}). ${detail}`
+  }
   if (state.reason === 'not_activated') return 'not activated: no license on this machine'
   // The app's own words, as the activation window and `keygate status` show them.
   const { title, detail } = words(state, { locale: 'en-US', now })
@@ -252,6 +256,47 @@ async function main(): Promise<void> {
     expectThat(
       !(await pro.allowsUpdate(clock)) && (await pro.allowsUpdate(releasedAt + DAY)),
       'a build released after the expiry is not offered; builds from before it are',
+    )
+
+    step(11, 'A new user tries the app before buying')
+    const newcomer = createFileStore({ dir: join(root, 'new-computer') })
+    const tryIt = createLicensing({
+      ...options,
+      store: newcomer,
+      machine: staticMachine('demo-trial-machine'),
+      trial: { days: 14 },
+    })
+    const firstStart = await tryIt.check()
+    expectThat(
+      firstStart.status === 'trial' && firstStart.trial.daysLeft === 14,
+      `the first start begins a 14-day trial: ${describe(firstStart, clock)}`,
+    )
+    later(10 * DAY)
+    const tenDays = await tryIt.check()
+    expectThat(
+      tenDays.status === 'trial' && tenDays.trial.daysLeft === 4,
+      `ten days later: ${describe(tenDays, clock)}`,
+    )
+    await newcomer.clear()
+    const deleted = await tryIt.check()
+    expectThat(
+      deleted.status === 'trial' && deleted.trial.daysLeft === 14,
+      'without a keychain (none here), deleting the record restarts the trial: a courtesy trial, as the README says',
+    )
+    later(15 * DAY)
+    const over = await tryIt.check()
+    expectThat(over.status === 'inactive' && over.reason === 'trial_expired', describe(over, clock))
+    const buyer = emulator.createKey({ limitActivations: 1 })
+    const paid = await tryIt.activate(buyer.key)
+    expectThat(
+      paid.status === 'active',
+      `the user buys a key and activates it: ${describe(paid, clock)}`,
+    )
+    await tryIt.deactivate()
+    const afterwards = await tryIt.check()
+    expectThat(
+      afterwards.status === 'inactive' && afterwards.reason === 'trial_expired',
+      'deactivating later does not start a new trial',
     )
 
     console.log('\n✔ Every step behaved as described.')

@@ -82,7 +82,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
   }
   const now = ctx.io.now()
   const words = describe(state, { now, locale })
-  const readable = seen.kind === 'grant' || seen.kind === 'empty'
+  const readable = seen.kind === 'grant' || seen.kind === 'empty' || seen.kind === 'trial'
   if (ctx.json) {
     const { kind, state: _state, problem, leaseVerified, ...facts } = seen
     ctx.io.out(
@@ -97,7 +97,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
         leaseVerified: leaseVerified === true,
         // A foreign record (sealed by the app's keyring) has no words here: see `problem`.
         ...(kind === 'foreign' ? {} : { words }),
-        ...(kind === 'grant' ? { facts } : {}),
+        ...(kind === 'grant' || kind === 'trial' ? { facts } : {}),
         ...(kind === 'empty' ? { searched: found.searched } : {}),
       }),
     )
@@ -166,7 +166,12 @@ function rows(
   const date = dateFormat(locale)
   const when = (ms: number) => `${date(ms)} (${relative(ms, now)})`
   const out: Array<[string, string]> = [
-    ['License', seen.kind === 'grant' || seen.kind === 'empty' ? stateCode(state) : 'unknown'],
+    [
+      'License',
+      seen.kind === 'grant' || seen.kind === 'empty' || seen.kind === 'trial'
+        ? stateCode(state)
+        : 'unknown',
+    ],
   ]
   if (seen.kind === 'foreign') {
     // No state can be read here (e.g. sealed by the app's safeStorage): the store's own
@@ -195,6 +200,12 @@ function rows(
       'Grace',
       `${duration(state.graceEndsAt - now)} left (ends ${date(state.graceEndsAt)})`,
     ])
+  } else if (state.status === 'trial') {
+    const { daysLeft, endsAt } = state.trial
+    out.push([
+      'Trial',
+      `${daysLeft === 1 ? '1 day' : `${daysLeft} days`} left, ends ${date(endsAt)}`,
+    ])
   } else if (state.nextCheckAt !== undefined) {
     out.push([
       'Next check',
@@ -202,6 +213,27 @@ function rows(
     ])
   }
 
+  const trial = seen.trial
+  if (trial !== undefined && state.status !== 'trial') {
+    out.push([
+      'Trial',
+      'refused' in trial
+        ? `refused: ${trial.refused}`
+        : trial.endedAt !== undefined && trial.endedAt < trial.endsAt
+          ? `ended ${date(trial.endedAt)}, when a license key was activated`
+          : `ended ${date(trial.endsAt)}`,
+    ])
+  }
+  if (seen.kind === 'trial') {
+    // A MAC keyed from the app's keychain cannot be checked here: say so, not `none`.
+    const sealed = trial !== undefined && 'sealed' in trial && trial.sealed
+    out.push([
+      'Integrity',
+      sealed && !(trial && 'signed' in trial && trial.signed)
+        ? "keychain: the trial's start carries a MAC keyed from the app's keychain (verified by the app, not here)"
+        : INTEGRITY[state.integrity ?? 'none'],
+    ])
+  }
   if (seen.kind === 'grant') {
     const expires = seen.expiresAt == null ? 'never expires' : `expires ${when(seen.expiresAt)}`
     out.push([

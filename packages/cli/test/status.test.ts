@@ -189,7 +189,34 @@ const REASON_CASES: Record<Exclude<InactiveReason, 'not_activated'>, Case> = {
     license: /inactive \(usage_exhausted\)/,
     keyStatus: 'granted',
   },
+  trial_expired: {
+    record: async (dir) => writeRecord(dir, trialRecord(Date.now() - 20 * DAY, 14)),
+    code: 3,
+    license: /inactive \(trial_expired\)/,
+  },
 }
+
+/** A trial record as core writes it without a keychain, started at `startedAt`. */
+function trialRecord(startedAt: number, days: number): string {
+  const trial = { startedAt, endsAt: startedAt + days * DAY, clockHighWater: startedAt }
+  return `${JSON.stringify({ v: 1, trial }, null, 2)}\n`
+}
+
+describe('keygate status: a trial', () => {
+  it('says the days left and the end date', async () => {
+    const dir = await tempDir()
+    await writeRecord(dir, trialRecord(Date.now() - 5 * DAY - HOUR, 14))
+    const run = await status(dir, '--locale', 'en-US')
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^License: +trial$/m)
+    expect(run.stdout).toMatch(/^Summary: +Trial: 9 days left$/m)
+    expect(run.stdout).toMatch(/^Trial: +9 days left, ends \w+ \d+, \d{4}/m)
+    expect(run.stdout).toMatch(/^Integrity: +none/m)
+    const json = JSON.parse((await status(dir, '--json')).stdout)
+    expect(json).toMatchObject({ kind: 'trial', state: { status: 'trial' } })
+    expect(json.facts.trial.signed).toBe(false)
+  })
+})
 
 const CASES: Array<[string, Case]> = [
   [

@@ -47,6 +47,7 @@ export function describe(
     retryAfter: undefined,
     note: undefined,
     updatesUntil: undefined,
+    trial: undefined,
   }
   if (!('status' in subject) || typeof subject.status !== 'string') {
     const error = subject as DescribableError
@@ -72,6 +73,8 @@ export function describe(
         graceEndsAt: state.graceEndsAt,
         validatedAt: state.validatedAt,
       })
+    case 'trial':
+      return words.trial({ ...base, trial: state.trial })
     case 'inactive':
       return words.reasons[state.reason]({
         ...base,
@@ -79,6 +82,7 @@ export function describe(
         expiresAt,
         validatedAt: state.validatedAt,
         note: state.note,
+        trial: state.trial,
       })
   }
 }

@@ -30,7 +30,9 @@ export {
   type LeaseClaims,
   type LeasePublicKey,
   loadLeaseVerifier,
+  type TrialClaims,
   verifyLease,
+  verifyTrialToken,
 } from './offline/lease.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
 export { type PendingActivation, parsePendingRecord } from './offline/pending.js'
@@ -45,6 +47,8 @@ export type {
   InactiveState,
   LicenseInfo,
   LicenseState,
+  TrialInfo,
+  TrialState,
 } from './offline/state.js'
 export type { LeaseServerOptions } from './online/lease-client.js'
 export type { RevalidationTiming } from './online/schedule.js'
@@ -80,6 +84,7 @@ export type {
   Licensing,
   LicensingOptions,
   StateListener,
+  TrialOptions,
   WatchEvent,
   WatchOptions,
 } from './types.js'

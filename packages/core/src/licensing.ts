@@ -1,5 +1,5 @@
 import { KeygateError } from './errors.js'
-import { cachedWith, checkOffline, report, type Session } from './offline/check.js'
+import { cachedWith, checkOffline, report, type Session, stateOf } from './offline/check.js'
 import { createHighWaterMark } from './offline/clock-mark.js'
 import { createStateEmitter } from './offline/emitter.js'
 import { allowsUpdate, applyEntitlements } from './offline/entitlements.js'
@@ -8,12 +8,19 @@ import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
 import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
 import type { Integrity, LicenseState } from './offline/state.js'
+import { resolveTrial } from './offline/trial.js'
 import type { OnlineSession } from './online/index.js'
 import type { ActivateOptions, CheckOptions, Licensing, LicensingOptions } from './types.js'
 
 type Online = Pick<
   typeof import('./online/index.js'),
-  'activate' | 'deactivate' | 'devices' | 'freeDevice' | 'revalidateStored' | 'watch'
+  | 'activate'
+  | 'deactivate'
+  | 'devices'
+  | 'freeDevice'
+  | 'revalidateStored'
+  | 'startLeasedTrial'
+  | 'watch'
 >
 
 /**
@@ -24,8 +31,10 @@ type Online = Pick<
 export function createLicensing(options: LicensingOptions): Licensing {
   const records = recordAccess(options.store, options.keychain, options.leaseServer?.publicKey)
   const policy = resolvePolicy(options.policy)
+  const trial = resolveTrial(options.trial)
   const rules = {
     entitlements: options.entitlements,
+    trialFeatures: trial?.features,
     onExpiry: policy.onExpiry,
     releasedAt:
       options.releasedAt === undefined ? undefined : toTime('releasedAt', options.releasedAt),
@@ -36,6 +45,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
     records,
     machine: options.machine,
     lease: options.leaseServer?.publicKey,
+    trial,
     policy,
     now: options.now ?? Date.now,
     // Every state delivered says what it rests on; states of grants read carry their own.
@@ -50,17 +60,9 @@ export function createLicensing(options: LicensingOptions): Licensing {
   let online: Promise<{ code: Online; session: OnlineSession }> | undefined
   function loadOnline(): Promise<{ code: Online; session: OnlineSession }> {
     online ??= import('./online/index.js').then(
-      ({
-        activate,
-        createOnlineSession,
-        deactivate,
-        devices,
-        freeDevice,
-        revalidateStored,
-        watch,
-      }) => ({
-        code: { activate, deactivate, devices, freeDevice, revalidateStored, watch },
-        session: createOnlineSession(session, options),
+      (code) => ({
+        code,
+        session: code.createOnlineSession(session, options),
       }),
       (cause: unknown) => {
         online = undefined
@@ -104,13 +106,25 @@ export function createLicensing(options: LicensingOptions): Licensing {
 
   async function check(checkOptions: CheckOptions = {}): Promise<LicenseState> {
     const mode = checkOptions.online ?? 'auto'
-    const { state, ticket, at, fingerprint } = await checkOffline(session)
+    const { state, ticket, at, fingerprint, trialDue } = await checkOffline(session)
+    if (trialDue && mode !== 'never') return startLeasedTrial()
     if (fingerprint !== undefined) verifyMachine(fingerprint)
     if (at !== undefined && mode === 'always') return refresh()
     if (at !== undefined && mode === 'auto' && needsRevalidation(state, at)) {
       return revalidateStored(true)
     }
     return report(session, state, ticket)
+  }
+
+  /** With a lease server, a trial starts with its signed token: online, never at 'never'. */
+  async function startLeasedTrial(): Promise<LicenseState> {
+    let loaded: Awaited<ReturnType<typeof loadOnline>>
+    try {
+      loaded = await loadOnline()
+    } catch (error) {
+      return cachedWith(session, error, true)
+    }
+    return loaded.code.startLeasedTrial(loaded.session)
   }
 
   function refresh(): Promise<LicenseState> {
@@ -136,7 +150,13 @@ export function createLicensing(options: LicensingOptions): Licensing {
   async function deactivate(): Promise<void> {
     const { code, session: online } = await loadOnline()
     await code.deactivate(online)
-    session.emitter.emit(NOT_ACTIVATED)
+    // A machine that ran a trial keeps it (ended): listeners hear that, not a fresh start.
+    const after = session.trial === undefined ? undefined : await session.records.read()
+    session.emitter.emit(
+      after?.kind === 'empty' && after.trial !== undefined
+        ? await stateOf(session, after)
+        : NOT_ACTIVATED,
+    )
   }
 
   const licensing: Licensing = {

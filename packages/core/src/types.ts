@@ -50,6 +50,18 @@ export interface LicensingOptions {
    * its signed lease decides offline. `publicKey`: its public JWK (`keygate lease keygen`).
    */
   leaseServer?: LeaseServerOptions | undefined
+  /**
+   * A trial for machines without a license: the first `check()` starts it and states are
+   * `status: 'trial'` until it ends (`inactive`, `trial_expired`). See the README's Trials.
+   */
+  trial?: TrialOptions | undefined
+}
+
+export interface TrialOptions {
+  /** How long a trial runs: whole days, 1 to 3650. With a lease server, the server decides. */
+  days: number
+  /** Features a running trial unlocks (`state.can(feature)`). Default none. */
+  features?: readonly string[] | undefined
 }
 
 /** A live activation of the key, from the lease server. */

@@ -1,6 +1,6 @@
 import type { KeygateErrorCode } from './errors.js'
 import type { InactiveReason } from './offline/reasons.js'
-import type { GraceWhy, InactiveNote } from './offline/state.js'
+import type { GraceWhy, InactiveNote, TrialInfo } from './offline/state.js'
 
 /** What `describe()` returns: words for a person, in the reader's language. */
 export interface Words {
@@ -33,6 +33,8 @@ export interface Facts {
   note: InactiveNote | undefined
   /** An expired key still running this build (`onExpiry: 'fallback'`): its expiry. */
   updatesUntil: number | undefined
+  /** A trial's times (`status: 'trial'`, `trial_expired`). */
+  trial: TrialInfo | undefined
 }
 
 type Sentence = (facts: Facts) => Words
@@ -40,10 +42,14 @@ type Sentence = (facts: Facts) => Words
 /** Every sentence keygate shows; pass your own (all or some) to `describe()` to translate. */
 export interface Vocabulary {
   active: Sentence
+  /** A trial runs (`status: 'trial'`). */
+  trial: Sentence
   grace: Record<GraceWhy, Sentence>
   reasons: Record<InactiveReason, Sentence>
   errors: Record<KeygateErrorCode, Sentence>
 }
+
+const daysLeft = (days: number) => (days === 1 ? '1 day left' : `${days} days left`)
 
 const theKey = (f: Facts) => (f.key === undefined ? 'the license key' : `the license key ${f.key}`)
 const TheKey = (f: Facts) => (f.key === undefined ? 'The license key' : `The license key ${f.key}`)
@@ -90,6 +96,14 @@ export const ENGLISH: Vocabulary = {
         : f.expiresAt === undefined
           ? `This computer is activated with ${theKey(f)}.`
           : `This computer is activated with ${theKey(f)}, valid until ${f.date(f.expiresAt)}.`,
+  }),
+  trial: (f) => ({
+    title: f.trial === undefined ? 'Trial' : `Trial: ${daysLeft(f.trial.daysLeft)}`,
+    detail:
+      f.trial === undefined
+        ? 'You are trying this app.'
+        : `You are trying this app until ${f.date(f.trial.endsAt)}.`,
+    action: 'Buy a license to keep using the app after the trial, then enter its key.',
   }),
   grace: {
     revalidation_due: (f) => ({
@@ -156,22 +170,41 @@ export const ENGLISH: Vocabulary = {
     key_not_found: notFound,
     activation_not_found: deactivated,
     machine_mismatch: elsewhere,
-    clock_tampered: () => ({
+    clock_tampered: (f) => ({
       title: 'Check the system clock',
       detail: 'The system clock is set earlier than a time this app has already seen.',
-      action: 'Set the clock to the correct time, then check again.',
+      action:
+        f.note?.kind === 'trial'
+          ? 'Set the clock to the correct time, then open the app again.'
+          : 'Set the clock to the correct time, then check again.',
     }),
-    tampered: () => ({
-      title: 'License record changed',
-      detail:
-        'The saved license on this computer was changed outside the app, so it cannot be trusted offline.',
-      action: 'Connect to the internet so your license can be checked again.',
-    }),
+    tampered: (f) =>
+      f.note?.kind === 'trial'
+        ? {
+            title: 'Trial record changed',
+            detail:
+              "This computer's trial record was changed outside the app, so the trial cannot continue.",
+            action: 'Buy a license, then enter its key to keep using the app.',
+          }
+        : {
+            title: 'License record changed',
+            detail:
+              'The saved license on this computer was changed outside the app, so it cannot be trusted offline.',
+            action: 'Connect to the internet so your license can be checked again.',
+          },
     conditions_mismatch: elsewhere,
     usage_exhausted: (f) => ({
       title: 'No uses left',
       detail: `${TheKey(f)} has no uses left.`,
       action: 'Contact the seller for a higher limit.',
+    }),
+    trial_expired: (f) => ({
+      title: 'Trial ended',
+      detail:
+        f.trial === undefined
+          ? 'Your trial of this app has ended.'
+          : `Your trial of this app ended on ${f.date(f.trial.endsAt)}.`,
+      action: 'Buy a license, then enter its key to keep using the app.',
     }),
   },
   errors: {

@@ -84,7 +84,10 @@ export function activationPageScript(config: ActivationPageConfig): void {
   }
 
   const render = (state: RendererLicenseState) => {
-    const licensed = state.status !== 'inactive'
+    // A trial runs the app but holds no key: the form (and Buy) stay, beside Continue.
+    const trial = state.status === 'trial'
+    const runs = state.status !== 'inactive'
+    const licensed = runs && !trial
     const recheck =
       state.status === 'grace' ||
       (state.status === 'inactive' &&
@@ -94,8 +97,8 @@ export function activationPageScript(config: ActivationPageConfig): void {
     form.hidden = licensed
     if (licensed) devices.hidden = true
     buy.hidden = licensed || config.buyUrl === undefined
-    licensedActions.hidden = !licensed && !recheck
-    done.hidden = !licensed
+    licensedActions.hidden = !runs && !recheck
+    done.hidden = !runs
     check.hidden = !recheck
     // The one primary action: Continue when the app may run, otherwise Check again.
     check.className = licensed ? 'secondary' : ''
@@ -103,9 +106,9 @@ export function activationPageScript(config: ActivationPageConfig): void {
     portal.hidden = config.portalUrl === undefined
     footer.hidden = deactivate.hidden && portal.hidden
     status.textContent = state.words.title
-    status.dataset.tone = state.status === 'active' ? 'ok' : state.status === 'grace' ? 'wait' : ''
+    status.dataset.tone = state.status === 'active' ? 'ok' : runs ? 'wait' : ''
     // The masked key stays on one line (it has a hyphen a line could break at).
-    const key = state.license?.displayKey
+    const key = state.status === 'trial' ? undefined : state.license?.displayKey
     const parts = key === undefined ? [state.words.detail] : state.words.detail.split(key)
     summary.replaceChildren()
     parts.forEach((part, i) => {

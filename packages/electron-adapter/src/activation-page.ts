@@ -8,7 +8,7 @@ export interface ActivationPageOptions {
    * WebP, GIF or SVG file, or an Electron `nativeImage`.
    */
   icon?: string | { toDataURL(): string } | undefined
-  /** `https:` page where a license is bought, linked while the app is not activated. */
+  /** `https:` page where a license is bought, linked while the app is not activated (and during a trial). */
   buyUrl?: string | undefined
   /** `https:` customer portal (devices, invoices), linked from every state. */
   portalUrl?: string | undefined

@@ -69,6 +69,12 @@ export interface ElectronLicensingOptions
   rendererRefreshIntervalMs?: number | undefined
   /** A window's next activation waits this long after its previous one ended. Default 3 s. */
   rendererActivationIntervalMs?: number | undefined
+  /**
+   * `https:` page where a license is bought: the activation window links it while the app
+   * is not activated (during a trial too), opened in the browser with `electron.shell`.
+   * The window's own `buyUrl` wins.
+   */
+  buyUrl?: string | undefined
 }
 
 export interface ElectronLicensing {
@@ -144,6 +150,7 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     revalidation = {},
     rendererRefreshIntervalMs = DEFAULT_RENDERER_REFRESH_MS,
     rendererActivationIntervalMs = DEFAULT_RENDERER_ACTIVATION_MS,
+    buyUrl,
     ...core
   } = options
   const { app, safeStorage, net, ipcMain, powerMonitor, shell } = electron
@@ -197,11 +204,13 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     await store.assertWritable()
     // The record as it is now (another instance may have changed it), from the cache.
     const current = await gate.check({ online: 'never' })
-    if (current.status !== 'inactive' && !matchesDisplayKey(key, current.license.displayKey)) {
+    // A trial rests on no key: activating ends it.
+    const held = current.status === 'inactive' ? undefined : current.license
+    if (held !== undefined && !matchesDisplayKey(key, held.displayKey)) {
       // Core would store the new grant over this one and strand its seat in Polar.
       throw new KeygateError(
         'forbidden',
-        `This computer is activated with license key ${current.license.displayKey}; ${maskKey(key)} was not activated. Deactivate this computer first (that frees its seat), then activate the other key.`,
+        `This computer is activated with license key ${held.displayKey}; ${maskKey(key)} was not activated. Deactivate this computer first (that frees its seat), then activate the other key.`,
       )
     }
     return gate.activate(key, activateOptions)
@@ -272,7 +281,12 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
     subscribe: gate.subscribe,
     openActivationWindow(BrowserWindow, windowOptions = {}) {
       ensureIpc()
-      return windows.show(BrowserWindow, { productName: app.getName(), shell, ...windowOptions })
+      return windows.show(BrowserWindow, {
+        productName: app.getName(),
+        shell,
+        ...(buyUrl === undefined ? {} : { buyUrl }),
+        ...windowOptions,
+      })
     },
     allowLicenseChanges(webContents) {
       const { id } = webContents

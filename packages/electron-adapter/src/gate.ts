@@ -116,6 +116,12 @@ export function createGate(options: GateOptions): Gate {
           isOnline: options.isOnline,
           events: electronEvents(options.powerMonitor),
         })
+        // With a lease server a trial starts with the server's token, which the offline
+        // check never fetches: one check that may go online, after start-up (without a
+        // trial due it reads the record and sends nothing). Its state reaches listeners.
+        if (state.status === 'inactive' && state.reason === 'not_activated') {
+          licensing.check().catch(() => undefined)
+        }
       }
       return update(state, ticket)
     },

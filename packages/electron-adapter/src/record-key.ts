@@ -1,4 +1,4 @@
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Keychain } from '@keygate/core'
 import type { ElectronSafeStorage } from './electron-types.js'
@@ -18,8 +18,31 @@ export interface SafeStorageKeychainOptions {
  */
 export function safeStorageKeychain(options: SafeStorageKeychainOptions): Keychain {
   const { safeStorage } = options
+  // The trial's copy (core's `Keychain.remember`): sealed with safeStorage in a file
+  // beside the key, `<key path>.<name>`, which deleting the record does not reach.
+  const copyPath = (name: string) => `${options.path()}.${name.replace(/[^a-z0-9-]/gi, '_')}`
   return {
     kind: 'keychain',
+    async remember(name, bytes) {
+      if ((await encryptionStatus(safeStorage)) !== 'os') return
+      const path = copyPath(name)
+      const text = await seal(safeStorage, Buffer.from(bytes).toString('base64'))
+      await mkdir(dirname(path), { recursive: true })
+      const temp = `${path}.${globalThis.crypto.randomUUID()}.tmp`
+      await writeFile(temp, text, { mode: 0o600 })
+      await rename(temp, path).catch(async (error: unknown) => {
+        await unlink(temp).catch(() => undefined)
+        throw error
+      })
+    },
+    async recall(name) {
+      const sealed = await readFile(copyPath(name)).catch((error: unknown) => {
+        if ((error as { code?: unknown }).code === 'ENOENT') return null
+        throw error
+      })
+      if (sealed === null) return null
+      return new Uint8Array(Buffer.from(await open(safeStorage, sealed), 'base64'))
+    },
     async key() {
       const path = options.path()
       const sealed = await readFile(path).catch((error: unknown) => {

@@ -30,10 +30,27 @@ export function toRendererState(
     ...(state.integrity === undefined ? {} : { integrity: state.integrity }),
     ...(state.features === undefined ? {} : { features: [...state.features] }),
   }
+  if (state.status === 'trial') {
+    const { startedAt, endsAt, daysLeft } = state.trial
+    return {
+      status: 'trial',
+      trial: { startedAt, endsAt, daysLeft },
+      ...error,
+      ...trust,
+      encryption,
+      words,
+    }
+  }
   if (state.status === 'inactive') {
+    const trial = state.trial
     return {
       status: 'inactive',
       reason: state.reason,
+      ...(trial === undefined
+        ? {}
+        : {
+            trial: { startedAt: trial.startedAt, endsAt: trial.endsAt, daysLeft: trial.daysLeft },
+          }),
       ...(state.detail === undefined ? {} : { detail: state.detail }),
       ...(state.license === undefined ? {} : { license: copyLicense(state.license) }),
       ...(state.activation === undefined ? {} : { activation: copyActivation(state.activation) }),

@@ -70,10 +70,31 @@ export interface RendererInactiveState {
   integrity?: Integrity
   /** Features the license unlocks (`entitlements`), when the app maps them. */
   features?: readonly string[]
+  /** The trial's times, when the state is about the trial (`trial_expired`). */
+  trial?: { startedAt: number; endsAt: number; daysLeft: number }
+}
+
+/** A trial runs (`createLicensing({ trial })`): no key yet, the app may run until `trial.endsAt`. */
+export interface RendererTrialState {
+  status: 'trial'
+  /** Epoch ms; `daysLeft` whole days, rounded up. */
+  trial: { startedAt: number; endsAt: number; daysLeft: number }
+  error?: RendererErrorData
+  encryption: EncryptionStatus
+  /** What to tell the user about this state: core's `describe()`, in the user's locale. */
+  words: Words
+  /** What the trial's start rests on: `signed`, `keychain` or `none`. */
+  integrity?: Integrity
+  /** Features the trial unlocks (`trial.features`). */
+  features?: readonly string[]
 }
 
 /** The license state as a renderer sees it: plain data, safe to structured-clone. */
-export type RendererLicenseState = RendererActiveState | RendererGraceState | RendererInactiveState
+export type RendererLicenseState =
+  | RendererActiveState
+  | RendererGraceState
+  | RendererTrialState
+  | RendererInactiveState
 
 /** What `activate` and `deactivate` answer: they never reject for a license failure. */
 export type RendererActionResult =

@@ -437,6 +437,39 @@ describe.skipIf(SKIP)('the activation page in chromium', () => {
     expect(calls).toEqual([])
   })
 
+  it('during a trial shows the days left, the Buy link, the key field and Continue', async () => {
+    const trialing = view({
+      status: 'trial',
+      trial: { startedAt: NOW - 5 * DAY, endsAt: NOW + 9 * DAY, daysLeft: 9 },
+      integrity: 'keychain',
+    })
+    const page = await open({ status: trialing, activate: { ok: true, state: active() } })
+    await page.locator('#status').getByText('Trial: 9 days left').waitFor()
+    const text = await seen(page.locator('main'))
+    expect(text).toContain('You are trying this app until March 10, 2026.')
+    await expect(
+      page.getByRole('link', { name: 'Buy a license' }).getAttribute('href'),
+    ).resolves.toBe('https://acme.example/buy')
+    await expect(page.getByRole('link', { name: 'Buy a license' }).isVisible()).resolves.toBe(true)
+    await expect(page.getByRole('button', { name: 'Continue' }).isVisible()).resolves.toBe(true)
+    await expect(
+      page.getByRole('button', { name: 'Deactivate this computer' }).isVisible(),
+    ).resolves.toBe(false)
+    await nothingWraps(page)
+    await noSentenceTwice(page)
+    await plainWords(page)
+    await shot(page, 'trial')
+    // Activating ends the trial: the days left go.
+    await page
+      .getByRole('textbox', { name: 'License key' })
+      .fill('ACME-1B4E28BA-2FA1-11D2-883F-0016D3CCA427')
+    await page.getByRole('button', { name: 'Activate' }).click()
+    await page.locator('#status').getByText('Licensed').waitFor()
+    expect(await seen(page.locator('main'))).not.toContain('days left')
+    expect(page.problems).toEqual([])
+    await page.context().close()
+  })
+
   it('explains a copied profile and offers to activate this computer', async () => {
     const page = await open({
       status: inactive('machine_mismatch', {

@@ -43,8 +43,34 @@ function isNotInstalled(error: unknown): boolean {
 export function nodeKeychain(options: NodeKeychainOptions): Keychain {
   const account = options.account ?? DEFAULT_ACCOUNT
   const load = options.load ?? (() => import(KEYRING_MODULE) as Promise<KeyringModule>)
+  /** The keyring module, or null when it is not installed. */
+  async function keyring(): Promise<KeyringModule | null> {
+    try {
+      return await load()
+    } catch (error) {
+      if (isNotInstalled(error)) return null
+      throw error
+    }
+  }
   return {
     kind: 'keychain',
+    // The trial's copy (core's `Keychain.remember`): a second entry, which deleting the
+    // record does not reach.
+    async remember(name, bytes) {
+      const module = await keyring()
+      if (module === null) return
+      new module.Entry(options.service, `${account}:${name}`).setPassword(
+        Buffer.from(bytes).toString('base64'),
+      )
+    },
+    async recall(name) {
+      const module = await keyring()
+      if (module === null) return null
+      const stored = new module.Entry(options.service, `${account}:${name}`).getPassword()
+      return typeof stored === 'string' && stored !== ''
+        ? new Uint8Array(Buffer.from(stored, 'base64'))
+        : null
+    },
     async key() {
       let keyring: KeyringModule
       try {

@@ -4,12 +4,14 @@ export {
   type Ed25519PublicJwk,
   type KeyPair,
   LEASE_TYPE,
+  TRIAL_TYPE,
 } from './lease.js'
 export {
   createLeaseServer,
   DEFAULT_LEASE_TTL,
   type LeaseServer,
   type LeaseServerOptions,
+  type TrialStore,
 } from './lease-server.js'
 export type {
   ActivateRequestBody,
@@ -25,5 +27,8 @@ export type {
   LeaseResponseBody,
   MetaValue,
   RenewRequestBody,
+  TrialClaims,
+  TrialRequestBody,
+  TrialResponseBody,
 } from './protocol.js'
 export { ROUTES } from './protocol.js'

@@ -13,8 +13,16 @@ import {
   type FreeDeviceResponseBody,
   type LeaseResponseBody,
   ROUTES,
+  type TrialResponseBody,
 } from './protocol.js'
-import { activateInput, devicesInput, freeInput, readJson, renewInput } from './request-input.js'
+import {
+  activateInput,
+  devicesInput,
+  freeInput,
+  readJson,
+  renewInput,
+  trialInput,
+} from './request-input.js'
 import {
   machineActivations,
   publicActivation,
@@ -43,8 +51,25 @@ export interface LeaseServerOptions {
   fetch?: typeof fetch | undefined
   /** The clock leases are dated by, epoch ms. Default `Date.now`. */
   now?: (() => number) | undefined
+  /**
+   * Trial length in whole days for `POST /v1/trial`; when unset, the app's `trial.days`
+   * (sent with the request) is used.
+   */
+  trialDays?: number | undefined
+  /**
+   * Optional memory of trial starts by machine fingerprint (e.g. Workers KV), so a wiped
+   * machine keeps its first start. Without it the server is stateless: a machine whose
+   * token is lost (reinstall without a keychain copy) gets a new trial when it asks again.
+   */
+  trials?: TrialStore | undefined
   /** Where the seller hears about failures they must fix. Never given a full key. Default `console.error`. */
   log?: ((line: string) => void) | undefined
+}
+
+/** Trial starts by machine fingerprint, epoch ms (`createLeaseServer({ trials })`). */
+export interface TrialStore {
+  get(fingerprint: string): Promise<number | null>
+  put(fingerprint: string, startedAt: number): Promise<void>
 }
 
 export interface LeaseServer {
@@ -53,6 +78,7 @@ export interface LeaseServer {
 }
 
 export const DEFAULT_LEASE_TTL = 7 * 24 * 60 * 60 * 1000
+const DAY_MS = 24 * 60 * 60 * 1000
 const MIN_TTL = 60_000
 const MAX_TTL = 400 * 24 * 60 * 60 * 1000
 /** Waits longer than this (Polar's pacing, Retry-After) answer 503 instead of holding the request. */
@@ -88,7 +114,23 @@ export function createLeaseServer(options: LeaseServerOptions): LeaseServer {
     fetch: options.fetch,
     sleep: boundedSleep,
   })
-  const ctx: Context = { admin, organizationId, signer, leaseTtl, issuer, now }
+  const trialDays = options.trialDays
+  if (
+    trialDays !== undefined &&
+    (!Number.isInteger(trialDays) || trialDays < 1 || trialDays > 3650)
+  ) {
+    throw new KeygateError('invalid_input', 'trialDays must be a whole number from 1 to 3650.')
+  }
+  const ctx: Context = {
+    admin,
+    organizationId,
+    signer,
+    leaseTtl,
+    issuer,
+    now,
+    trialDays,
+    trials: options.trials,
+  }
 
   return {
     async fetch(request) {
@@ -132,6 +174,8 @@ interface Context extends SeatContext {
   leaseTtl: number
   issuer: string
   now: () => number
+  trialDays: number | undefined
+  trials: TrialStore | undefined
 }
 
 type Handler = (ctx: Context, body: Record<string, unknown>) => Promise<unknown>
@@ -195,6 +239,36 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
         current: current.has(a.id),
       })),
       limit_activations: listed.data.limit_activations,
+    }
+  },
+
+  [ROUTES.trial]: async (ctx, body): Promise<TrialResponseBody> => {
+    const { fingerprint, days } = trialInput(body)
+    const length = ctx.trialDays ?? days
+    if (length === undefined) {
+      throw new KeygateError('invalid_input', 'days is required: this server sets no trialDays.')
+    }
+    const now = ctx.now()
+    // Polar is not asked: a trial involves no key. Only the optional store remembers.
+    let startedAt = (await ctx.trials?.get(fingerprint)) ?? null
+    if (startedAt === null || !Number.isFinite(startedAt)) {
+      startedAt = now
+      await ctx.trials?.put(fingerprint, startedAt)
+    }
+    const endsAt = startedAt + length * DAY_MS
+    const token = await ctx.signer.signTrial({
+      iss: ctx.issuer,
+      ver: 1,
+      organization_id: ctx.organizationId,
+      fingerprint,
+      started_at: Math.floor(startedAt / 1000),
+      ends_at: Math.floor(endsAt / 1000),
+      iat: Math.floor(now / 1000),
+    })
+    return {
+      token,
+      started_at: new Date(startedAt).toISOString(),
+      ends_at: new Date(endsAt).toISOString(),
     }
   },
 

@@ -9,7 +9,7 @@ import {
   SignJWT,
 } from 'jose'
 import { misconfigured } from './http-answer.js'
-import type { LeaseClaims } from './protocol.js'
+import type { LeaseClaims, TrialClaims } from './protocol.js'
 
 /** An Ed25519 private key as a JWK (RFC 8037). */
 export interface Ed25519PrivateJwk {
@@ -40,6 +40,7 @@ export interface KeyPair {
 }
 
 export const LEASE_TYPE = 'keygate-lease+jwt'
+export const TRIAL_TYPE = 'keygate-trial+jwt'
 const KEY_BYTES = /^[A-Za-z0-9_-]{43}$/
 
 /**
@@ -100,6 +101,7 @@ function badKey(why: string): KeygateError {
 export interface LeaseSigner {
   readonly kid: Promise<string>
   sign(claims: LeaseClaims): Promise<string>
+  signTrial(claims: TrialClaims): Promise<string>
 }
 
 /**
@@ -130,20 +132,31 @@ export function createLeaseSigner(jwk: Ed25519PrivateJwk): LeaseSigner {
     }
     return key
   }
+  const key = () => {
+    ready ??= load().catch((error: unknown) => {
+      ready = undefined
+      throw error
+    })
+    return ready
+  }
   return {
     kid,
     async sign(claims) {
-      ready ??= load().catch((error: unknown) => {
-        ready = undefined
-        throw error
-      })
-      const key = await ready
+      const signing = await key()
       const { iat, exp, ...rest } = claims
       return new SignJWT({ ...rest })
         .setProtectedHeader({ alg: 'EdDSA', typ: LEASE_TYPE, kid: await kid })
         .setIssuedAt(iat)
         .setExpirationTime(exp)
-        .sign(key)
+        .sign(signing)
+    },
+    async signTrial(claims) {
+      const signing = await key()
+      const { iat, ...rest } = claims
+      return new SignJWT({ ...rest })
+        .setProtectedHeader({ alg: 'EdDSA', typ: TRIAL_TYPE, kid: await kid })
+        .setIssuedAt(iat)
+        .sign(signing)
     },
   }
 }

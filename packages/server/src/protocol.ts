@@ -41,6 +41,41 @@ export interface FreeDeviceRequestBody {
   activation_id: string
 }
 
+/**
+ * `POST /v1/trial`: a signed trial token for this machine. Stateless by default: the
+ * trial starts now unless the server's `trials` store knows this fingerprint.
+ */
+export interface TrialRequestBody {
+  fingerprint: string
+  /** The app's `trial.days`, used when the server sets no `trialDays`. */
+  days?: number | undefined
+}
+
+/** What `/v1/trial` answers (200). */
+export interface TrialResponseBody {
+  /** The signed trial token: a compact JWS, see `TrialClaims`. The client keeps it. */
+  token: string
+  /** ISO 8601, lease server's clock. */
+  started_at: string
+  ends_at: string
+}
+
+/**
+ * The claims of a trial token (JWS payload). Header `{ alg: "EdDSA", typ:
+ * "keygate-trial+jwt", kid }`. Times are NumericDate (seconds since the epoch).
+ */
+export interface TrialClaims {
+  iss: string
+  /** Trial token format version: 1. */
+  ver: 1
+  organization_id: string
+  /** The machine fingerprint the trial is bound to. */
+  fingerprint: string
+  started_at: number
+  ends_at: number
+  iat: number
+}
+
 /** The license key as Polar describes it, without the full key or any customer PII. */
 export interface LeaseLicenseKey {
   id: string
@@ -147,4 +182,5 @@ export const ROUTES = {
   renew: '/v1/renew',
   devices: '/v1/devices',
   freeDevice: '/v1/devices/free',
+  trial: '/v1/trial',
 } as const

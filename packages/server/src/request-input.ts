@@ -108,6 +108,23 @@ export function devicesInput(body: Record<string, unknown>): DevicesInput {
   }
 }
 
+export interface TrialInput {
+  fingerprint: string
+  /** The app's `trial.days`; the server's own `trialDays` wins when set. */
+  days: number | undefined
+}
+
+export function trialInput(body: Record<string, unknown>): TrialInput {
+  const days = body.days
+  if (
+    days !== undefined &&
+    (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > 3650)
+  ) {
+    throw invalid('days must be a whole number of days from 1 to 3650.')
+  }
+  return { fingerprint: fingerprint(body.fingerprint), days }
+}
+
 export function freeInput(body: Record<string, unknown>): FreeInput {
   return { key: normalizeKey(body.key), activationId: activationId(body.activation_id) }
 }

@@ -1,9 +1,9 @@
 import type { Machine } from '../machine.js'
-import type { HighWaterMark } from './clock-mark.js'
+import { type HighWaterMark, trialMarkDue } from './clock-mark.js'
 import type { StateEmitter } from './emitter.js'
 import { evaluate } from './evaluate.js'
 import type { Grant } from './grant.js'
-import type { LeasePublicKey } from './lease.js'
+import { type LeasePublicKey, verifyTrialAhead } from './lease.js'
 import type { PendingActivation } from './pending.js'
 import type { Policy } from './policy.js'
 import {
@@ -15,7 +15,8 @@ import {
   type RecordAccess,
   type StoredRecord,
 } from './record.js'
-import type { InactiveState, LicenseState } from './state.js'
+import type { InactiveState, LicenseState, TrialState } from './state.js'
+import { DAY_MS, evaluateTrial, type StoredTrial, type TrialSettings } from './trial.js'
 
 /**
  * What every licensing operation works with: plain values and the injected edges (the
@@ -34,6 +35,8 @@ export interface Session {
   mark: HighWaterMark
   /** The lease server's public key, when there is one: only a verified lease decides. */
   lease?: LeasePublicKey | undefined
+  /** `createLicensing({ trial })`: a machine without a license starts a trial. */
+  trial?: TrialSettings | undefined
 }
 
 /** True when the grant was activated with this organization and server. */
@@ -53,6 +56,9 @@ export function otherOrigin(grant: Grant): InactiveState {
 export async function stateOf(session: Session, record: StoredRecord): Promise<LicenseState> {
   switch (record.kind) {
     case 'empty':
+      if (record.trial !== undefined && session.trial !== undefined) {
+        return trialStateOf(session, record.trial)
+      }
       return record.pending === undefined ? NOT_ACTIVATED : interrupted(record.pending)
     case 'foreign':
       return foreignState(record.why)
@@ -68,6 +74,59 @@ export async function stateOf(session: Session, record: StoredRecord): Promise<L
         lease: session.lease,
       })
   }
+}
+
+/** What a trial memory allows now (trial.ts). */
+async function trialStateOf(
+  session: Session,
+  stored: StoredTrial,
+): Promise<TrialState | InactiveState> {
+  // With a lease server only its token counts: a memory without one asks for it first.
+  if (session.lease !== undefined && stored.ok && stored.memory.token === undefined) {
+    return NOT_ACTIVATED
+  }
+  if (session.lease !== undefined && stored.ok && stored.memory.token !== undefined) {
+    await verifyTrialAhead(stored.memory.token, session.lease)
+  }
+  return evaluateTrial(stored, {
+    now: session.now(),
+    policy: session.policy,
+    fingerprint: await session.machine.fingerprint(),
+    organizationId: session.organizationId,
+    lease: session.lease,
+  })
+}
+
+/**
+ * True when a check should start this machine's trial: trials are on and the record holds
+ * nothing (no grant, no interrupted activation, no trial; with a lease server, no token).
+ */
+export function trialDue(session: Session, record: StoredRecord): boolean {
+  if (session.trial === undefined || record.kind !== 'empty' || record.pending !== undefined) {
+    return false
+  }
+  if (record.trial === undefined) return true
+  return session.lease !== undefined && record.trial.ok && record.trial.memory.token === undefined
+}
+
+/**
+ * Starts this machine's trial (no lease server), inside the lock, once: the record is
+ * re-read there, so processes racing to start converge on the first one's start. Where
+ * the keychain keeps a copy of an earlier trial (the record was deleted), that one is
+ * restored, never a new one started; an edited copy is refused.
+ */
+async function startTrial(session: Session, days: number): Promise<StoredRecord> {
+  return session.records.locked(async (locked) => {
+    const record = await locked.read()
+    if (!trialDue(session, record)) return record
+    const copy = await locked.recallTrial()
+    if (copy !== null && !copy.ok) return { kind: 'empty', trial: copy }
+    const now = session.now()
+    await locked.writeTrial(
+      copy?.memory ?? { startedAt: now, endsAt: now + days * DAY_MS, clockHighWater: now },
+    )
+    return locked.read()
+  })
 }
 
 /** What a read grant rests on, for `evaluate`. */
@@ -110,7 +169,9 @@ export async function cachedWith(
   try {
     const record = await session.records.read()
     const cached =
-      record.kind === 'grant' || record.kind === 'foreign'
+      record.kind === 'grant' ||
+      record.kind === 'foreign' ||
+      (record.kind === 'empty' && record.trial !== undefined)
         ? await stateOf(session, record)
         : NOT_ACTIVATED
     const state =
@@ -134,6 +195,8 @@ export async function checkOffline(session: Session): Promise<{
   grant?: Grant
   at?: number
   fingerprint?: string
+  /** With a lease server: the trial is due and needs the server's token (online). */
+  trialDue?: boolean
 }> {
   const ticket = session.emitter.ticket()
   let record = await session.records.read()
@@ -149,7 +212,25 @@ export async function checkOffline(session: Session): Promise<{
       return { state: { ...NOT_ACTIVATED, error: failure }, ticket }
     }
   }
-  if (record.kind !== 'grant') return { state: await stateOf(session, record), ticket }
+  if (session.trial !== undefined && trialDue(session, record)) {
+    if (session.lease !== undefined) return { state: NOT_ACTIVATED, ticket, trialDue: true }
+    try {
+      record = await startTrial(session, session.trial.days)
+    } catch (error) {
+      const failure = asStoreError(error, 'The trial could not be started')
+      return { state: { ...NOT_ACTIVATED, error: failure }, ticket }
+    }
+  }
+  if (record.kind !== 'grant') {
+    const state = await stateOf(session, record)
+    const trial = record.kind === 'empty' && record.trial?.ok ? record.trial.memory : undefined
+    // Never on a trial refused as edited or a clock set back (as for grants below).
+    const runs =
+      state.status === 'trial' || (state.status === 'inactive' && state.reason === 'trial_expired')
+    const at = session.now()
+    if (trial !== undefined && runs && trialMarkDue(trial, at)) session.mark.advance(at, '')
+    return { state, ticket }
+  }
   const grant = record.grant
   if (!ours(session, grant)) return { state: otherOrigin(grant), ticket }
   const at = session.now()

@@ -1,9 +1,15 @@
 import type { KeygateError } from '../errors.js'
 import type { Grant } from './grant.js'
 import { asStoreError, type RecordAccess } from './record.js'
+import type { TrialMemory } from './trial.js'
 
 /** `check()` advances the clock high-water mark at most once per this much observed time. */
 export const HIGH_WATER_STEP = 60 * 60 * 1000
+
+/** True when `check()` at local time `at` should move a trial's mark (as for grants). */
+export function trialMarkDue(memory: TrialMemory, at: number): boolean {
+  return at > memory.clockHighWater + HIGH_WATER_STEP
+}
 
 export interface HighWaterMark {
   /** True when `check()` at local time `at` should move the grant's mark. */
@@ -35,6 +41,12 @@ export function createHighWaterMark(records: RecordAccess): HighWaterMark {
   async function write(seenAt: number, fingerprint: string): Promise<void> {
     await records.locked(async (record) => {
       const stored = await record.read()
+      if (stored.kind === 'empty' && stored.trial?.ok) {
+        const memory = stored.trial.memory
+        if (trialMarkDue(memory, seenAt))
+          await record.writeTrial({ ...memory, clockHighWater: seenAt })
+        return
+      }
       if (stored.kind !== 'grant' || !due(stored.grant, seenAt, fingerprint)) return
       await record.write({ ...stored.grant, clockHighWater: seenAt })
     })

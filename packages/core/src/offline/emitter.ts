@@ -22,7 +22,11 @@ function signature(state: LicenseState): string {
   return JSON.stringify([
     state.status,
     state.status === 'inactive' ? state.reason : null,
-    state.status === 'inactive' ? (state.detail ?? null) : state.validatedAt,
+    state.status === 'inactive'
+      ? (state.detail ?? null)
+      : state.status === 'trial'
+        ? [state.trial.endsAt, state.trial.daysLeft]
+        : state.validatedAt,
     state.status === 'grace' ? [state.graceEndsAt, state.why] : null,
     state.error?.code ?? null,
     state.features ?? null,

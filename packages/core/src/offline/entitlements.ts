@@ -15,6 +15,8 @@ export type ExpiryBehaviour = 'lock' | 'fallback'
 export interface EntitlementRules {
   entitlements?: Entitlements | undefined
   onExpiry?: ExpiryBehaviour | undefined
+  /** Features a running trial unlocks (`trial.features`). */
+  trialFeatures?: readonly string[] | undefined
   /** When this build was released, epoch ms (for `onExpiry: 'fallback'`). */
   releasedAt?: number | undefined
 }
@@ -30,10 +32,14 @@ export function applyEntitlements(state: LicenseState, rules: EntitlementRules):
   const runs = fallen.status !== 'inactive'
   const benefitId = fallen.license?.benefitId
   const features =
-    runs && benefitId !== undefined ? [...(rules.entitlements?.[benefitId] ?? [])] : []
+    fallen.status === 'trial'
+      ? [...(rules.trialFeatures ?? [])]
+      : runs && benefitId !== undefined
+        ? [...(rules.entitlements?.[benefitId] ?? [])]
+        : []
   // Only apps that map benefits to features see the field; `can()` is always there.
-  const next: LicenseState =
-    rules.entitlements === undefined ? { ...fallen } : { ...fallen, features }
+  const mapped = rules.entitlements !== undefined || (rules.trialFeatures?.length ?? 0) > 0
+  const next: LicenseState = mapped ? { ...fallen, features } : { ...fallen }
   Object.defineProperty(next, 'can', {
     value: (feature: string) => features.includes(feature),
     enumerable: false,
@@ -73,6 +79,8 @@ export function can(state: LicenseState, feature: string): boolean {
  */
 export function allowsUpdate(state: LicenseState, releaseDate: number): boolean {
   if (state.status === 'inactive') return false
+  // A trial runs whatever build the user tries.
+  if (state.status === 'trial') return true
   const until = state.status === 'active' ? (state.updatesUntil ?? null) : null
   const expiry = until ?? state.license.expiresAt
   return expiry === null || releaseDate <= expiry

@@ -4,7 +4,13 @@ import { type Integrity, integrityOf } from './integrity.js'
 import { type LeasePublicKey, leasedGrant } from './lease.js'
 import type { Policy } from './policy.js'
 import { REASONS } from './reasons.js'
-import type { InactiveReason, InactiveState, LicenseState } from './state.js'
+import type {
+  ActiveState,
+  GraceState,
+  InactiveReason,
+  InactiveState,
+  LicenseState,
+} from './state.js'
 
 export interface EvaluateContext {
   /** The current time, epoch ms. */
@@ -41,7 +47,7 @@ export interface EvaluateContext {
  * the key's `expires_at`) enter only through the skew recorded at validation, so a clock
  * that runs behind Polar's is never taken for an edited record.
  */
-export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
+export function evaluate(grant: Grant, context: EvaluateContext): GrantState {
   if (context.lease !== undefined) return evaluateLeased(grant, context.lease, context)
   const { now, policy, fingerprint } = context
   const tolerance = policy.clockTolerance
@@ -136,13 +142,16 @@ export function evaluate(grant: Grant, context: EvaluateContext): LicenseState {
   return inactive('grace_expired', dueSince(validatedAt + policy.revalidateAfter))
 }
 
+/** The states a grant can be in: a trial rests on no grant. */
+export type GrantState = ActiveState | GraceState | InactiveState
+
 /**
  * The state to report when going online failed transiently: the cached record still
  * decides (active while fresh, then grace, then grace expired) and the error is reported
  * beside it. A grace state then says Polar was unreachable rather than merely due.
  */
 export function withTransientFailure(state: LicenseState, error: KeygateError): LicenseState {
-  if (state.status === 'grace') return { ...state, why: 'unreachable', error }
+  if (state.status === 'grace') return { ...state, why: 'unreachable' as const, error }
   return { ...state, error }
 }
 
@@ -153,6 +162,8 @@ export function needsRevalidation(state: LicenseState, now: number): boolean {
       return now >= state.nextCheckAt
     case 'grace':
       return true
+    case 'trial':
+      return false
     case 'inactive':
       // No nextCheckAt: no record, or a record Polar must not be asked about.
       return state.nextCheckAt !== undefined && now >= state.nextCheckAt
@@ -167,7 +178,7 @@ function evaluateLeased(
   grant: Grant,
   publicKey: LeasePublicKey,
   context: EvaluateContext,
-): LicenseState {
+): GrantState {
   const leased = leasedGrant(grant, publicKey, context.fingerprint)
   if (!leased.ok) {
     // Renewing through the lease server can lift `tampered` at once (Polar decides again).

@@ -3,6 +3,7 @@ import { decodeKey, encodeKey } from './integrity.js'
 import { PendingActivationSchema } from './pending.js'
 import { type InactiveReason, REASONS } from './reasons.js'
 import type { ActivationInfo, LicenseInfo } from './state.js'
+import { TrialMemorySchema } from './trial.js'
 
 /**
  * Bumped on any incompatible change; a record with a newer version is not read. Version 1
@@ -71,6 +72,8 @@ export const GrantSchema = v.object({
   leaseKey: v.optional(v.string()),
   /** An activation sent but not confirmed when the process stopped (see record.ts). */
   pending: v.optional(PendingActivationSchema),
+  /** This machine's trial before the key was activated (trial.ts): kept so it never restarts. */
+  trial: v.optional(TrialMemorySchema),
 })
 
 export type Grant = v.InferOutput<typeof GrantSchema>

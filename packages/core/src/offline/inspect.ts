@@ -10,6 +10,7 @@ import { type Policy, resolvePolicy } from './policy.js'
 import type { InactiveReason } from './reasons.js'
 import { recordAccess } from './record.js'
 import type { LicenseState } from './state.js'
+import type { TrialMemory } from './trial.js'
 
 /**
  * A store's record as support tools see it (`keygate status`): the state `check({ online:
@@ -59,7 +60,7 @@ export type KeyStatus =
   | 'not_found'
   | (string & {})
 
-export type RecordKind = 'empty' | 'grant' | 'foreign' | 'damaged'
+export type RecordKind = 'empty' | 'trial' | 'grant' | 'foreign' | 'damaged'
 
 export interface RecordInspection {
   kind: RecordKind
@@ -95,6 +96,22 @@ export interface RecordInspection {
   clockHighWater?: number | undefined
   /** A definitive answer from Polar kept in the record, with Polar's own words. */
   verdict?: { reason: InactiveReason; at: number; detail?: string | undefined } | undefined
+  /**
+   * The trial this machine ran (a `trial` record, or a grant activated after one), local
+   * clock, epoch ms. `signed`: it rests on a lease server's token (not verified here);
+   * `sealed`: it carries a keychain MAC (verified only by the app, which holds the keychain).
+   * `refused`: a trial record whose MAC did not verify (only with a keychain).
+   */
+  trial?:
+    | {
+        startedAt: number
+        endsAt: number
+        endedAt?: number | undefined
+        signed: boolean
+        sealed: boolean
+      }
+    | { refused: string }
+    | undefined
 }
 
 /**
@@ -137,11 +154,20 @@ export async function inspectRecord(
     emitter: createStateEmitter(),
     mark: createHighWaterMark(records),
     lease: options.leasePublicKey,
+    // A trial record's end is kept in it: evaluated whatever the app's trial length.
+    trial: { days: 1, features: [] },
   }
   const state = await stateOf(session, record)
   switch (record.kind) {
     case 'empty':
-      return { kind: 'empty', state }
+      if (record.trial === undefined) return { kind: 'empty', state }
+      return {
+        kind: 'trial',
+        state,
+        trial: record.trial.ok
+          ? trialFacts(record.trial.memory)
+          : { refused: record.trial.problem },
+      }
     case 'foreign':
       return { kind: 'foreign', state, problem: record.why }
     case 'damaged':
@@ -154,8 +180,24 @@ export async function inspectRecord(
       }
       // A verified lease's facts are its signed ones, as they decided the state.
       const grant = signed ?? record.grant
-      return { kind: 'grant', state, ...facts(grant, origin, given !== undefined), ...lease }
+      return {
+        kind: 'grant',
+        state,
+        ...facts(grant, origin, given !== undefined),
+        ...lease,
+        ...(record.grant.trial === undefined ? {} : { trial: trialFacts(record.grant.trial) }),
+      }
     }
+  }
+}
+
+function trialFacts(memory: TrialMemory) {
+  return {
+    startedAt: memory.startedAt,
+    endsAt: memory.endsAt,
+    ...(memory.endedAt === undefined ? {} : { endedAt: memory.endedAt }),
+    signed: memory.token !== undefined,
+    sealed: memory.mac !== undefined,
   }
 }
 

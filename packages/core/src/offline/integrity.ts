@@ -20,6 +20,15 @@ export interface Keychain {
    * rejects when it exists but cannot be reached now.
    */
   key(): Promise<Uint8Array | null>
+  /**
+   * Optional. Keeps `bytes` under `name` somewhere the record's deletion does not reach
+   * (a second keyring entry, a sealed file outside the record): keygate keeps a copy of
+   * the trial's start there (`name` is `trial`), MACed, so deleting the record does not
+   * restart a trial. Without it, a deleted record restarts the trial.
+   */
+  remember?(name: string, bytes: Uint8Array): Promise<void>
+  /** What `remember` kept under `name`, or null. */
+  recall?(name: string): Promise<Uint8Array | null>
 }
 
 /**

@@ -203,24 +203,33 @@ async function webCryptoVerify(
   }
 }
 
-interface ParsedLease {
-  claims: LeaseClaims
+interface Signed<Claims> {
+  claims: Claims
   signature: Uint8Array<ArrayBuffer>
   signed: Uint8Array<ArrayBuffer>
 }
 
-/** The lease's parts when its header and claims are well-formed (the signature unchecked). */
-function parsedLease(jws: string): ParsedLease | null {
+/** A compact JWS of type `typ` (EdDSA): its payload and what its signature covers, unchecked. */
+function parsedToken(
+  jws: string,
+  typ: string,
+): (Omit<Signed<never>, 'claims'> & { payload: Record<string, unknown> }) | null {
   const parts = jws.split('.')
   if (parts.length !== 3) return null
   const [headerText, payloadText, signatureText] = parts as [string, string, string]
   const header = jsonPart(headerText)
-  if (header === null || header.alg !== 'EdDSA' || header.typ !== LEASE_TYPE) return null
+  if (header === null || header.alg !== 'EdDSA' || header.typ !== typ) return null
   if ('crit' in header) return null
   const signature = base64UrlBytes(signatureText)
-  const claims = jsonPart(payloadText)
-  if (signature === null || claims === null || !isClaims(claims)) return null
-  return { claims, signature, signed: textEncoder.encode(`${headerText}.${payloadText}`) }
+  const payload = jsonPart(payloadText)
+  if (signature === null || payload === null) return null
+  return { payload, signature, signed: textEncoder.encode(`${headerText}.${payloadText}`) }
+}
+
+/** The lease's parts when its header and claims are well-formed (the signature unchecked). */
+function parsedLease(jws: string): Signed<LeaseClaims> | null {
+  const token = parsedToken(jws, LEASE_TYPE)
+  return token !== null && isClaims(token.payload) ? { ...token, claims: token.payload } : null
 }
 
 /**
@@ -239,6 +248,77 @@ function verifyUncached(jws: string, publicKey: LeasePublicKey): LeaseClaims | n
   const key = base64UrlBytes(publicKey.x)
   if (parts === null || key === null) return null
   return verifyEd25519(parts.signature, parts.signed, key) ? parts.claims : null
+}
+
+/** The claims of a trial token a lease server signed (`POST /v1/trial`), times in seconds. */
+export interface TrialClaims {
+  iss: string
+  ver: number
+  organization_id: string
+  fingerprint: string
+  started_at: number
+  ends_at: number
+  iat: number
+}
+
+const TRIAL_TYPE = 'keygate-trial+jwt'
+
+/**
+ * The claims when `jws` is a well-formed trial token signed by `publicKey`, else null.
+ * Never throws; as `verifyLease`, it finds the answer of `verifyTrialAhead`, or needs
+ * `loadLeaseVerifier()` awaited once.
+ */
+export function verifyTrialToken(jws: string, publicKey: LeasePublicKey): TrialClaims | null {
+  // A trial's every check reads the same token: verified once.
+  const cacheKey = `${publicKey.x}.${jws}`
+  if (lastTrial?.key === cacheKey) return lastTrial.claims
+  const parts = parsedTrial(jws)
+  const key = base64UrlBytes(publicKey.x)
+  const claims =
+    parts !== null && key !== null && verifyEd25519(parts.signature, parts.signed, key)
+      ? parts.claims
+      : null
+  lastTrial = { key: cacheKey, claims }
+  return claims
+}
+
+let lastTrial: { key: string; claims: TrialClaims | null } | undefined
+
+/** As `verifyLeaseAhead`, for a trial token (with Web Crypto's Ed25519 where there is one). */
+export async function verifyTrialAhead(jws: string, publicKey: LeasePublicKey): Promise<void> {
+  const cacheKey = `${publicKey.x}.${jws}`
+  if (lastTrial?.key === cacheKey) return
+  const parts = parsedTrial(jws)
+  const key = base64UrlBytes(publicKey.x)
+  const outcome =
+    parts === null || key === null
+      ? false
+      : await webCryptoVerify(parts.signature, parts.signed, key, publicKey.x)
+  if (outcome === undefined) {
+    try {
+      await loadLeaseVerifier()
+    } catch {
+      return
+    }
+    verifyTrialToken(jws, publicKey)
+    return
+  }
+  lastTrial = { key: cacheKey, claims: outcome && parts !== null ? parts.claims : null }
+}
+
+function parsedTrial(jws: string): Signed<TrialClaims> | null {
+  const token = parsedToken(jws, TRIAL_TYPE)
+  if (token === null) return null
+  const c = token.payload
+  const ok =
+    typeof c.iss === 'string' &&
+    c.ver === 1 &&
+    typeof c.organization_id === 'string' &&
+    typeof c.fingerprint === 'string' &&
+    Number.isFinite(c.started_at) &&
+    Number.isFinite(c.ends_at) &&
+    Number.isFinite(c.iat)
+  return ok ? { ...token, claims: c as unknown as TrialClaims } : null
 }
 
 function isClaims(c: Record<string, unknown>): c is Record<string, unknown> & LeaseClaims {

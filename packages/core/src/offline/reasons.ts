@@ -26,6 +26,8 @@ export const REASONS = {
   tampered: { code: null, lift: 'now' },
   conditions_mismatch: { code: 'conditions_mismatch', lift: 'verdict' },
   usage_exhausted: { code: 'usage_limit', lift: 'verdict' },
+  /** The trial (`createLicensing({ trial })`) is over: only a license key lets the app run. */
+  trial_expired: { code: null, lift: 'never' },
 } as const satisfies Record<
   string,
   { code: KeygateErrorCode | null; lift: 'verdict' | 'now' | 'never' }

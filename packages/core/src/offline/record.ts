@@ -12,6 +12,15 @@ import {
 import { type LeasePublicKey, verifyLeaseAhead } from './lease.js'
 import { type PendingActivation, parsePendingRecord, serializePendingRecord } from './pending.js'
 import type { InactiveState } from './state.js'
+import {
+  checkTrial,
+  parseTrialMemory,
+  parseTrialRecord,
+  type StoredTrial,
+  sealTrial,
+  serializeTrialRecord,
+  type TrialMemory,
+} from './trial.js'
 
 /**
  * The one module that talks to the `LicenseStore`. Everything else reads the record
@@ -21,8 +30,15 @@ import type { InactiveState } from './state.js'
 
 /** What a store holds, as far as licensing is concerned. */
 export type StoredRecord =
-  /** `pending`: an activation was sent and never answered (see pending.ts). */
-  | { kind: 'empty'; pending?: PendingActivation | undefined }
+  /**
+   * No grant. `pending`: an activation was sent and never answered (see pending.ts).
+   * `trial`: this machine's trial, its MAC checked (see trial.ts).
+   */
+  | {
+      kind: 'empty'
+      pending?: PendingActivation | undefined
+      trial?: StoredTrial | undefined
+    }
   | {
       kind: 'grant'
       grant: Grant
@@ -57,7 +73,19 @@ export interface LockedRecord {
   write(grant: Grant): Promise<void>
   /** Writes a record holding only the note of an activation about to be sent. */
   writePending(pending: PendingActivation): Promise<void>
+  /**
+   * Removes the grant. The trial memory read in this lock stays (a trial record), so
+   * deactivating never starts a new trial.
+   */
   clear(): Promise<void>
+  /**
+   * Writes the trial memory (MACed where a keychain exists) as the record, and its copy
+   * into the keychain (`Keychain.remember`). Rejects when the keychain exists but cannot
+   * be reached: an unsigned trial would be refused on the next read.
+   */
+  writeTrial(memory: TrialMemory): Promise<void>
+  /** The trial copy the keychain keeps (`Keychain.recall`), its MAC checked; null without one. */
+  recallTrial(): Promise<StoredTrial | null>
   /**
    * Moves the stored record aside (the store's quarantine). Returns where it went, or null
    * when nothing was moved (no record, or a store without quarantine: then the record
@@ -133,12 +161,26 @@ export function recordAccess(
       store.lock(() => {
         // What this holder read last: a write that carries no new validation keeps its level.
         let seen: StoredRecord | undefined
+        // The trial memory of what it read: every write keeps it, so a trial never restarts.
+        let memory: TrialMemory | undefined
         return fn({
           async read() {
             seen = await read()
+            memory = trialOf(seen)
             return seen
           },
-          async write(grant) {
+          async write(written) {
+            let grant = written
+            const trial = grant.trial ?? memory
+            if (trial !== undefined) {
+              // Activating a key ends the trial, whatever days it had left.
+              const ended =
+                trial.endedAt === undefined
+                  ? await endTrial(trial, grant.localValidatedAt ?? grant.clockHighWater)
+                  : trial
+              grant = { ...grant, trial: ended }
+              memory = ended
+            }
             const unverified =
               seen?.kind === 'grant' &&
               seen.integrity === 'none' &&
@@ -146,12 +188,53 @@ export function recordAccess(
             await store.write(unverified ? serializeGrant(grant) : await sealed(grant))
             seen = undefined
           },
-          writePending: (pending) => store.write(serializePendingRecord(pending)),
-          clear: () => store.clear(),
+          writePending: (pending) =>
+            store.write(
+              memory === undefined
+                ? serializePendingRecord(pending)
+                : serializeTrialRecord(memory, pending),
+            ),
+          clear: () =>
+            memory === undefined ? store.clear() : store.write(serializeTrialRecord(memory)),
+          async writeTrial(trial) {
+            const signed = sealTrial(await recordKeys(), trial)
+            await store.write(serializeTrialRecord(signed))
+            memory = signed
+            await rememberTrial(signed)
+          },
+          async recallTrial() {
+            if (keychain?.recall === undefined) return null
+            const keys = await recordKeys()
+            const bytes = await keychain.recall(TRIAL_COPY)
+            if (keys === null || bytes === null) return null
+            let parsed: TrialMemory | undefined
+            try {
+              parsed = parseTrialMemory(JSON.parse(new TextDecoder().decode(bytes)))
+            } catch {
+              parsed = undefined
+            }
+            if (parsed === undefined) {
+              return { ok: false, problem: "the keychain's trial copy is not one keygate wrote" }
+            }
+            return checkTrial(keys, parsed)
+          },
           moveAside: (reason) =>
             store.quarantine ? store.quarantine(reason) : Promise.resolve(null),
         })
       }),
+  }
+
+  /** The memory ended at `at`, re-signed, and its keychain copy updated. Best effort. */
+  async function endTrial(trial: TrialMemory, at: number): Promise<TrialMemory> {
+    const keys = await recordKeys().catch(() => null)
+    const ended = sealTrial(keys, { ...trial, endedAt: at })
+    await rememberTrial(ended).catch(() => undefined)
+    return ended
+  }
+
+  async function rememberTrial(trial: TrialMemory): Promise<void> {
+    if (keychain?.remember === undefined || trial.mac === undefined) return
+    await keychain.remember(TRIAL_COPY, new TextEncoder().encode(JSON.stringify(trial)))
   }
 
   async function sealed(grant: Grant): Promise<string> {
@@ -195,6 +278,25 @@ export async function readRecord(
   const parsed = parseRecord(text)
   if (!parsed.ok) {
     const pending = parsed.problem === 'invalid' ? parsePendingRecord(text) : undefined
+    const trial = parsed.problem === 'invalid' ? parseTrialRecord(text) : undefined
+    if (trial !== undefined) {
+      // Only a machine without a license reads this: the keychain is reached for its MAC.
+      let keys: RecordKeys | null
+      let reached = true
+      try {
+        keys = await recordKeys()
+      } catch {
+        // Out of reach now: read as unsigned (`integrity: 'none'`), checked again next time.
+        keys = null
+        reached = false
+      }
+      const record: StoredRecord = { kind: 'empty', pending, trial: checkTrial(keys, trial) }
+      if (reached) {
+        verified.text = text
+        verified.record = record
+      }
+      return record
+    }
     if (pending !== undefined) return { kind: 'empty', pending }
     const problem =
       parsed.problem === 'not_json'
@@ -242,6 +344,16 @@ export async function readRecord(
   verified.text = text
   verified.record = record
   return record
+}
+
+/** The keychain entry name of the trial's copy (`Keychain.remember`). */
+const TRIAL_COPY = 'trial'
+
+/** The trial memory a record holds, when it holds a valid one. */
+function trialOf(record: StoredRecord): TrialMemory | undefined {
+  if (record.kind === 'grant') return record.grant.trial
+  if (record.kind === 'empty' && record.trial?.ok) return record.trial.memory
+  return undefined
 }
 
 export const NOT_ACTIVATED: InactiveState = Object.freeze({

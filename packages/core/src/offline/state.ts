@@ -112,6 +112,36 @@ export interface InactiveState {
    * with `license`) that `check()`, `refresh()`, `activate()` and `subscribe` deliver.
    */
   integrity?: Integrity | undefined
+  /** The trial's times, when the state is about one (`trial_expired`, or a trial refused). */
+  trial?: TrialInfo | undefined
+}
+
+/** A trial's times on the local clock, epoch ms (see `createLicensing({ trial })`). */
+export interface TrialInfo {
+  startedAt: number
+  /** When the trial ends (or ended: activating a key ends it early). */
+  endsAt: number
+  /** Whole days left, rounded up: 1 on the last day, 0 once it ended. */
+  daysLeft: number
+}
+
+/**
+ * A trial runs: this machine has no license key yet and the app may run until
+ * `trial.endsAt`. `integrity` says what the trial's start rests on (`signed`: a lease
+ * server's token; `keychain`: a MAC keyed from the OS keychain; `none`: a courtesy trial
+ * a user can restart by deleting the record).
+ */
+export interface TrialState {
+  status: 'trial'
+  trial: TrialInfo
+  integrity?: Integrity | undefined
+  /** A failure beside the state (e.g. the trial's record could not be updated). */
+  error?: KeygateError | undefined
+  /** Features the trial unlocks (`trial.features`); set on every reported state. */
+  features?: readonly string[] | undefined
+  can?: ((feature: string) => boolean) | undefined
+  /** A trial rests on no license key. */
+  license?: undefined
 }
 
 /** Facts about the stored record behind an inactive state. */
@@ -127,6 +157,8 @@ export type InactiveNote =
    * it may hold a seat. Activating again is safe; the seller can free the duplicate.
    */
   | { kind: 'interrupted_activation'; at: number; displayKey: string }
+  /** The state is about this machine's trial (its record refused, its clock set back). */
+  | { kind: 'trial' }
 
 /** What `check()` returns: a discriminated union a UI can switch on. */
-export type LicenseState = ActiveState | GraceState | InactiveState
+export type LicenseState = ActiveState | GraceState | TrialState | InactiveState

@@ -1,7 +1,13 @@
 import * as v from 'valibot'
 import { KeygateError, type KeygateErrorCode } from '../errors.js'
 import { GRANT_VERSION, type Grant } from '../offline/grant.js'
-import { type LeasePublicKey, verifyLease, verifyLeaseAhead } from '../offline/lease.js'
+import {
+  type LeasePublicKey,
+  verifyLease,
+  verifyLeaseAhead,
+  verifyTrialAhead,
+  verifyTrialToken,
+} from '../offline/lease.js'
 import type { GrantOrigin } from '../offline/origin.js'
 import type { Conditions } from '../polar/types.js'
 
@@ -58,6 +64,14 @@ const DevicesAnswerSchema = v.object({
 
 const FreedAnswerSchema = v.object({ freed: v.string() })
 
+const TrialAnswerSchema = v.object({
+  token: v.string(),
+  started_at: v.string(),
+  ends_at: v.string(),
+})
+
+export type TrialAnswer = v.InferOutput<typeof TrialAnswerSchema>
+
 const ErrorAnswerSchema = v.object({
   error: v.object({
     code: v.string(),
@@ -104,6 +118,8 @@ export interface LeaseClient {
     key: string
     activation_id: string
   }): Promise<v.InferOutput<typeof FreedAnswerSchema>>
+  /** This machine's trial token (`POST /v1/trial`), verified with the app's public key. */
+  trial(body: { fingerprint: string; days: number }): Promise<TrialAnswer>
 }
 
 export function createLeaseClient(
@@ -174,6 +190,17 @@ export function createLeaseClient(
     renew: (body) => leased('/v1/renew', body),
     devices: (body) => post('/v1/devices', body, DevicesAnswerSchema),
     free: (body) => post('/v1/devices/free', body, FreedAnswerSchema),
+    async trial(body) {
+      const answer = await post('/v1/trial', body, TrialAnswerSchema)
+      await verifyTrialAhead(answer.token, options.publicKey)
+      if (verifyTrialToken(answer.token, options.publicKey) === null) {
+        throw new KeygateError(
+          'bad_response',
+          "The lease server's trial token does not verify with the public key this app embeds: is leaseServer.publicKey the public half of the server's signingKey?",
+        )
+      }
+      return answer
+    },
   }
 }
 

@@ -40,6 +40,8 @@ export const MAX_TIMER_MS = 2 ** 31 - 1
  */
 function dueAt(state: LicenseState): number | null {
   if (state.status === 'grace') return Number.NEGATIVE_INFINITY
+  // A trial rests on no key: nothing to validate.
+  if (state.status === 'trial') return null
   return state.nextCheckAt ?? null
 }
 
