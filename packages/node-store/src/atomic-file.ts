@@ -1,5 +1,13 @@
 // The one way node-store replaces a file: loaded on the first write, never at start-up.
-import { constants } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { open, rename, unlink } from 'node:fs/promises'
 import { isErrno } from './errno.js'
 
@@ -36,11 +44,41 @@ export async function replaceFile(path: string, text: string): Promise<void> {
   }
 }
 
+/**
+ * As `replaceFile` without the fsync, and synchronous: the new text is in the kernel's
+ * hands when this returns, so it survives the process being killed at any instant (the
+ * old file or the new one), but a power cut right after may lose it. For a note that must
+ * be on disk before anything else happens and is followed at once by a `replaceFile`.
+ * No retry on Windows' busy renames: the caller's durable write follows anyway.
+ */
+export function replaceFileQuick(path: string, text: string): void {
+  const temp = tempName(path)
+  const fd = openSync(temp, TEMP_FLAGS, 0o600)
+  try {
+    try {
+      if (process.platform !== 'win32') fchmodSync(fd, 0o600)
+      writeFileSync(fd, text, 'utf8')
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(temp, path)
+  } catch (error) {
+    try {
+      unlinkSync(temp)
+    } catch {
+      // Gone already, or left for `sweepLeftovers`.
+    }
+    throw error
+  }
+}
+
+// Digits only: `sweepLeftovers` recognises a killed writer's temp file by them. Not
+// node:crypto: the name needs no secrecy (O_EXCL settles a collision), and loading it costs.
+const tempName = (path: string) => `${path}.${Math.floor(1e9 + Math.random() * 9e9)}`
+
 async function writeTemp(path: string, text: string): Promise<string> {
   for (let attempt = 0; ; attempt++) {
-    // Digits only: `sweepLeftovers` recognises a killed writer's temp file by them. Not
-    // node:crypto: the name needs no secrecy (O_EXCL settles a collision), and loading it costs.
-    const temp = `${path}.${Math.floor(1e9 + Math.random() * 9e9)}`
+    const temp = tempName(path)
     let handle: Awaited<ReturnType<typeof open>>
     try {
       handle = await open(temp, TEMP_FLAGS, 0o600)

@@ -31,6 +31,7 @@ export interface FileStore extends LicenseStore {
   /** The folder holding the record, its lock and anything quarantined. */
   readonly dir: string
   read(): Promise<string | null>
+  writeQuick(text: string): Promise<void>
   quarantine(reason: string): Promise<string | null>
 }
 
@@ -80,12 +81,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
 
     async write(text) {
-      if (typeof text !== 'string') {
-        throw new KeygateError('invalid_input', 'store.write() takes the record as a string.')
-      }
-      if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
-        throw new KeygateError('invalid_input', 'The license record is too large to store.')
-      }
+      checkText(text)
       const writes = await loadWrites()
       await writes.writeRecord(path, dir, text)
       known = identityIfAny(path)
@@ -93,6 +89,15 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         swept = true
         await writes.sweepLeftovers(path)
       }
+    },
+
+    async writeQuick(text) {
+      checkText(text)
+      // Synchronous once the writer is loaded (`prepare`): nothing runs between the call
+      // and the rename, so a kill right after the caller's answer finds the note there.
+      const writes = loadedWrites ?? (await loadWrites())
+      writes.writeRecordQuick(path, text)
+      known = identityIfAny(path)
     },
 
     async clear() {
@@ -121,6 +126,15 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   }
 }
 
+function checkText(text: unknown): void {
+  if (typeof text !== 'string') {
+    throw new KeygateError('invalid_input', 'store.write() takes the record as a string.')
+  }
+  if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
+    throw new KeygateError('invalid_input', 'The license record is too large to store.')
+  }
+}
+
 function identityIfAny(path: string): FileIdentity | undefined {
   try {
     return identityOf(path)
@@ -141,7 +155,11 @@ async function readFailure(path: string, error: unknown): Promise<KeygateError> 
 // (and none of them imports the read side, so node-store's dist keeps that in one file).
 // One promise, so callers waiting for the first load resume in the order they called.
 let writesModule: Promise<typeof import('./record-writes.js')> | undefined
+let loadedWrites: typeof import('./record-writes.js') | undefined
 const loadWrites = () => {
-  writesModule ??= import('./record-writes.js')
+  writesModule ??= import('./record-writes.js').then((module) => {
+    loadedWrites = module
+    return module
+  })
   return writesModule
 }

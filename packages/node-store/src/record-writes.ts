@@ -3,7 +3,7 @@
 import { lstat, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { KeygateError } from '@keygate/core'
-import { replaceFile } from './atomic-file.js'
+import { replaceFile, replaceFileQuick } from './atomic-file.js'
 import { ensureDir, syncDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
 
@@ -21,6 +21,19 @@ export async function writeRecord(path: string, dir: string, text: string): Prom
     if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) await renameAside(path)
     await replaceFile(path, text)
     await syncDir(dir)
+  } catch (error) {
+    throw writeError(path, error)
+  }
+}
+
+/**
+ * Replaces the record so that it survives the process being killed, without waiting for
+ * the disk (see `replaceFileQuick`): synchronous, no folder creation, no fsync. A link at
+ * the path is replaced by the rename itself, never written through.
+ */
+export function writeRecordQuick(path: string, text: string): void {
+  try {
+    replaceFileQuick(path, text)
   } catch (error) {
     throw writeError(path, error)
   }

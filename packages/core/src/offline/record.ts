@@ -57,8 +57,12 @@ export interface LockedRecord {
    * mark or a verdict must not sign what nobody verified.
    */
   write(grant: Grant): Promise<void>
-  /** Writes a record holding only the note of an activation about to be sent. */
-  writePending(pending: PendingActivation): Promise<void>
+  /**
+   * Writes a record holding only the note of an activation (see pending.ts). `quick`: with
+   * the store's `writeQuick` where it has one, which only has to survive a killed process
+   * (the note of the seat Polar just gave, written before anything else runs).
+   */
+  writePending(pending: PendingActivation, options?: { quick?: boolean }): Promise<void>
   clear(): Promise<void>
   /**
    * Moves the stored record aside (the store's quarantine). Returns where it went, or null
@@ -132,7 +136,10 @@ export function recordAccess(store: LicenseStore, keychain?: Keychain): RecordAc
             await store.write(unverified ? serializeGrant(grant) : await sealed(grant))
             seen = undefined
           },
-          writePending: (pending) => store.write(serializePendingRecord(pending)),
+          writePending(pending, options) {
+            const text = serializePendingRecord(pending)
+            return options?.quick && store.writeQuick ? store.writeQuick(text) : store.write(text)
+          },
           clear: () => store.clear(),
           moveAside: (reason) =>
             store.quarantine ? store.quarantine(reason) : Promise.resolve(null),
