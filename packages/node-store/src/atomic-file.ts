@@ -3,10 +3,12 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  fstatSync,
   openSync,
   renameSync,
   unlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs'
 import { open, rename, unlink } from 'node:fs/promises'
 import { isErrno } from './errno.js'
@@ -69,6 +71,42 @@ export function replaceFileQuick(path: string, text: string): void {
       // Gone already, or left for `sweepLeftovers`.
     }
     throw error
+  }
+}
+
+/** What one write(2) at offset 0 replaces whole, even when the process is killed during it. */
+const ONE_PAGE = 4096
+
+/**
+ * Overwrites the file at `path` in place with one write at offset 0, when it is still the
+ * file `identity` names (the one its store last wrote) and no longer than `text`: then
+ * that single write replaces every byte, so a killed process leaves the old text or the
+ * new one, and nothing but the file's data changes (no new entry, no rename for the
+ * filesystem to order). False, having changed nothing, when that does not hold. A reader
+ * outside the lock may see a torn page for a moment (it then re-reads under the lock).
+ */
+export function overwriteInPlace(
+  path: string,
+  text: string,
+  identity: { dev: number; ino: number },
+): boolean {
+  const bytes = Buffer.from(text, 'utf8')
+  if (bytes.length > ONE_PAGE) return false
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0))
+  } catch {
+    return false
+  }
+  try {
+    const info = fstatSync(fd)
+    const ours = info.isFile() && info.dev === identity.dev && info.ino === identity.ino
+    if (!ours || info.nlink !== 1 || info.size > bytes.length) return false
+    // A file left readable by others is replaced (and so set to 0600), not reused.
+    if (process.platform !== 'win32' && (info.mode & 0o777) !== 0o600) return false
+    return writeSync(fd, bytes, 0, bytes.length, 0) === bytes.length
+  } finally {
+    closeSync(fd)
   }
 }
 

@@ -3,7 +3,7 @@
 import { lstat, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { KeygateError } from '@keygate/core'
-import { replaceFile, replaceFileQuick } from './atomic-file.js'
+import { overwriteInPlace, replaceFile, replaceFileQuick } from './atomic-file.js'
 import { ensureDir, syncDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
 
@@ -28,11 +28,17 @@ export async function writeRecord(path: string, dir: string, text: string): Prom
 
 /**
  * Replaces the record so that it survives the process being killed, without waiting for
- * the disk (see `replaceFileQuick`): synchronous, no folder creation, no fsync. A link at
- * the path is replaced by the rename itself, never written through.
+ * the disk: synchronous, no folder creation, no fsync. In place when the file is the one
+ * `known` names and the text no shorter (`overwriteInPlace`: one write), else a temp file
+ * and a rename (`replaceFileQuick`), which replaces a link at the path, never follows it.
  */
-export function writeRecordQuick(path: string, text: string): void {
+export function writeRecordQuick(
+  path: string,
+  text: string,
+  known: { dev: number; ino: number; link: boolean } | undefined,
+): void {
   try {
+    if (known !== undefined && !known.link && overwriteInPlace(path, text, known)) return
     replaceFileQuick(path, text)
   } catch (error) {
     throw writeError(path, error)

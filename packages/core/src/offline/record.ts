@@ -57,12 +57,15 @@ export interface LockedRecord {
    * mark or a verdict must not sign what nobody verified.
    */
   write(grant: Grant): Promise<void>
+  /** Writes a record holding only the note of an activation about to be sent. */
+  writePending(pending: PendingActivation): Promise<void>
   /**
-   * Writes a record holding only the note of an activation (see pending.ts). `quick`: with
-   * the store's `writeQuick` where it has one, which only has to survive a killed process
-   * (the note of the seat Polar just gave, written before anything else runs).
+   * Writes the note of a seat Polar has just given (see pending.ts) with the store's
+   * `writeQuick`, which only has to survive a killed process, and resolves true. Resolves
+   * false, writing nothing, for a store without `writeQuick`: its durable write of the
+   * grant, which comes next, would be no later than a second durable write of the note.
    */
-  writePending(pending: PendingActivation, options?: { quick?: boolean }): Promise<void>
+  writeQuickNote(pending: PendingActivation): Promise<boolean>
   clear(): Promise<void>
   /**
    * Moves the stored record aside (the store's quarantine). Returns where it went, or null
@@ -136,9 +139,11 @@ export function recordAccess(store: LicenseStore, keychain?: Keychain): RecordAc
             await store.write(unverified ? serializeGrant(grant) : await sealed(grant))
             seen = undefined
           },
-          writePending(pending, options) {
-            const text = serializePendingRecord(pending)
-            return options?.quick && store.writeQuick ? store.writeQuick(text) : store.write(text)
+          writePending: (pending) => store.write(serializePendingRecord(pending)),
+          async writeQuickNote(pending) {
+            if (store.writeQuick === undefined) return false
+            await store.writeQuick(serializePendingRecord(pending))
+            return true
           },
           clear: () => store.clear(),
           moveAside: (reason) =>

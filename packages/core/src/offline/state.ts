@@ -125,8 +125,15 @@ export type InactiveNote =
   /**
    * An activation was sent at `at` (local clock, epoch ms) and its answer never stored:
    * it may hold a seat. Activating again is safe; the seller can free the duplicate.
+   * `activationId`: Polar's answer had arrived and named this seat, so activating again
+   * with the same key resumes it (no second seat is taken).
    */
-  | { kind: 'interrupted_activation'; at: number; displayKey: string }
+  | {
+      kind: 'interrupted_activation'
+      at: number
+      displayKey: string
+      activationId?: string | undefined
+    }
 
 /** What `check()` returns: a discriminated union a UI can switch on. */
 export type LicenseState = ActiveState | GraceState | InactiveState

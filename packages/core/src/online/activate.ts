@@ -215,8 +215,8 @@ async function resume(
 interface Progress {
   /** The damaged or foreign record read inside the lock has been moved aside. */
   setAside: boolean
-  /** The note naming the new seat is in the store (`activateWithPolar`). */
-  noted: boolean
+  /** The activation id the store's note names (`activateWithPolar`), once it is there. */
+  noted: string | undefined
 }
 
 /**
@@ -235,7 +235,7 @@ async function take(
   const lease = session.leaseServer
   // The store's writer is loaded before any seat is requested: the answer is on disk sooner.
   await session.prepareWrite()
-  const progress: Progress = { setAside: false, noted: false }
+  const progress: Progress = { setAside: false, noted: undefined }
   let grant: Grant
   if (lease !== undefined) {
     const answer = await lease.activate({ key, fingerprint, label, meta })
@@ -261,7 +261,7 @@ async function take(
     }
     // The note names a seat that is free again: put back what was there. A seat that could
     // not be freed stays noted, so that the next activation resumes it.
-    if (progress.noted && freed) {
+    if (progress.noted !== undefined && freed) {
       if (progress.setAside) await record.clear().catch(() => undefined)
       else await restore(record, stored)
     }
@@ -312,20 +312,50 @@ async function activateWithPolar(
   } catch (error) {
     throw asStoreError(error, 'The license could not be saved, so no activation was sent')
   }
+  // The note is written from the answer's body as it arrives, before it is parsed. A record
+  // that must first be moved aside (damaged, foreign) is noted once the answer is parsed.
+  let early: Promise<void> | undefined
+  const onAnswer =
+    stored.kind === 'empty' || stored.kind === 'grant'
+      ? (body: string) => {
+          const activationId = activationIdOf(body)
+          if (activationId !== undefined) {
+            early = noteSeat(record, stored, { ...pending, activationId }, progress)
+          }
+        }
+      : undefined
   let result: Awaited<ReturnType<PolarClient['activate']>>
   try {
-    result = await polar.activate({ key, organizationId, label, conditions, meta })
+    result = await polar.activate({ key, organizationId, label, conditions, meta }, { onAnswer })
   } catch (error) {
+    await early
     if (isKeygateError(error) && error.code === 'activation_not_supported') {
       // The benefit has no activation limit: the key alone is validated from now on.
       const validated = await polar.validate({ key, organizationId })
       return grantFromValidation(origin, conditions, validated, session.now())
     }
-    if (isKeygateError(error) && !error.transient) await restore(record, stored)
+    // A 200 whose body does not parse still took a seat: its note stays.
+    if (isKeygateError(error) && !error.transient && progress.noted === undefined) {
+      await restore(record, stored)
+    }
     throw error
   }
-  await noteSeat(record, stored, { ...pending, activationId: result.data.id }, progress)
+  await early
+  const activationId = result.data.id
+  if (onAnswer === undefined || (progress.noted !== undefined && progress.noted !== activationId)) {
+    await noteSeat(record, stored, { ...pending, activationId }, progress)
+  }
   return grantFromActivation(origin, conditions, result, session.now())
+}
+
+/** The `id` of Polar's activation answer, read with nothing but `JSON.parse`. */
+function activationIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { id?: unknown } | null)?.id
+    return typeof id === 'string' && id !== '' && id.length <= 100 ? id : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -339,9 +369,11 @@ async function noteSeat(
   progress: Progress,
 ): Promise<void> {
   try {
-    await setAside(record, stored, progress)
-    await record.writePending(note, { quick: true })
-    progress.noted = true
+    // No await before the write unless something must be moved aside first.
+    if (stored.kind === 'damaged' || stored.kind === 'foreign') {
+      await setAside(record, stored, progress)
+    }
+    if (await record.writeQuickNote(note)) progress.noted = note.activationId
   } catch {
     // The grant's write comes next and says what is wrong with the store.
   }

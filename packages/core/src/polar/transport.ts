@@ -54,6 +54,8 @@ export interface TransportRequest {
    * for (deactivate's 404 after a lost 204 means the seat is already free), or undefined.
    */
   afterLostAnswer?: ((failure: AttemptFailure) => RawResponse | undefined) | undefined
+  /** Called with a 2xx answer's body the moment it is read, before anything else. */
+  onAnswer?: ((body: string) => void) | undefined
 }
 
 type Attempt = { ok: true; response: RawResponse } | { ok: false; failure: AttemptFailure }
@@ -134,6 +136,14 @@ export function createTransport(
       await options.beforeAttempt?.()
       const result = await attempt(request)
       if (result.ok && result.response.status >= 200 && result.response.status < 300) {
+        const body = result.response.body
+        if (request.onAnswer !== undefined && typeof body === 'string') {
+          try {
+            request.onAnswer(body)
+          } catch {
+            // The caller's business; the answer is returned as it came.
+          }
+        }
         turn?.settled()
         return result.response
       }
