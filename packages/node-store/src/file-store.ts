@@ -96,7 +96,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       // Synchronous once the writer is loaded (`prepare`): nothing runs between the call
       // and the rename, so a kill right after the caller's answer finds the note there.
       const writes = loadedWrites ?? (await loadWrites())
-      writes.writeRecordQuick(path, text, known)
+      writes.writeRecordQuick(path, dir, text, known)
       known = identityIfAny(path)
     },
 
