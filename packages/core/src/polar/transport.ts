@@ -70,11 +70,17 @@ export function createTransport(
   let fetcher: Promise<$Fetch> | undefined
   const getFetcher = () => {
     fetcher ??= import('ofetch').then(
-      ({ ofetch }) =>
-        ofetch.create(
-          { baseURL, headers, retry: 0, ignoreResponseError: true, responseType: 'text' },
-          { fetch: options.fetch },
-        ),
+      async ({ ofetch }) => {
+        const defaults = { baseURL, headers, retry: 0, ignoreResponseError: true } as const
+        // The answer-reading path, run once on a canned response without any request: the
+        // first real answer (an activation's, whose seat is noted the moment it is read) is
+        // then not read by code that has never run.
+        await ofetch
+          .create(defaults, { fetch: async () => new Response('{}', { status: 200 }) })
+          .raw<string, 'text'>('/', { method: 'POST', body: {}, responseType: 'text' })
+          .catch(() => undefined)
+        return ofetch.create({ ...defaults, responseType: 'text' }, { fetch: options.fetch })
+      },
       (cause: unknown) => {
         fetcher = undefined
         throw new KeygateError(
