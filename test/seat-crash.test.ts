@@ -10,13 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleFixture, startChild } from './fixtures/build-fixture.js'
 
 /**
- * A crash between Polar's answer to activate and the durable write of the grant burns a
- * seat: Polar counts the activation, the next start finds no record and takes another.
+ * A crash between Polar's answer to activate and the durable write of the grant would burn
+ * a seat: Polar counts the activation, the next start finds no record and takes another.
+ * The app notes the seat's activation id (a quick write that survives a kill) the moment
+ * the answer is read, and the next activation resumes a noted seat.
  * Real processes: an app process activates through a proxy in front of the emulator and is
  * SIGKILLed at a random instant 0–150 ms after the answer leaves the proxy; the next start
- * activates again, and the key's seats say whether one was lost. Kills while the answer is
- * still held by the proxy (Polar already counted the seat) are reported apart: only a lease
- * server can make those idempotent.
+ * activates again, and the key's seats say whether one was lost. Where each kill landed is
+ * read from what the app printed before it died: before the answer reached it (its fetch
+ * had not resolved), between the answer and the note (reading the body, the note's write),
+ * or after the note. Kills after the note must cost nothing; the others are reported, as
+ * are kills while the proxy still holds the answer (Polar already counted the seat): only
+ * a lease server can make those idempotent.
  */
 
 const TRIALS = Number(process.env.SEAT_TRIALS ?? 40)
