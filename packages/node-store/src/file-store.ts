@@ -83,6 +83,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     async write(text) {
       checkText(text)
       const writes = await loadWrites()
+      loadedWrites = writes
       await writes.writeRecord(path, dir, text)
       known = identityIfAny(path)
       if (!swept) {
@@ -95,8 +96,8 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       checkText(text)
       // Synchronous once the writer is loaded (`prepare`): nothing runs between the call
       // and the rename, so a kill right after the caller's answer finds the note there.
-      const writes = loadedWrites ?? (await loadWrites())
-      writes.writeRecordQuick(path, dir, text, known)
+      loadedWrites ??= await loadWrites()
+      loadedWrites.writeRecordQuick(path, dir, text, known)
       known = identityIfAny(path)
     },
 
@@ -105,7 +106,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
 
     async prepare() {
-      await loadWrites()
+      loadedWrites = await loadWrites()
     },
 
     lock: (fn) => fileLock.lock(fn),
@@ -155,11 +156,9 @@ async function readFailure(path: string, error: unknown): Promise<KeygateError> 
 // (and none of them imports the read side, so node-store's dist keeps that in one file).
 // One promise, so callers waiting for the first load resume in the order they called.
 let writesModule: Promise<typeof import('./record-writes.js')> | undefined
-let loadedWrites: typeof import('./record-writes.js') | undefined
 const loadWrites = () => {
-  writesModule ??= import('./record-writes.js').then((module) => {
-    loadedWrites = module
-    return module
-  })
+  writesModule ??= import('./record-writes.js')
   return writesModule
 }
+/** The writer once loaded, for `writeQuick` to use without an await. */
+let loadedWrites: typeof import('./record-writes.js') | undefined
