@@ -10,13 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleFixture, startChild } from './fixtures/build-fixture.js'
 
 /**
- * A crash between Polar's answer to activate and the durable write of the grant burns a
- * seat: Polar counts the activation, the next start finds no record and takes another.
+ * A crash between Polar's answer to activate and the durable write of the grant would burn
+ * a seat: Polar counts the activation, the next start finds no record and takes another.
+ * The app notes the seat's activation id (a quick write that survives a kill) the moment
+ * the answer is read, and the next activation resumes a noted seat.
  * Real processes: an app process activates through a proxy in front of the emulator and is
  * SIGKILLed at a random instant 0–150 ms after the answer leaves the proxy; the next start
- * activates again, and the key's seats say whether one was lost. Kills while the answer is
- * still held by the proxy (Polar already counted the seat) are reported apart: only a lease
- * server can make those idempotent.
+ * activates again, and the key's seats say whether one was lost. Where each kill landed is
+ * read from what the app printed before it died: before the answer reached it (its fetch
+ * had not resolved), between the answer and the note (reading the body, the note's write),
+ * or after the note. Kills after the note must cost nothing; the others are reported, as
+ * are kills while the proxy still holds the answer (Polar already counted the seat): only
+ * a lease server can make those idempotent.
  */
 
 const TRIALS = Number(process.env.SEAT_TRIALS ?? 40)
@@ -89,7 +94,13 @@ async function forward(req: IncomingMessage, res: ServerResponse): Promise<void>
 interface Trial {
   /** ms after the answer left the proxy. */
   delay: number
-  /** ms from the answer reaching the app to the durable write, when it happened before the kill. */
+  /** The app had Polar's answer (its fetch resolved) before the kill. */
+  arrived: boolean
+  /** The note naming the seat was handed to the OS before the kill. */
+  noted: boolean
+  /** ms from the answer reaching the app to the note naming its seat, when both happened. */
+  noteWindow: number | undefined
+  /** ms from the answer reaching the app to the durable write, when both happened. */
   window: number | undefined
   /** The grant was durably on disk before the kill. */
   written: boolean
@@ -170,6 +181,7 @@ async function trial(
     return line === undefined ? undefined : Number(line.slice(name.length + 1))
   }
   const answeredAt = stamp('answer')
+  const notedAt = stamp('noted')
   const writtenAt = stamp('written')
   // The killed process's lock would go stale only after 10 s; a restart after a crash
   // would wait that out. Taking it over now keeps the scenario short.
@@ -185,10 +197,14 @@ async function trial(
   })
   expect((await next.activate(key.key)).status).toBe('active')
   const seats = emulator.listActivations(key).length
+  const since = (t: number | undefined) =>
+    t !== undefined && answeredAt !== undefined ? t - answeredAt : undefined
   return {
     delay: typeof delay === 'number' ? delay : -1,
-    window:
-      writtenAt !== undefined && answeredAt !== undefined ? writtenAt - answeredAt : undefined,
+    arrived: answeredAt !== undefined,
+    noted: notedAt !== undefined,
+    noteWindow: since(notedAt),
+    window: since(writtenAt),
     written: writtenAt !== undefined,
     finished,
     extraSeats: seats - 1,
@@ -196,7 +212,7 @@ async function trial(
 }
 
 describe('a crash between Polar’s answer and the write', () => {
-  it(`burns no seat once the grant is on disk (${TRIALS} kills 0–${MAX_KILL_DELAY_MS} ms after the answer)`, async () => {
+  it(`burns no seat once the answer reached the app (${TRIALS} kills 0–${MAX_KILL_DELAY_MS} ms after the answer)`, async () => {
     const plan: Array<number | 'before-answer' | 'never'> = [
       // Spread evenly over the span, jittered within each slot.
       ...Array.from(
@@ -218,27 +234,43 @@ describe('a crash between Polar’s answer and the write', () => {
     const trials = results.slice(0, TRIALS)
     const before = results.slice(TRIALS, TRIALS + BEFORE_ANSWER_TRIALS)
     const measured = results.slice(TRIALS + BEFORE_ANSWER_TRIALS)
-    const windows = [...trials, ...measured].flatMap((t) =>
-      t.window === undefined ? [] : [t.window],
-    )
-    windows.sort((a, b) => a - b)
-    const inWindow = trials.filter((t) => !t.written)
-    const lostInWindow = inWindow.filter((t) => t.extraSeats > 0)
-    const lostAfterWrite = trials.filter((t) => t.written && t.extraSeats > 0)
-    const pick = (q: number) =>
-      windows[Math.min(windows.length - 1, Math.floor(windows.length * q))]
+    const stats = (pick: (t: Trial) => number | undefined) => {
+      const values = [...trials, ...measured].flatMap((t) => {
+        const value = pick(t)
+        return value === undefined ? [] : [value]
+      })
+      values.sort((a, b) => a - b)
+      const at = (q: number) => values[Math.min(values.length - 1, Math.floor(values.length * q))]
+      return {
+        n: values.length,
+        text: `median ${at(0.5)?.toFixed(2)} ms, p90 ${at(0.9)?.toFixed(2)} ms, max ${values.at(-1)?.toFixed(2)} ms (n=${values.length})`,
+      }
+    }
+    const noteWindow = stats((t) => t.noteWindow)
+    const durableWindow = stats((t) => t.window)
+    const seats = (list: Trial[]) => list.reduce((sum, t) => sum + t.extraSeats, 0)
+    const delays = (list: Trial[]) => list.map((t) => t.delay.toFixed(1)).join(', ') || '-'
+    // Where each kill landed, from what the app printed before it died.
+    const unseen = trials.filter((t) => !t.arrived)
+    const unnoted = trials.filter((t) => t.arrived && !t.noted)
+    const afterNote = trials.filter((t) => t.noted)
+    const beforeWrite = afterNote.filter((t) => !t.written)
     console.info(
-      `[seat-crash] ${TRIALS} kills 0–${MAX_KILL_DELAY_MS} ms after the answer left the proxy: ` +
-        `${lostAfterWrite.length} extra seats after the durable write; ` +
-        `${inWindow.length} kills landed inside the answer-to-write window ` +
-        `(at ${inWindow.map((t) => t.delay.toFixed(0)).join(', ') || '-'} ms), ${lostInWindow.length} extra seats there; ` +
-        `window median ${pick(0.5)?.toFixed(1)} ms, p90 ${pick(0.9)?.toFixed(1)} ms, max ${windows.at(-1)?.toFixed(1)} ms ` +
-        `(${windows.length} measured in the app). ${BEFORE_ANSWER_TRIALS} kills before the answer reached the app: ` +
-        `${before.reduce((sum, t) => sum + t.extraSeats, 0)} extra seats (only a lease server can fix those).`,
+      `[seat-crash] ${TRIALS} kills 0–${MAX_KILL_DELAY_MS} ms after the answer left the proxy. ` +
+        `${afterNote.length} after the app noted its seat: ${seats(afterNote)} extra seats ` +
+        `(${beforeWrite.length} of them before the durable write, at ${delays(beforeWrite)} ms). ` +
+        `${unnoted.length} between the answer reaching the app and the note (at ${delays(unnoted)} ms): ${seats(unnoted)} extra seats. ` +
+        `${unseen.length} before the answer reached the app (at ${delays(unseen)} ms): ${seats(unseen)} extra seats. ` +
+        `Answer to kill-safe note: ${noteWindow.text}; answer to durable write: ${durableWindow.text}. ` +
+        `${BEFORE_ANSWER_TRIALS} kills while the proxy held the answer (Polar had counted the seat): ` +
+        `${seats(before)} extra seats (only a lease server can fix those).`,
     )
-    expect(windows.length).toBeGreaterThan(0)
-    // Once the grant is on disk, the next start reuses its seat: no kill after it costs one.
-    expect(lostAfterWrite).toEqual([])
+    expect(noteWindow.n).toBeGreaterThan(0)
+    expect(durableWindow.n).toBeGreaterThan(0)
+    // Once the note naming the seat is with the OS, the next start resumes that seat: no
+    // kill after it costs one, whether or not the grant was durably written yet.
+    expect(afterNote.filter((t) => t.extraSeats > 0)).toEqual([])
+    expect(afterNote.length).toBeGreaterThan(0)
     for (const t of [...trials, ...before]) expect(t.extraSeats).toBeLessThanOrEqual(1)
     for (const t of measured) expect(t.extraSeats).toBe(0)
   }, 120_000)

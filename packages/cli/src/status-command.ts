@@ -183,9 +183,12 @@ function rows(
   }
   if (state.status === 'inactive' && state.note?.kind === 'interrupted_activation') {
     // The app's words are for its user; the seller reading this can free the seat here.
+    const seat = state.note.activationId
     out.push([
       'Seller',
-      `keygate activations prune '${state.note.displayKey}' frees a duplicate seat`,
+      seat === undefined
+        ? `keygate activations prune '${state.note.displayKey}' frees a duplicate seat`
+        : `the seat is activation ${seat}; activating again with the key resumes it (no duplicate)`,
     ])
   }
   if (seen.verdict?.detail !== undefined) out.push(['Polar said', `"${seen.verdict.detail}"`])

@@ -74,4 +74,29 @@ describe('keygate status after an interrupted activation', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('says the seat is held and resumed by activating again when the note names it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keygate-pending-'))
+    const activationId = '5b0f1f55-43a1-4c2e-9f0e-0d3c2b1a9e77'
+    try {
+      const store = createFileStore({ dir })
+      const pending = { at: Date.UTC(2026, 11, 1), displayKey: '****-9D7F20', activationId }
+      await store.write(`${JSON.stringify({ v: 1, pending })}\n`)
+      const run = await keygate(['status', '--dir', dir])
+      expect(run.code).toBe(3)
+      expect(run.stdout).toMatch(
+        /^Detail: +An activation of \*{4}-9D7F20 on .+ was interrupted after Polar had given this computer a seat; activating again with the same key takes that seat back instead of a new one\.$/m,
+      )
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `^Seller: +the seat is activation ${activationId}; activating again with the key resumes it`,
+          'm',
+        ),
+      )
+      const asJson = await keygate(['status', '--dir', dir, '--json'])
+      expect(JSON.parse(asJson.stdout).state.note).toMatchObject({ activationId })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })

@@ -12,6 +12,14 @@ export interface LicenseStore {
   read(): Promise<string | null | ForeignRecord>
   /** Replaces the stored text atomically: a crash leaves the old text or the new one. */
   write(text: string): Promise<void>
+  /**
+   * Optional. Replaces the stored text as `write` does, atomically, but returns as soon as
+   * the text would survive the process being killed, without waiting for the disk (no
+   * fsync): a power cut may lose it. Core uses it once per activation, for the note of the
+   * seat Polar has just given, right before the durable `write` of the grant; without it,
+   * `write` is used. A store that must transform the text (encrypt it) simply omits it.
+   */
+  writeQuick?(text: string): Promise<void>
   /** Removes the stored text. No error when there is none. */
   clear(): Promise<void>
   /**

@@ -135,6 +135,13 @@ export const ENGLISH: Vocabulary = {
           action: 'Enter your license key to activate this computer again.',
         }
       }
+      if (note?.kind === 'interrupted_activation' && note.activationId !== undefined) {
+        return {
+          title: 'Not activated',
+          detail: `An activation of ${note.displayKey} on ${f.date(note.at)} was interrupted after Polar had given this computer a seat; activating again with the same key takes that seat back instead of a new one.`,
+          action: 'Enter your license key to finish activating this computer.',
+        }
+      }
       if (note?.kind === 'interrupted_activation') {
         return {
           title: 'Not activated',

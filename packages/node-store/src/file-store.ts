@@ -31,6 +31,7 @@ export interface FileStore extends LicenseStore {
   /** The folder holding the record, its lock and anything quarantined. */
   readonly dir: string
   read(): Promise<string | null>
+  writeQuick(text: string): Promise<void>
   quarantine(reason: string): Promise<string | null>
 }
 
@@ -80,13 +81,9 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
 
     async write(text) {
-      if (typeof text !== 'string') {
-        throw new KeygateError('invalid_input', 'store.write() takes the record as a string.')
-      }
-      if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
-        throw new KeygateError('invalid_input', 'The license record is too large to store.')
-      }
+      checkText(text)
       const writes = await loadWrites()
+      loadedWrites = writes
       await writes.writeRecord(path, dir, text)
       known = identityIfAny(path)
       if (!swept) {
@@ -95,12 +92,21 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       }
     },
 
+    async writeQuick(text) {
+      checkText(text)
+      // Synchronous once the writer is loaded (`prepare`): nothing runs between the call
+      // and the rename, so a kill right after the caller's answer finds the note there.
+      loadedWrites ??= await loadWrites()
+      loadedWrites.writeRecordQuick(path, dir, text, known)
+      known = identityIfAny(path)
+    },
+
     async clear() {
       if (await (await loadWrites()).clearRecord(path, dir)) known = undefined
     },
 
     async prepare() {
-      await loadWrites()
+      loadedWrites = await loadWrites()
     },
 
     lock: (fn) => fileLock.lock(fn),
@@ -118,6 +124,15 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       if (moved !== null) known = undefined
       return moved
     },
+  }
+}
+
+function checkText(text: unknown): void {
+  if (typeof text !== 'string') {
+    throw new KeygateError('invalid_input', 'store.write() takes the record as a string.')
+  }
+  if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
+    throw new KeygateError('invalid_input', 'The license record is too large to store.')
   }
 }
 
@@ -145,3 +160,5 @@ const loadWrites = () => {
   writesModule ??= import('./record-writes.js')
   return writesModule
 }
+/** The writer once loaded, for `writeQuick` to use without an await. */
+let loadedWrites: typeof import('./record-writes.js') | undefined

@@ -1,10 +1,10 @@
 // Everything that changes the record on disk: write, clear, move aside. Loaded by the
 // file store on first use, so the start-up check (a read) never loads or parses it.
-import { constants } from 'node:fs'
+import { constants, mkdirSync } from 'node:fs'
 import { lstat, open, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { KeygateError, maskKey } from '@keygate/core'
-import { replaceFile } from './atomic-file.js'
+import { overwriteInPlace, replaceFile, replaceFileQuick } from './atomic-file.js'
 import { ensureDir, syncDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
 
@@ -22,6 +22,33 @@ export async function writeRecord(path: string, dir: string, text: string): Prom
     if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) await renameAside(path)
     await replaceFile(path, text)
     await syncDir(dir)
+  } catch (error) {
+    throw writeError(path, error)
+  }
+}
+
+/**
+ * Replaces the record so that it survives the process being killed, without waiting for
+ * the disk: synchronous, no fsync. In place when the file is the one
+ * `known` names and the text no shorter (`overwriteInPlace`: one write), else a temp file
+ * and a rename (`replaceFileQuick`), which replaces a link at the path, never follows it.
+ */
+export function writeRecordQuick(
+  path: string,
+  dir: string,
+  text: string,
+  known: { dev: number; ino: number; link: boolean } | undefined,
+): void {
+  try {
+    if (known !== undefined && !known.link && overwriteInPlace(path, text, known)) return
+    try {
+      replaceFileQuick(path, text)
+    } catch (error) {
+      // The folder is not there yet (no write before this one): made as `ensureDir` makes it.
+      if (errnoCode(error) !== 'ENOENT') throw error
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      replaceFileQuick(path, text)
+    }
   } catch (error) {
     throw writeError(path, error)
   }

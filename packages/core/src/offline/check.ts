@@ -251,6 +251,7 @@ export async function checkOffline(session: Session): Promise<{
 
 /** No grant, but an activation was cut short: it may hold a seat (pending.ts). */
 function interrupted(pending: PendingActivation): InactiveState {
-  const { at, displayKey } = pending
-  return { ...NOT_ACTIVATED, note: { kind: 'interrupted_activation', at, displayKey } }
+  const { at, displayKey, activationId } = pending
+  const seat = activationId === undefined ? {} : { activationId }
+  return { ...NOT_ACTIVATED, note: { kind: 'interrupted_activation', at, displayKey, ...seat } }
 }

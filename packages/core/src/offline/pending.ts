@@ -4,15 +4,23 @@ import * as v from 'valibot'
  * The crash window of an activation without a lease server: Polar has no idempotency key
  * and no listing for a desktop client, so an activate request cut short (the process
  * killed, the machine off) may have taken a seat nobody knows of. A small note is written
- * before the request leaves and removed with the answer's grant; a note still there at
- * the next start lets the app and `keygate status` say a seat may be held (the seller's
- * `keygate activations prune KEY` frees the duplicate).
+ * before the request leaves; the moment Polar's answer arrives, the note is written again
+ * with the activation id (quickly: what a killed process handed the OS stays), then the
+ * grant replaces it durably. A note still there at the next start lets the app and
+ * `keygate status` say a seat may be held (the seller's `keygate activations prune KEY`
+ * frees the duplicate), or, when it names the seat, lets the next activation resume that
+ * seat instead of taking another.
  */
 export const PendingActivationSchema = v.object({
   /** When the request was about to be sent, local clock, epoch ms. */
   at: v.number(),
   /** The key, masked (never the full key). */
   displayKey: v.string(),
+  /**
+   * The activation Polar gave before the process stopped: this machine holds that seat,
+   * and activating again with the same key resumes it (validated with Polar first).
+   */
+  activationId: v.optional(v.string()),
 })
 
 export type PendingActivation = v.InferOutput<typeof PendingActivationSchema>

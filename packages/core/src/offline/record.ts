@@ -74,6 +74,13 @@ export interface LockedRecord {
   /** Writes a record holding only the note of an activation about to be sent. */
   writePending(pending: PendingActivation): Promise<void>
   /**
+   * Writes the note of a seat Polar has just given (see pending.ts) with the store's
+   * `writeQuick`, which only has to survive a killed process, and resolves true. Resolves
+   * false, writing nothing, for a store without `writeQuick`: its durable write of the
+   * grant, which comes next, would be no later than a second durable write of the note.
+   */
+  writeQuickNote(pending: PendingActivation): Promise<boolean>
+  /**
    * Removes the grant. The trial memory read in this lock stays (a trial record), so
    * deactivating never starts a new trial.
    */
@@ -194,6 +201,15 @@ export function recordAccess(
                 ? serializePendingRecord(pending)
                 : serializeTrialRecord(memory, pending),
             ),
+          async writeQuickNote(pending) {
+            if (store.writeQuick === undefined) return false
+            await store.writeQuick(
+              memory === undefined
+                ? serializePendingRecord(pending)
+                : serializeTrialRecord(memory, pending),
+            )
+            return true
+          },
           clear: () =>
             memory === undefined ? store.clear() : store.write(serializeTrialRecord(memory)),
           async writeTrial(trial) {

@@ -155,8 +155,15 @@ export type InactiveNote =
   /**
    * An activation was sent at `at` (local clock, epoch ms) and its answer never stored:
    * it may hold a seat. Activating again is safe; the seller can free the duplicate.
+   * `activationId`: Polar's answer had arrived and named this seat, so activating again
+   * with the same key resumes it (no second seat is taken).
    */
-  | { kind: 'interrupted_activation'; at: number; displayKey: string }
+  | {
+      kind: 'interrupted_activation'
+      at: number
+      displayKey: string
+      activationId?: string | undefined
+    }
   /** The state is about this machine's trial (its record refused, its clock set back). */
   | { kind: 'trial' }
 

@@ -2,6 +2,7 @@ import { isKeygateError, maskKey } from '../errors.js'
 import { evaluate } from '../offline/evaluate.js'
 import type { Grant } from '../offline/grant.js'
 import { type GrantOrigin, sameMachine, sameSeat } from '../offline/origin.js'
+import type { PendingActivation } from '../offline/pending.js'
 import { asStoreError, type LockedRecord, type StoredRecord } from '../offline/record.js'
 import type { LicenseState } from '../offline/state.js'
 import { checkMetadata, normalizeKey, normalizeLabel, truncateLabel } from '../polar/rules.js'
@@ -49,6 +50,12 @@ export async function activate(
     locked = true
     // Re-read inside the lock: another process (or call) may have activated meanwhile.
     const stored = await record.read()
+    const noted = stored.kind === 'empty' ? stored.pending?.activationId : undefined
+    if (noted !== undefined && session.leaseServer === undefined) {
+      // A seat Polar gave this machine before the app stopped: never take a second one.
+      const resumed = await resume(session, record, { origin, label, meta }, noted)
+      if (resumed) return resumed
+    }
     if (stored.kind === 'grant' && sameSeat(stored.grant, origin)) {
       const reused = await reuse(session, record, stored.grant)
       if (reused) return reused
@@ -150,6 +157,69 @@ async function rekey(
 }
 
 /**
+ * The record holds the note of a seat Polar gave this machine just before the app stopped
+ * (pending.ts): validates that activation with `origin.key` and this machine's conditions,
+ * and on success stores it as the grant, so no second seat is taken. Resolves undefined
+ * when the seat is not this key's or no longer exists (then a new one may be taken);
+ * throws what Polar said when the key may not run, and transient failures (a seat taken
+ * while the noted one cannot be checked could be a second one).
+ */
+async function resume(
+  session: OnlineSession,
+  record: LockedRecord,
+  seat: NewSeat,
+  activationId: string,
+): Promise<LicenseState | undefined> {
+  const { origin } = seat
+  const conditions = machineConditions(origin.fingerprint)
+  let result: Awaited<ReturnType<PolarClient['validate']>>
+  try {
+    result = await (await session.client()).validate({
+      key: origin.key,
+      organizationId: origin.organizationId,
+      activationId,
+      conditions,
+    })
+  } catch (error) {
+    const reason = isKeygateError(error) ? verdictReason(error) : null
+    // Deleted at Polar, another key's, or another machine's: not a seat this key holds here.
+    if (reason === 'activation_not_found' || reason === 'conditions_mismatch') return undefined
+    throw error
+  }
+  const now = session.now()
+  const seen = result.data.activation
+  const grant: Grant = {
+    ...grantFromValidation(origin, conditions, result, now),
+    activation: {
+      id: activationId,
+      label: seen?.label ?? seat.label,
+      meta: seen?.meta ?? seat.meta ?? {},
+      createdAt: seen?.created_at ?? new Date(now).toISOString(),
+    },
+  }
+  try {
+    await record.write(grant)
+  } catch (error) {
+    // The note stays and still names the seat: the next activation resumes it.
+    throw asStoreError(error, 'The license could not be saved')
+  }
+  return evaluate(grant, {
+    now: session.now(),
+    policy: session.policy,
+    fingerprint: origin.fingerprint,
+    lease: session.lease,
+  })
+}
+
+/** How far `take` got with the record before the durable write of the grant. */
+interface Progress {
+  /** The damaged or foreign record read inside the lock has been moved aside. */
+  setAside: boolean
+  /** The activation id the store's note names (`activateWithPolar`), once it is there. */
+  noted: string | undefined
+}
+
+/**
  * Takes a new seat and stores its grant over `stored` (as read inside the lock). Throws,
  * leaving the record as it was, when either step fails.
  */
@@ -165,28 +235,35 @@ async function take(
   const lease = session.leaseServer
   // The store's writer is loaded before any seat is requested: the answer is on disk sooner.
   await session.prepareWrite()
+  const progress: Progress = { setAside: false, noted: undefined }
   let grant: Grant
   if (lease !== undefined) {
     const answer = await lease.activate({ key, fingerprint, label, meta })
     grant = grantFromLease(origin, conditions, answer, session.now())
   } else {
-    grant = await activateWithPolar(session, record, seat, stored, conditions)
+    grant = await activateWithPolar(session, record, seat, stored, conditions, progress)
   }
   try {
-    // Never silently overwrite a record we could not read: move it aside first.
-    if (stored.kind === 'damaged') await record.moveAside(stored.reason)
-    if (stored.kind === 'foreign') {
-      await record.moveAside(`replaced by a new activation: ${stored.why}`)
-    }
+    await setAside(record, stored, progress)
     await record.write(grant)
   } catch (error) {
     // Nothing on disk points at the new seat: give it back, so that retrying on a full
     // or read-only disk does not take another one each time.
     // Through a lease server the seat is found again by this machine's fingerprint.
+    let freed = false
     if (grant.activation !== null && lease === undefined) {
       const activationId = grant.activation.id
       const polar = await session.client()
-      await polar.deactivate({ key, organizationId, activationId }).catch(() => undefined)
+      freed = await polar.deactivate({ key, organizationId, activationId }).then(
+        () => true,
+        () => false,
+      )
+    }
+    // The note names a seat that is free again: put back what was there. A seat that could
+    // not be freed stays noted, so that the next activation resumes it.
+    if (progress.noted !== undefined && freed) {
+      if (progress.setAside) await record.clear().catch(() => undefined)
+      else await restore(record, stored)
     }
     const what = lease === undefined ? 'so the activation was undone' : 'activate again to retry'
     throw asStoreError(error, `The license could not be saved (${what})`)
@@ -199,10 +276,23 @@ async function take(
   })
 }
 
+/** Never silently overwrite a record we could not read: it is moved aside first. */
+async function setAside(record: LockedRecord, stored: StoredRecord, progress: Progress) {
+  if (progress.setAside) return
+  if (stored.kind === 'damaged') await record.moveAside(stored.reason)
+  if (stored.kind === 'foreign') {
+    await record.moveAside(`replaced by a new activation: ${stored.why}`)
+  }
+  progress.setAside = true
+}
+
 /**
  * Activates with Polar directly. A note goes into the record before the request leaves
  * (pending.ts): a crash before the grant is stored then leaves a trace of a seat that may
- * be held. A definitive refusal took no seat, so the record is put back as it was.
+ * be held. The moment the answer arrives, before it is turned into a grant, the note is
+ * written again with the activation id, quickly (`writeQuick`: it only has to survive the
+ * process being killed), so that the next activation resumes that seat. A definitive
+ * refusal took no seat, so the record is put back as it was.
  */
 async function activateWithPolar(
   session: OnlineSession,
@@ -210,6 +300,7 @@ async function activateWithPolar(
   seat: NewSeat,
   stored: StoredRecord,
   conditions: Conditions,
+  progress: Progress,
 ): Promise<Grant> {
   const { origin, label, meta } = seat
   const { key, organizationId } = origin
@@ -221,17 +312,70 @@ async function activateWithPolar(
   } catch (error) {
     throw asStoreError(error, 'The license could not be saved, so no activation was sent')
   }
+  // The note is written from the answer's body as it arrives, before it is parsed. A record
+  // that must first be moved aside (damaged, foreign) is noted once the answer is parsed.
+  let early: Promise<void> | undefined
+  const onAnswer =
+    stored.kind === 'empty' || stored.kind === 'grant'
+      ? (body: string) => {
+          const activationId = activationIdOf(body)
+          if (activationId !== undefined) {
+            early = noteSeat(record, stored, { ...pending, activationId }, progress)
+          }
+        }
+      : undefined
+  let result: Awaited<ReturnType<PolarClient['activate']>>
   try {
-    const result = await polar.activate({ key, organizationId, label, conditions, meta })
-    return grantFromActivation(origin, conditions, result, session.now())
+    result = await polar.activate({ key, organizationId, label, conditions, meta }, { onAnswer })
   } catch (error) {
+    await early
     if (isKeygateError(error) && error.code === 'activation_not_supported') {
       // The benefit has no activation limit: the key alone is validated from now on.
-      const result = await polar.validate({ key, organizationId })
-      return grantFromValidation(origin, conditions, result, session.now())
+      const validated = await polar.validate({ key, organizationId })
+      return grantFromValidation(origin, conditions, validated, session.now())
     }
-    if (isKeygateError(error) && !error.transient) await restore(record, stored)
+    // A 200 whose body does not parse still took a seat: its note stays.
+    if (isKeygateError(error) && !error.transient && progress.noted === undefined) {
+      await restore(record, stored)
+    }
     throw error
+  }
+  await early
+  const activationId = result.data.id
+  if (onAnswer === undefined || (progress.noted !== undefined && progress.noted !== activationId)) {
+    await noteSeat(record, stored, { ...pending, activationId }, progress)
+  }
+  return grantFromActivation(origin, conditions, result, session.now())
+}
+
+/** The `id` of Polar's activation answer, read with nothing but `JSON.parse`. */
+function activationIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { id?: unknown } | null)?.id
+    return typeof id === 'string' && id !== '' && id.length <= 100 ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Notes the seat Polar just gave. Best effort: when it fails, the durable write that
+ * follows reports the store's error (and gives the seat back).
+ */
+async function noteSeat(
+  record: LockedRecord,
+  stored: StoredRecord,
+  note: PendingActivation,
+  progress: Progress,
+): Promise<void> {
+  try {
+    // No await before the write unless something must be moved aside first.
+    if (stored.kind === 'damaged' || stored.kind === 'foreign') {
+      await setAside(record, stored, progress)
+    }
+    if (await record.writeQuickNote(note)) progress.noted = note.activationId
+  } catch {
+    // The grant's write comes next and says what is wrong with the store.
   }
 }
 

@@ -43,7 +43,7 @@ export function createPolarClient(options: PolarClientOptions = {}): PolarClient
 
   const polar: PolarClient = {
     baseURL: settings.baseURL,
-    activate: async (request) => (await load()).activate(request),
+    activate: async (request, options) => (await load()).activate(request, options),
     validate: async (request) => (await load()).validate(request),
     deactivate: async (request) => (await load()).deactivate(request),
   }

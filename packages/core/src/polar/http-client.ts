@@ -45,7 +45,7 @@ export function clientFromSettings(settings: ClientSettings, pacer?: Pacer): Pol
   async function send(
     ctx: RequestContext,
     body: Body,
-    extra: Pick<TransportRequest, 'once' | 'afterLostAnswer'> = {},
+    extra: Pick<TransportRequest, 'once' | 'afterLostAnswer' | 'onAnswer'> = {},
   ): Promise<RawResponse> {
     const response = await transport({
       ctx,
@@ -71,10 +71,11 @@ export function clientFromSettings(settings: ClientSettings, pacer?: Pacer): Pol
 
   const client: PolarClient = {
     baseURL,
-    async activate(request: ActivateRequest) {
+    async activate(request: ActivateRequest, options) {
       const { key, body } = activateBody(request)
       const ctx = context('activate', key)
-      const result = parseResponse(ctx, await send(ctx, body), PolarActivationSchema)
+      const answer = await send(ctx, body, { onAnswer: options?.onAnswer })
+      const result = parseResponse(ctx, answer, PolarActivationSchema)
       const license = masked(key, result.data.license_key)
       return { ...result, data: { ...result.data, license_key: license } }
     },

@@ -162,7 +162,7 @@ export function pacedClient(client: PolarClient, pacer: Pacer): PolarClient {
     })
   const wrapped: PolarClient = {
     baseURL: client.baseURL,
-    activate: (request) => paced(() => client.activate(request)),
+    activate: (request, options) => paced(() => client.activate(request, options)),
     validate: (request) => paced(() => client.validate(request)),
     deactivate: (request) => paced(() => client.deactivate(request)),
   }

@@ -54,6 +54,8 @@ export interface TransportRequest {
    * for (deactivate's 404 after a lost 204 means the seat is already free), or undefined.
    */
   afterLostAnswer?: ((failure: AttemptFailure) => RawResponse | undefined) | undefined
+  /** Called with a 2xx answer's body the moment it is read, before anything else. */
+  onAnswer?: ((body: string) => void) | undefined
 }
 
 type Attempt = { ok: true; response: RawResponse } | { ok: false; failure: AttemptFailure }
@@ -68,11 +70,17 @@ export function createTransport(
   let fetcher: Promise<$Fetch> | undefined
   const getFetcher = () => {
     fetcher ??= import('ofetch').then(
-      ({ ofetch }) =>
-        ofetch.create(
-          { baseURL, headers, retry: 0, ignoreResponseError: true, responseType: 'text' },
-          { fetch: options.fetch },
-        ),
+      async ({ ofetch }) => {
+        const defaults = { baseURL, headers, retry: 0, ignoreResponseError: true } as const
+        // The answer-reading path, run once on a canned response without any request: the
+        // first real answer (an activation's, whose seat is noted the moment it is read) is
+        // then not read by code that has never run.
+        await ofetch
+          .create(defaults, { fetch: async () => new Response('{}', { status: 200 }) })
+          .raw<string, 'text'>('/', { method: 'POST', body: {}, responseType: 'text' })
+          .catch(() => undefined)
+        return ofetch.create({ ...defaults, responseType: 'text' }, { fetch: options.fetch })
+      },
       (cause: unknown) => {
         fetcher = undefined
         throw new KeygateError(
@@ -134,6 +142,14 @@ export function createTransport(
       await options.beforeAttempt?.()
       const result = await attempt(request)
       if (result.ok && result.response.status >= 200 && result.response.status < 300) {
+        const body = result.response.body
+        if (request.onAnswer !== undefined && typeof body === 'string') {
+          try {
+            request.onAnswer(body)
+          } catch {
+            // The caller's business; the answer is returned as it came.
+          }
+        }
         turn?.settled()
         return result.response
       }

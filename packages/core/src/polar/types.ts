@@ -48,7 +48,16 @@ export interface PolarResult<T> {
 export interface PolarClient {
   /** Base URL requests go to, e.g. `https://api.polar.sh`. */
   readonly baseURL: string
-  activate(request: ActivateRequest): Promise<PolarResult<PolarActivation>>
+  /**
+   * `options.onAnswer` is called with the body of Polar's successful answer as soon as it
+   * arrives, before it is parsed: the activation in it is a seat Polar has already counted,
+   * which an app killed a moment later must not lose (keygate notes its id at once). It
+   * must not throw; an error it throws is ignored.
+   */
+  activate(
+    request: ActivateRequest,
+    options?: { onAnswer?: ((body: string) => void) | undefined },
+  ): Promise<PolarResult<PolarActivation>>
   validate(request: ValidateRequest): Promise<PolarResult<PolarValidatedKey>>
   deactivate(request: DeactivateRequest): Promise<PolarResult<null>>
 }

@@ -85,6 +85,21 @@ export function storeContract(
       expect(await store.read()).toBe('short')
     })
 
+    // `writeQuick` is optional too; where a store has it, it replaces the text as `write` does.
+    it('writeQuick replaces the whole text, longer or shorter, and write follows it', async () => {
+      const store = await fresh()
+      if (store.writeQuick === undefined) return
+      await store.writeQuick('first, quick')
+      expect(await store.read()).toBe('first, quick')
+      await store.write('a note')
+      await store.writeQuick('a longer note, quick')
+      expect(await store.read()).toBe('a longer note, quick')
+      await store.writeQuick('short')
+      expect(await store.read()).toBe('short')
+      await store.write('durable')
+      expect(await store.read()).toBe('durable')
+    })
+
     it('reads null after clear, and can be written again', async () => {
       const store = await fresh()
       await store.write('record')
