@@ -60,9 +60,26 @@ export function createLicensing(options: LicensingOptions): Licensing {
   let online: Promise<{ code: Online; session: OnlineSession }> | undefined
   function loadOnline(): Promise<{ code: Online; session: OnlineSession }> {
     online ??= import('./online/index.js').then(
-      (code) => ({
-        code,
-        session: code.createOnlineSession(session, options),
+      ({
+        activate,
+        createOnlineSession,
+        deactivate,
+        devices,
+        freeDevice,
+        revalidateStored,
+        startLeasedTrial,
+        watch,
+      }) => ({
+        code: {
+          activate,
+          deactivate,
+          devices,
+          freeDevice,
+          revalidateStored,
+          startLeasedTrial,
+          watch,
+        },
+        session: createOnlineSession(session, options),
       }),
       (cause: unknown) => {
         online = undefined
