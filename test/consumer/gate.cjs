@@ -37,7 +37,8 @@ main(process.argv[2]).then(
         entry: require.resolve('@keygate/core').split(/[\\/]/).slice(-2).join('/'),
         status: state.status,
         reason: state.status === 'inactive' ? state.reason : null,
-        displayKey: state.status === 'inactive' ? null : state.license.displayKey,
+        displayKey:
+          state.status === 'active' || state.status === 'grace' ? state.license.displayKey : null,
       }),
     )
   },

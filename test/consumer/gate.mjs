@@ -34,6 +34,7 @@ console.log(
     entry: import.meta.resolve('@keygate/core').split('/').slice(-2).join('/'),
     status: state.status,
     reason: state.status === 'inactive' ? state.reason : null,
-    displayKey: state.status === 'inactive' ? null : state.license.displayKey,
+    displayKey:
+      state.status === 'active' || state.status === 'grace' ? state.license.displayKey : null,
   }),
 )
