@@ -235,3 +235,29 @@ describe.each<SafeStorageShape>(['sync', 'both', 'async'])(
     })
   },
 )
+
+describe('the quick seat note (writeQuick)', () => {
+  it('is sealed like any record and handed to the inner store’s quick write', async () => {
+    const quick: string[] = []
+    const inner = memoryStore()
+    const withQuick = {
+      ...inner,
+      writeQuick: async (text: string) => {
+        quick.push(text)
+        await inner.write(text)
+      },
+    }
+    const store = encryptedStore(withQuick, { safeStorage: fakeSafeStorage() })
+    const note = '{"v":1,"pending":{"at":1,"displayKey":"****-AB12","activationId":"act-123"}}'
+    await store.writeQuick?.(note)
+    expect(quick).toHaveLength(1)
+    expect(quick[0]?.startsWith(ENCRYPTED_HEADER)).toBe(true)
+    expect(quick[0]).not.toContain('act-123')
+    expect(await store.read()).toBe(note)
+  })
+
+  it('is absent when the inner store has none (core then writes no separate note)', () => {
+    const store = encryptedStore(memoryStore(), { safeStorage: fakeSafeStorage() })
+    expect(store.writeQuick).toBeUndefined()
+  })
+})
