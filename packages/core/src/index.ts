@@ -32,6 +32,7 @@ export {
   loadLeaseVerifier,
   type TrialClaims,
   verifyLease,
+  verifyLeaseAhead,
   verifyTrialToken,
 } from './offline/lease.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
