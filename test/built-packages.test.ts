@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
@@ -34,4 +35,36 @@ describe('the built packages', () => {
     expect(stdout).toContain('Every step behaved as described.')
     expect(code).toBe(0)
   })
+})
+
+/** The files a built entry loads before any of its code runs: its static imports, recursively. */
+function staticChunks(dir: string, entry: string): string[] {
+  const seen = new Set<string>()
+  const walk = (file: string) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const code = readFileSync(join(dir, file), 'utf8')
+    // ESM `import … from"./x.js"` / `import"./x.js"`, CJS `require("./x.cjs")`; not the
+    // lazy forms (`import(…)`, and the CJS build's `Promise.resolve().then(() => require(…))`).
+    const found = code.matchAll(/(?:from|import|(?<!=>)require\()\s*["'`](\.\/[^"'`]+)["'`]/g)
+    for (const [, target] of found) walk((target ?? '').slice(2))
+  }
+  walk(entry)
+  return [...seen].sort()
+}
+
+describe('the built start-up path', () => {
+  runIt(
+    'core’s entry loads its start-up chunk only: online, HTTP and crypto code stay lazy',
+    () => {
+      const dir = join(root, 'packages/core/dist')
+      for (const entry of ['index.js', 'index.cjs']) {
+        const chunks = staticChunks(dir, entry)
+        expect(chunks.length).toBeGreaterThanOrEqual(2)
+        expect(
+          chunks.filter((file) => /online|http-client|schemas|record-mac|ed25519/.test(file)),
+        ).toEqual([])
+      }
+    },
+  )
 })

@@ -45,17 +45,19 @@ export default defineConfig({
         {
           name: 'record-mac',
           test: /src[\\/]crypto[\\/]record-mac\.ts$|node_modules[\\/]@noble[\\/]hashes[\\/]/,
-          priority: 3,
+          priority: 2,
         },
         {
           name: 'ed25519',
           test: /src[\\/]crypto[\\/].*(?<!\.d)\.ts$|node_modules[\\/]@noble[\\/]/,
-          priority: 2,
+          priority: 1,
         },
         {
+          // First: a group also takes in its modules' dependencies, and the start-up modules
+          // the crypto/ files import must stay here (else `shared` would import them at start).
           name: 'shared',
           test: /src[\\/](?!online[\\/]|polar[\\/]|testing[\\/]|admin[\\/]|crypto[\\/]).*(?<!\.d)\.ts$|node_modules[\\/]valibot[\\/].*\.mjs$/,
-          priority: 1,
+          priority: 3,
         },
       ],
     },
