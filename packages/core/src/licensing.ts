@@ -12,16 +12,7 @@ import { resolveTrial } from './offline/trial.js'
 import type { OnlineSession } from './online/index.js'
 import type { ActivateOptions, CheckOptions, Licensing, LicensingOptions } from './types.js'
 
-type Online = Pick<
-  typeof import('./online/index.js'),
-  | 'activate'
-  | 'deactivate'
-  | 'devices'
-  | 'freeDevice'
-  | 'revalidateStored'
-  | 'startLeasedTrial'
-  | 'watch'
->
+type Online = typeof import('./online/index.js').onlineCode
 
 /**
  * The licensing facade an app uses: activate once, `check()` on every start (offline, from
@@ -60,25 +51,8 @@ export function createLicensing(options: LicensingOptions): Licensing {
   let online: Promise<{ code: Online; session: OnlineSession }> | undefined
   function loadOnline(): Promise<{ code: Online; session: OnlineSession }> {
     online ??= import('./online/index.js').then(
-      ({
-        activate,
-        createOnlineSession,
-        deactivate,
-        devices,
-        freeDevice,
-        revalidateStored,
-        startLeasedTrial,
-        watch,
-      }) => ({
-        code: {
-          activate,
-          deactivate,
-          devices,
-          freeDevice,
-          revalidateStored,
-          startLeasedTrial,
-          watch,
-        },
+      ({ createOnlineSession, onlineCode }) => ({
+        code: onlineCode,
         session: createOnlineSession(session, options),
       }),
       (cause: unknown) => {

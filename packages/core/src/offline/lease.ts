@@ -128,32 +128,53 @@ function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Ui
   return acc.subtract(R).clearCofactor().is0()
 }
 
-/** The last leases verified, by text: a check of an unchanged record verifies nothing. */
-const verified = new Map<string, LeaseClaims | null>()
+/**
+ * The last tokens (leases and trial tokens) verified, by public key and text: a check of an
+ * unchanged record verifies nothing. The JWS header names the token's type, so one text
+ * never stands for both.
+ */
+const verified = new Map<string, unknown>()
 const CACHE_SIZE = 32
 
-function remember(cacheKey: string, claims: LeaseClaims | null): LeaseClaims | null {
+function remember<Claims>(cacheKey: string, claims: Claims | null): Claims | null {
   if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value as string)
   verified.set(cacheKey, claims)
   return claims
 }
 
-/**
- * Verifies `jws` now, asynchronously, so that the synchronous `verifyLease` (and so
- * `evaluate`) finds the answer remembered. `trusted`: the lease sits in a record whose MAC
- * (keyed from the OS keychain) verified and which says this key verified it when it was
- * received: the MAC already proves the bytes are the ones verified then, so only the
- * claims are read. Never rejects.
- */
-export async function verifyLeaseAhead(
+/** A token's claims, well-formed, with what its signature covers (unchecked). */
+type Parse<Claims> = (jws: string) => Signed<Claims> | null
+
+/** The claims when `jws` parses and `publicKey` signed it (pure-JS Ed25519), remembered. */
+function verifySync<Claims>(
   jws: string,
   publicKey: LeasePublicKey,
-  trusted = false,
+  parse: Parse<Claims>,
+): Claims | null {
+  const cacheKey = `${publicKey.x}.${jws}`
+  if (verified.has(cacheKey)) return verified.get(cacheKey) as Claims | null
+  const parts = parse(jws)
+  const key = base64UrlBytes(publicKey.x)
+  const good = parts !== null && key !== null && verifyEd25519(parts.signature, parts.signed, key)
+  return remember(cacheKey, good ? parts.claims : null)
+}
+
+/**
+ * Verifies `jws` now with Web Crypto, so that `verifySync` finds the answer remembered;
+ * where Web Crypto has no Ed25519, the pure-JS verifier loads and decides. `trusted`: only
+ * the claims are read (see `verifyLeaseAhead`). Never rejects.
+ */
+async function verifyAhead<Claims>(
+  jws: string,
+  publicKey: LeasePublicKey,
+  parse: Parse<Claims>,
+  trusted: boolean,
 ): Promise<void> {
   const cacheKey = `${publicKey.x}.${jws}`
   if (verified.has(cacheKey)) return
-  const parts = parsedLease(jws)
-  if (parts === null) {
+  const parts = parse(jws)
+  const key = base64UrlBytes(publicKey.x)
+  if (parts === null || key === null) {
     remember(cacheKey, null)
     return
   }
@@ -161,20 +182,32 @@ export async function verifyLeaseAhead(
     remember(cacheKey, parts.claims)
     return
   }
-  const key = base64UrlBytes(publicKey.x)
-  const outcome =
-    key === null ? false : await webCryptoVerify(parts.signature, parts.signed, key, publicKey.x)
-  if (outcome === undefined) {
-    // No Ed25519 in this runtime's Web Crypto: the pure-JS verifier decides.
-    try {
-      await loadLeaseVerifier()
-    } catch {
-      return // verifyLease then says why, synchronously
-    }
-    verifyLease(jws, publicKey)
+  const outcome = await webCryptoVerify(parts.signature, parts.signed, key, publicKey.x)
+  if (outcome !== undefined) {
+    remember(cacheKey, outcome ? parts.claims : null)
     return
   }
-  remember(cacheKey, outcome ? parts.claims : null)
+  try {
+    await loadLeaseVerifier()
+  } catch {
+    return // the synchronous check then says why
+  }
+  verifySync(jws, publicKey, parse)
+}
+
+/**
+ * Verifies a lease now, asynchronously, so that the synchronous `verifyLease` (and so
+ * `evaluate`) finds the answer remembered. `trusted`: the lease sits in a record whose MAC
+ * (keyed from the OS keychain) verified and which says this key verified it when it was
+ * received: the MAC already proves the bytes are the ones verified then, so only the
+ * claims are read. Never rejects.
+ */
+export function verifyLeaseAhead(
+  jws: string,
+  publicKey: LeasePublicKey,
+  trusted = false,
+): Promise<void> {
+  return verifyAhead(jws, publicKey, parsedLease, trusted)
 }
 
 const webCryptoKeys = new Map<string, Promise<CryptoKey>>()
@@ -235,19 +268,11 @@ function parsedLease(jws: string): Signed<LeaseClaims> | null {
 /**
  * The lease's claims when `jws` is a well-formed lease signed by `publicKey`, else null.
  * Never throws. Checks the header (`alg` EdDSA, `typ`) and the claims' shape, not their
- * meaning: `leasedGrant` compares them with the record and the machine.
+ * meaning: `leasedGrant` compares them with the record and the machine. Finds the answer of
+ * `verifyLeaseAhead`, or needs `loadLeaseVerifier()` awaited once.
  */
 export function verifyLease(jws: string, publicKey: LeasePublicKey): LeaseClaims | null {
-  const cacheKey = `${publicKey.x}.${jws}`
-  if (verified.has(cacheKey)) return verified.get(cacheKey) ?? null
-  return remember(cacheKey, verifyUncached(jws, publicKey))
-}
-
-function verifyUncached(jws: string, publicKey: LeasePublicKey): LeaseClaims | null {
-  const parts = parsedLease(jws)
-  const key = base64UrlBytes(publicKey.x)
-  if (parts === null || key === null) return null
-  return verifyEd25519(parts.signature, parts.signed, key) ? parts.claims : null
+  return verifySync(jws, publicKey, parsedLease)
 }
 
 /** The claims of a trial token a lease server signed (`POST /v1/trial`), times in seconds. */
@@ -269,41 +294,12 @@ const TRIAL_TYPE = 'keygate-trial+jwt'
  * `loadLeaseVerifier()` awaited once.
  */
 export function verifyTrialToken(jws: string, publicKey: LeasePublicKey): TrialClaims | null {
-  // A trial's every check reads the same token: verified once.
-  const cacheKey = `${publicKey.x}.${jws}`
-  if (lastTrial?.key === cacheKey) return lastTrial.claims
-  const parts = parsedTrial(jws)
-  const key = base64UrlBytes(publicKey.x)
-  const claims =
-    parts !== null && key !== null && verifyEd25519(parts.signature, parts.signed, key)
-      ? parts.claims
-      : null
-  lastTrial = { key: cacheKey, claims }
-  return claims
+  return verifySync(jws, publicKey, parsedTrial)
 }
 
-let lastTrial: { key: string; claims: TrialClaims | null } | undefined
-
-/** As `verifyLeaseAhead`, for a trial token (with Web Crypto's Ed25519 where there is one). */
-export async function verifyTrialAhead(jws: string, publicKey: LeasePublicKey): Promise<void> {
-  const cacheKey = `${publicKey.x}.${jws}`
-  if (lastTrial?.key === cacheKey) return
-  const parts = parsedTrial(jws)
-  const key = base64UrlBytes(publicKey.x)
-  const outcome =
-    parts === null || key === null
-      ? false
-      : await webCryptoVerify(parts.signature, parts.signed, key, publicKey.x)
-  if (outcome === undefined) {
-    try {
-      await loadLeaseVerifier()
-    } catch {
-      return
-    }
-    verifyTrialToken(jws, publicKey)
-    return
-  }
-  lastTrial = { key: cacheKey, claims: outcome && parts !== null ? parts.claims : null }
+/** As `verifyLeaseAhead`, for a trial token. */
+export function verifyTrialAhead(jws: string, publicKey: LeasePublicKey): Promise<void> {
+  return verifyAhead(jws, publicKey, parsedTrial, false)
 }
 
 function parsedTrial(jws: string): Signed<TrialClaims> | null {

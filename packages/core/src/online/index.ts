@@ -2,10 +2,22 @@
  * The online half of `createLicensing`, loaded on the first activate, refresh, deactivate,
  * online check or watch: the offline start-up check neither loads nor parses any of it.
  */
-export { activate } from './activate.js'
-export { deactivate } from './deactivate.js'
-export { devices, freeDevice } from './devices.js'
-export { revalidateStored } from './revalidate.js'
+import { activate } from './activate.js'
+import { deactivate } from './deactivate.js'
+import { devices, freeDevice } from './devices.js'
+import { revalidateStored } from './revalidate.js'
+import { startLeasedTrial } from './trial-start.js'
+import { watch } from './watch.js'
+
 export { createOnlineSession, type OnlineSession } from './session.js'
-export { startLeasedTrial } from './trial-start.js'
-export { watch } from './watch.js'
+
+/** What `createLicensing` calls once this chunk is loaded, each with the online session. */
+export const onlineCode = {
+  activate,
+  deactivate,
+  devices,
+  freeDevice,
+  revalidateStored,
+  startLeasedTrial,
+  watch,
+}
