@@ -3,6 +3,7 @@ import { createLicensing, type Keychain, staticMachine } from '@keygate/core'
 import { createPolarEmulator } from '@keygate/core/testing'
 import { createFileStore, type KeyringModule, nodeKeychain } from '@keygate/node-store'
 import { afterEach, describe, expect, it } from 'vitest'
+import { fakeKeyring } from './fake-keyring.js'
 import { removeTempDirs, tempDir } from './temp-dir.js'
 
 afterEach(removeTempDirs)
@@ -12,26 +13,6 @@ const DAY = 24 * HOUR
 const YEAR = 365 * DAY
 const T0 = Date.parse('2026-03-01T12:00:00.000Z')
 const SERVER = 'http://emulator.local'
-
-/** An OS keyring held in memory, shaped like `@napi-rs/keyring`. */
-function fakeKeyring() {
-  const slots = new Map<string, string>()
-  const module: KeyringModule = {
-    Entry: class {
-      readonly slot: string
-      constructor(service: string, account: string) {
-        this.slot = `${service}/${account}`
-      }
-      getPassword() {
-        return slots.get(this.slot) ?? null
-      }
-      setPassword(password: string) {
-        slots.set(this.slot, password)
-      }
-    },
-  }
-  return { slots, load: async () => module }
-}
 
 async function setup(keychain?: Keychain) {
   const clock = { now: T0 }

@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises'
 import { createLicensing, type LicenseState, staticMachine } from '@keygate/core'
-import { createFileStore, type KeyringModule, nodeKeychain } from '@keygate/node-store'
+import { createFileStore, nodeKeychain } from '@keygate/node-store'
 import { afterEach, describe, expect, it } from 'vitest'
+import { fakeKeyring } from './fake-keyring.js'
 import { removeTempDirs, tempDir } from './temp-dir.js'
 
 afterEach(removeTempDirs)
@@ -9,25 +10,6 @@ afterEach(removeTempDirs)
 const DAY = 24 * 60 * 60 * 1000
 const T0 = Date.parse('2026-03-01T12:00:00.000Z')
 const ORG = '1f0e5d2c-3b4a-4c5d-8e7f-0a1b2c3d4e5f'
-
-function fakeKeyring() {
-  const slots = new Map<string, string>()
-  const module: KeyringModule = {
-    Entry: class {
-      readonly slot: string
-      constructor(service: string, account: string) {
-        this.slot = `${service}/${account}`
-      }
-      getPassword() {
-        return slots.get(this.slot) ?? null
-      }
-      setPassword(password: string) {
-        slots.set(this.slot, password)
-      }
-    },
-  }
-  return { slots, load: async () => module }
-}
 
 const summary = (state: LicenseState) =>
   state.status === 'trial' ? `trial:${state.trial.daysLeft}` : state.status
