@@ -66,13 +66,7 @@ export async function stateOf(session: Session, record: StoredRecord): Promise<L
       return { ...NOT_ACTIVATED, note: { kind: 'unreadable', problem: record.problem } }
     case 'grant':
       if (!ours(session, record.grant)) return otherOrigin(record.grant)
-      return evaluate(record.grant, {
-        now: session.now(),
-        policy: session.policy,
-        fingerprint: await session.machine.fingerprint(),
-        ...trustOf(record),
-        lease: session.lease,
-      })
+      return grantState(session, record, session.now(), await session.machine.fingerprint())
   }
 }
 
@@ -129,9 +123,21 @@ async function startTrial(session: Session, days: number): Promise<StoredRecord>
   })
 }
 
-/** What a read grant rests on, for `evaluate`. */
-function trustOf(record: StoredRecord & { kind: 'grant' }) {
-  return { integrity: record.integrity, revalidateNow: record.unsigned === true }
+/** A read grant's state at `at` on the machine with `fingerprint`, on what it rests on. */
+function grantState(
+  session: Session,
+  record: StoredRecord & { kind: 'grant' },
+  at: number,
+  fingerprint: string,
+): LicenseState {
+  return evaluate(record.grant, {
+    now: at,
+    policy: session.policy,
+    fingerprint,
+    integrity: record.integrity,
+    revalidateNow: record.unsigned === true,
+    lease: session.lease,
+  })
 }
 
 /** As `stateOf`, inside the lock: a damaged record is moved aside. */
@@ -235,13 +241,7 @@ export async function checkOffline(session: Session): Promise<{
   if (!ours(session, grant)) return { state: otherOrigin(grant), ticket }
   const at = session.now()
   const fingerprint = await session.machine.fingerprint()
-  const state = evaluate(grant, {
-    now: at,
-    policy: session.policy,
-    fingerprint,
-    ...trustOf(record),
-    lease: session.lease,
-  })
+  const state = grantState(session, record, at, fingerprint)
   // Never on a record refused as edited: moving its mark up to meet the edited times would
   // make them look genuine once the clock reaches them.
   const refused = state.status === 'inactive' && state.reason === 'tampered'
