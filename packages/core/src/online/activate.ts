@@ -302,8 +302,11 @@ async function activateWithPolar(
   conditions: Conditions,
   progress: Progress,
 ): Promise<Grant> {
-  const { origin, label, meta } = seat
+  const { origin, label } = seat
   const { key, organizationId } = origin
+  // The fingerprint goes into `meta` too: Polar echoes `meta`, never `conditions`, so it is
+  // what finds this machine's seats again (`keygate activations prune`, the lease server).
+  const meta = checkMetadata('meta', { ...seat.meta, ...conditions })
   const polar = await session.client()
   const pending = { at: session.now(), displayKey: maskKey(key) }
   try {

@@ -1,4 +1,4 @@
-import { describe as words } from '@keygate/core'
+import { MACHINE_CONDITION, describe as words } from '@keygate/core'
 import { describe, expect, it } from 'vitest'
 import { isKeygateError } from '../../src/errors.js'
 import type { PolarClient } from '../../src/polar/types.js'
@@ -28,6 +28,17 @@ describe('the pending-activation note (no lease server)', () => {
     expect(seen).not.toContain(t.key.key)
     // The grant replaced it: nothing pending is left.
     expect(await t.store.read()).not.toContain('pending')
+  })
+
+  it('puts the machine fingerprint in the activation’s meta, beside the app’s own', async () => {
+    // What `keygate activations prune` finds a crash's duplicate seats by (Polar echoes
+    // `meta`, never `conditions`).
+    const t = setup()
+    const state = await t.licensing.activate(t.key.key, { meta: { plan: 'team' } })
+    expect(state.status).toBe('active')
+    const [seat] = t.emulator.listActivations(t.key.key)
+    // The fixture's machine (staticMachine('fp-machine-a')).
+    expect(seat?.meta).toEqual({ plan: 'team', [MACHINE_CONDITION]: 'fp-machine-a' })
   })
 
   it('a request lost on the way stays noted: the next start says a seat may be held', async () => {

@@ -47,7 +47,11 @@ describe('activate', () => {
     expect(JSON.stringify(state)).not.toContain(t.key.key)
     const text = (await t.store.read()) ?? ''
     expect(text).not.toMatch(/email|@example\.com|name"/)
-    expect(t.emulator.listActivations(t.key)[0]?.meta).toEqual({ version: '1.2.3' })
+    // The app's meta, and the machine's fingerprint beside it (DESIGN: Polar echoes meta).
+    expect(t.emulator.listActivations(t.key)[0]?.meta).toEqual({
+      version: '1.2.3',
+      keygate_machine: 'fp-machine-a',
+    })
   })
 
   it("keeps Polar's Date header as validatedAt, and reports times on the local clock", async () => {
