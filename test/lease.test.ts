@@ -364,13 +364,25 @@ describe('verifying the lease at start', () => {
     })
   }
 
+  /** Node's crypto module as core reaches it (the builtin's own object, so a spy sees calls). */
+  const nodeCrypto = () => process.getBuiltinModule('node:crypto')
+
+  /** Core running where the runtime offers no Node crypto (a browser, a worker). */
+  function withoutNodeCrypto() {
+    const real = process.getBuiltinModule.bind(process)
+    vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+      id === 'node:crypto' || id === 'crypto' ? undefined : real(id)) as typeof real)
+  }
+
   it('with a keychain, an intact record’s lease is not verified again: its MAC vouches for it', async () => {
     const { t, store } = await activated({ keychain: true })
     const core = await freshCore()
-    const verify = vi.spyOn(globalThis.crypto.subtle, 'verify')
+    const native = vi.spyOn(nodeCrypto(), 'verify')
+    const web = vi.spyOn(globalThis.crypto.subtle, 'verify')
     const state = await startApp(core, t, store, { keychain: true }).check({ online: 'never' })
     expect(state).toMatchObject({ status: 'active', integrity: 'signed' })
-    expect(verify).not.toHaveBeenCalled()
+    expect(native).not.toHaveBeenCalled()
+    expect(web).not.toHaveBeenCalled()
   })
 
   it('a lease the MAC vouches for under another public key is verified, and refused', async () => {
@@ -384,15 +396,17 @@ describe('verifying the lease at start', () => {
     expect(state).toMatchObject({ status: 'inactive', reason: 'tampered' })
   })
 
-  it('without a keychain the signature is verified (Web Crypto) and an edited lease refused', async () => {
+  it('without a keychain the signature is verified (Node’s Ed25519, at once) and an edited lease refused', async () => {
     const { t, store } = await activated()
     const core = await freshCore()
-    const verify = vi.spyOn(globalThis.crypto.subtle, 'verify')
+    const native = vi.spyOn(nodeCrypto(), 'verify')
+    const web = vi.spyOn(globalThis.crypto.subtle, 'verify')
     expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
       status: 'active',
       integrity: 'signed',
     })
-    expect(verify).toHaveBeenCalledTimes(1)
+    expect(native).toHaveBeenCalledTimes(1)
+    expect(web).not.toHaveBeenCalled()
     await editLease(store)
     expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
       status: 'inactive',
@@ -400,9 +414,27 @@ describe('verifying the lease at start', () => {
     })
   })
 
-  it('where Web Crypto has no Ed25519, the pure-JS verifier decides the same', async () => {
+  it('where the runtime has no Node crypto, Web Crypto verifies the same', async () => {
     const { t, store } = await activated()
     const core = await freshCore()
+    withoutNodeCrypto()
+    const web = vi.spyOn(globalThis.crypto.subtle, 'verify')
+    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
+      status: 'active',
+      integrity: 'signed',
+    })
+    expect(web).toHaveBeenCalledTimes(1)
+    await editLease(store)
+    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
+      status: 'inactive',
+      reason: 'tampered',
+    })
+  })
+
+  it('with neither Node crypto nor Web Crypto’s Ed25519, the pure-JS verifier decides the same', async () => {
+    const { t, store } = await activated()
+    const core = await freshCore()
+    withoutNodeCrypto()
     const importKey = globalThis.crypto.subtle.importKey.bind(globalThis.crypto.subtle)
     vi.spyOn(globalThis.crypto.subtle, 'importKey').mockImplementation(((...args: unknown[]) => {
       const algorithm = args[2] as { name?: string } | string

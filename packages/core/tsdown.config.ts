@@ -15,8 +15,8 @@ export default defineConfig({
     // valibot ships as one large file that Node parses whole on import; bundled, dist
     // holds only the part keygate uses (docs/benchmarks.md has the figures), and the .d.ts carries the valibot types it needs, so the
     // exported `Grant` and admin types need no valibot install. The @noble hashes and curve
-    // likewise: bundled, the MAC's hash is one small lazy file instead of a package's
-    // module graph (and SHA-512's tables, which it never uses) at every start.
+    // likewise: bundled, the pure-JS fallbacks are one small lazy file instead of two
+    // packages' module graphs, loaded only where Node's crypto is absent.
     alwaysBundle: ['valibot', /^@noble\//],
     // Anything else reaching the bundle is a mistake: fail the build.
     onlyBundle: ['valibot', /^@noble\//],
@@ -38,17 +38,17 @@ export default defineConfig({
       // Chunks follow the folders. Everything outside online/, polar/, testing/, admin/ and
       // crypto/ (the start-up code: offline/ and the top-level modules, with what index.ts
       // re-exports) is one file shared by every entry; online/ and the HTTP client load on
-      // first use, through their import(). crypto/ holds the hash and curve code that only
-      // some apps need (a keychain, a lease without Web Crypto's Ed25519): a chunk per file,
-      // with the @noble code it uses. Type declarations (.d.ts) are not grouped.
+      // first use, through their import(). crypto/ holds what only some apps need: the
+      // record's MAC (a keychain), and the pure-JS hash and curve with the @noble code they
+      // use (a runtime without Node's crypto). Type declarations (.d.ts) are not grouped.
       groups: [
         {
           name: 'record-mac',
-          test: /src[\\/]crypto[\\/]record-mac\.ts$|node_modules[\\/]@noble[\\/]hashes[\\/]/,
+          test: /src[\\/]crypto[\\/]record-mac\.ts$/,
           priority: 2,
         },
         {
-          name: 'ed25519',
+          name: 'crypto-js',
           test: /src[\\/]crypto[\\/].*(?<!\.d)\.ts$|node_modules[\\/]@noble[\\/]/,
           priority: 1,
         },

@@ -109,8 +109,8 @@ describe('the start-up module graph (createLicensing and check)', () => {
     const dynamic = [...graph].flatMap((module) =>
       importsOf(module).dynamic.map((target) => ({ module, target })),
     )
-    // Besides the online code, only crypto/ loads lazily: the hash and curve code that an
-    // app needs only with a keychain, or a lease and no Ed25519 in Web Crypto.
+    // Besides the online code, only crypto/ loads lazily: the record's MAC (an app with a
+    // keychain) and the pure-JS hash and curve (a runtime without Node's crypto).
     const intoOnline = dynamic.filter(({ target }) => folderOf(target) === 'online')
     expect(intoOnline.map(({ module }) => module)).toEqual(['licensing.ts'])
     const others = dynamic.filter(({ target }) => folderOf(target) !== 'online')

@@ -1,23 +1,26 @@
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256 } from '@noble/hashes/sha2.js'
 import { fromBase64Url, type RecordKeys, toBase64Url } from '../offline/integrity.js'
+import { type NodeCrypto, nodeCrypto } from '../offline/node-crypto.js'
 
 /**
  * The record's MAC and the license key's seal, both HMAC-SHA256 under keys derived from
- * the keychain's secret. Its own lazy chunk with the hash: only an app with a keychain
- * loads either.
+ * the keychain's secret. Its own lazy chunk: only an app with a keychain loads it. The
+ * hash is Node's (native, reached synchronously) where the runtime has it, else the
+ * bundled pure-JS one, loaded only then.
  */
 
-/** HMAC-SHA256 under one key, its key schedule computed once. */
+/** HMAC-SHA256 under one key. */
 type Mac = (data: Uint8Array) => Uint8Array
+export type Keyed = (key: Uint8Array) => Mac
 
-function keyed(key: Uint8Array): Mac {
-  // The padded key's two blocks are hashed once; each use starts from a copy.
-  const state = hmac.create(sha256, key)
-  return (data) => state.clone().update(data).digest()
-}
+const keyedNative =
+  (native: NodeCrypto): Keyed =>
+  (key) =>
+  (data) =>
+    native.createHmac('sha256', key).update(data).digest()
 
-export function recordKeys(secret: Uint8Array): RecordKeys {
+export async function recordKeys(secret: Uint8Array): Promise<RecordKeys> {
+  const native = nodeCrypto()
+  const keyed = native === undefined ? (await import('./hmac-js.js')).keyedJs : keyedNative(native)
   const encoder = new TextEncoder()
   const master = keyed(secret)
   // Separate keys for separate jobs, so the seal's keystream never doubles as a MAC.

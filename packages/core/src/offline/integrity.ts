@@ -33,7 +33,7 @@ export interface Keychain {
 
 /**
  * The record's MAC and the key's seal under the keychain's secret (`crypto/record-mac.ts`,
- * loaded with the hash only where a keychain exists: an app without one parses neither).
+ * loaded only where a keychain exists: an app without one parses none of it).
  */
 export interface RecordKeys {
   /** HMAC-SHA256 over the record's body, base64url. */

@@ -1,13 +1,14 @@
 import type { Grant } from './grant.js'
+import { type NodeCrypto, type NodePublicKey, nodeCrypto } from './node-crypto.js'
 
 /**
  * Verifies the lease a lease server signed (a compact JWS, EdDSA over Ed25519) and turns
- * its signed claims into the times `evaluate` trusts. `evaluate` stays synchronous: the
- * record's reader verifies a lease before anyone evaluates it (`verifyLeaseAhead`), with
- * Web Crypto's Ed25519 where the runtime has it (native, so a cold start pays no curve
- * arithmetic in JavaScript), and remembers the answer. Where Web Crypto lacks Ed25519 the
- * pure-JS verifier loads instead (`loadLeaseVerifier`, also what a direct caller of the
- * synchronous `verifyLease` awaits once).
+ * its signed claims into the times `evaluate` trusts. `evaluate` stays synchronous. Under
+ * Node and Electron the signature is checked at once with Node's own Ed25519 (native, and
+ * reached synchronously). Elsewhere the record's reader verifies a lease before anyone
+ * evaluates it (`verifyLeaseAhead`), with Web Crypto where it has Ed25519, and remembers
+ * the answer; where neither exists the pure-JS verifier loads (`loadLeaseVerifier`, also
+ * what a direct caller of the synchronous `verifyLease` awaits once there).
  */
 
 interface Curve {
@@ -89,11 +90,12 @@ const L = 2n ** 252n + 27742317777372353535851937790883648493n
  * here over noble's point arithmetic rather than calling its `verify`: that one builds a
  * large table of base-point multiples on first use, which a start-up check pays for.
  */
-function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (curve === undefined) {
-    throw new Error('[keygate] verifyLease before loadLeaseVerifier(): await it once first.')
-  }
-  const { Point, sha512 } = curve
+function verifyEd25519(
+  { Point, sha512 }: Curve,
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false
   const rBytes = signature.subarray(0, 32)
   const s = bytesToNumberLE(signature.subarray(32))
@@ -145,7 +147,41 @@ function remember<Claims>(cacheKey: string, claims: Claims | null): Claims | nul
 /** A token's claims, well-formed, with what its signature covers (unchecked). */
 type Parse<Claims> = (jws: string) => Signed<Claims> | null
 
-/** The claims when `jws` parses and `publicKey` signed it (pure-JS Ed25519), remembered. */
+const nodeKeys = new Map<string, NodePublicKey | null>()
+
+/** Node's Ed25519 verify; a key Node cannot import verifies nothing. */
+function nodeVerify(native: NodeCrypto, signature: Uint8Array, signed: Uint8Array, x: string) {
+  let key = nodeKeys.get(x)
+  if (key === undefined) {
+    try {
+      key = native.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' })
+    } catch {
+      key = null
+    }
+    nodeKeys.set(x, key)
+  }
+  if (key === null || signature.length !== 64) return false
+  try {
+    return native.verify(null, signed, key, signature)
+  } catch {
+    return false
+  }
+}
+
+/** The signature checked now (Node's crypto, else the loaded pure-JS code); undefined: neither is here. */
+function verifyNow(
+  signature: Uint8Array,
+  signed: Uint8Array,
+  publicKey: Uint8Array,
+  x: string,
+): boolean | undefined {
+  const native = nodeCrypto()
+  if (native !== undefined) return nodeVerify(native, signature, signed, x)
+  if (curve !== undefined) return verifyEd25519(curve, signature, signed, publicKey)
+  return undefined
+}
+
+/** The claims when `jws` parses and `publicKey` signed it, verified now, remembered. */
 function verifySync<Claims>(
   jws: string,
   publicKey: LeasePublicKey,
@@ -155,14 +191,19 @@ function verifySync<Claims>(
   if (verified.has(cacheKey)) return verified.get(cacheKey) as Claims | null
   const parts = parse(jws)
   const key = base64UrlBytes(publicKey.x)
-  const good = parts !== null && key !== null && verifyEd25519(parts.signature, parts.signed, key)
+  if (parts === null || key === null) return remember(cacheKey, null)
+  const good = verifyNow(parts.signature, parts.signed, key, publicKey.x)
+  if (good === undefined) {
+    throw new Error('[keygate] verifyLease before loadLeaseVerifier(): await it once first.')
+  }
   return remember(cacheKey, good ? parts.claims : null)
 }
 
 /**
- * Verifies `jws` now with Web Crypto, so that `verifySync` finds the answer remembered;
- * where Web Crypto has no Ed25519, the pure-JS verifier loads and decides. `trusted`: only
- * the claims are read (see `verifyLeaseAhead`). Never rejects.
+ * Verifies `jws` now, so that `verifySync` finds the answer remembered: with Node's crypto
+ * where it is here, else Web Crypto; where Web Crypto has no Ed25519, the pure-JS verifier
+ * loads and decides. `trusted`: only the claims are read (see `verifyLeaseAhead`). Never
+ * rejects.
  */
 async function verifyAhead<Claims>(
   jws: string,
@@ -180,6 +221,11 @@ async function verifyAhead<Claims>(
   }
   if (trusted) {
     remember(cacheKey, parts.claims)
+    return
+  }
+  const now = verifyNow(parts.signature, parts.signed, key, publicKey.x)
+  if (now !== undefined) {
+    remember(cacheKey, now ? parts.claims : null)
     return
   }
   const outcome = await webCryptoVerify(parts.signature, parts.signed, key, publicKey.x)

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Keychain } from '../../src/offline/integrity.js'
 import type { LicenseState } from '../../src/offline/state.js'
 import type { MemoryStore } from '../../src/store.js'
@@ -299,6 +299,47 @@ describe('a record signed with the keychain key', () => {
     // After the failed attempt a locked app waits out the quiet minute before asking again.
     t.advance(61_000)
     expect(await licensing.check()).toMatchObject({ reason: 'revoked' })
+  })
+
+  describe('where the runtime has no Node crypto (the pure-JS HMAC)', () => {
+    afterEach(() => {
+      vi.restoreAllMocks()
+    })
+    const withoutNodeCrypto = () => {
+      const real = process.getBuiltinModule.bind(process)
+      vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+        id === 'node:crypto' || id === 'crypto' ? undefined : real(id)) as typeof real)
+    }
+
+    it('reads a record Node’s HMAC signed, opens its key, and the other way round', async () => {
+      const t = setup()
+      await t.make({ keychain: keychain() }).activate(t.key.key)
+      withoutNodeCrypto()
+      const js = t.make({ keychain: keychain() })
+      expect(await js.check({ online: 'never' })).toMatchObject({
+        status: 'active',
+        integrity: 'keychain',
+      })
+      // Written again by the pure-JS side (a validation), then read by Node's.
+      expect(await js.refresh()).toMatchObject({ status: 'active', integrity: 'keychain' })
+      vi.restoreAllMocks()
+      expect(await t.make({ keychain: keychain() }).refresh()).toMatchObject({
+        status: 'active',
+        integrity: 'keychain',
+      })
+    })
+
+    it('moves an edited record aside as Node’s HMAC does', async () => {
+      const t = setup()
+      await t.make({ keychain: keychain() }).activate(t.key.key)
+      await edit(t.store, plusOneYear)
+      withoutNodeCrypto()
+      expect(await t.make({ keychain: keychain() }).check({ online: 'never' })).toMatchObject({
+        status: 'inactive',
+        reason: 'not_activated',
+        note: { kind: 'unreadable' },
+      })
+    })
   })
 
   it('asks the keychain once per instance', async () => {
