@@ -51,7 +51,7 @@ export interface Results extends Measured {
 /** The trust levels of the extra gate variants, in the tables' words. */
 const TRUST_WORDS: Readonly<Record<TrustLevel, string>> = {
   keychain: "the keychain's MAC checked",
-  lease: 'its lease verified (Node's Ed25519, no keychain)',
+  lease: "its lease verified (Node's Ed25519, no keychain)",
   leaseKeychain: "a lease under the keychain's MAC (the MAC vouches for it)",
 }
 
