@@ -414,6 +414,26 @@ describe('verifying the lease at start', () => {
     })
   })
 
+  it('a runtime whose node:crypto cannot import an Ed25519 key falls back to Web Crypto, not to tampered', async () => {
+    const { t, store } = await activated()
+    const core = await freshCore()
+    const real = process.getBuiltinModule.bind(process)
+    const partial = {
+      ...nodeCrypto(),
+      createPublicKey: () => {
+        throw new Error('Unsupported JWK key type')
+      },
+    }
+    vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+      id === 'node:crypto' ? partial : real(id)) as typeof real)
+    const web = vi.spyOn(globalThis.crypto.subtle, 'verify')
+    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
+      status: 'active',
+      integrity: 'signed',
+    })
+    expect(web).toHaveBeenCalledTimes(1)
+  })
+
   it('where the runtime has no Node crypto, Web Crypto verifies the same', async () => {
     const { t, store } = await activated()
     const core = await freshCore()

@@ -12,15 +12,20 @@ import { type NodeCrypto, nodeCrypto } from '../offline/node-crypto.js'
 type Mac = (data: Uint8Array) => Uint8Array
 export type Keyed = (key: Uint8Array) => Mac
 
-const keyedNative =
-  (native: NodeCrypto): Keyed =>
-  (key) =>
-  (data) =>
-    native.createHmac('sha256', key).update(data).digest()
+/** Node's HMAC, where this runtime's `node:crypto` computes one (a partial one may not). */
+function keyedNative(native: NodeCrypto | undefined): Keyed | undefined {
+  if (native === undefined) return undefined
+  const keyed: Keyed = (key) => (data) => native.createHmac('sha256', key).update(data).digest()
+  try {
+    keyed(new Uint8Array(32))(new Uint8Array(1))
+    return keyed
+  } catch {
+    return undefined
+  }
+}
 
 export async function recordKeys(secret: Uint8Array): Promise<RecordKeys> {
-  const native = nodeCrypto()
-  const keyed = native === undefined ? (await import('./hmac-js.js')).keyedJs : keyedNative(native)
+  const keyed = keyedNative(nodeCrypto()) ?? (await import('./hmac-js.js')).keyedJs
   const encoder = new TextEncoder()
   const master = keyed(secret)
   // Separate keys for separate jobs, so the seal's keystream never doubles as a MAC.

@@ -149,8 +149,17 @@ type Parse<Claims> = (jws: string) => Signed<Claims> | null
 
 const nodeKeys = new Map<string, NodePublicKey | null>()
 
-/** Node's Ed25519 verify; a key Node cannot import verifies nothing. */
-function nodeVerify(native: NodeCrypto, signature: Uint8Array, signed: Uint8Array, x: string) {
+/**
+ * Node's Ed25519 verify. Undefined where this runtime's `node:crypto` cannot import the key
+ * or verify with it (a partial implementation): the next verifier decides, never a
+ * "tampered" that only says the runtime lacks Ed25519.
+ */
+function nodeVerify(
+  native: NodeCrypto,
+  signature: Uint8Array,
+  signed: Uint8Array,
+  x: string,
+): boolean | undefined {
   let key = nodeKeys.get(x)
   if (key === undefined) {
     try {
@@ -160,11 +169,12 @@ function nodeVerify(native: NodeCrypto, signature: Uint8Array, signed: Uint8Arra
     }
     nodeKeys.set(x, key)
   }
-  if (key === null || signature.length !== 64) return false
+  if (key === null) return undefined
+  if (signature.length !== 64) return false
   try {
     return native.verify(null, signed, key, signature)
   } catch {
-    return false
+    return undefined
   }
 }
 
@@ -176,7 +186,8 @@ function verifyNow(
   x: string,
 ): boolean | undefined {
   const native = nodeCrypto()
-  if (native !== undefined) return nodeVerify(native, signature, signed, x)
+  const answer = native === undefined ? undefined : nodeVerify(native, signature, signed, x)
+  if (answer !== undefined) return answer
   if (curve !== undefined) return verifyEd25519(curve, signature, signed, publicKey)
   return undefined
 }

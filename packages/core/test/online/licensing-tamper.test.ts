@@ -329,6 +329,24 @@ describe('a record signed with the keychain key', () => {
       })
     })
 
+    it('a runtime whose node:crypto computes no HMAC uses the pure-JS one', async () => {
+      const t = setup()
+      await t.make({ keychain: keychain() }).activate(t.key.key)
+      const real = process.getBuiltinModule.bind(process)
+      const partial = {
+        ...(real('node:crypto') as object),
+        createHmac: () => {
+          throw new Error('Digest method not supported')
+        },
+      }
+      vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+        id === 'node:crypto' ? partial : real(id)) as typeof real)
+      expect(await t.make({ keychain: keychain() }).check({ online: 'never' })).toMatchObject({
+        status: 'active',
+        integrity: 'keychain',
+      })
+    })
+
     it('moves an edited record aside as Node’s HMAC does', async () => {
       const t = setup()
       await t.make({ keychain: keychain() }).activate(t.key.key)
