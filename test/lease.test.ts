@@ -367,11 +367,24 @@ describe('verifying the lease at start', () => {
   /** Node's crypto module as core reaches it (the builtin's own object, so a spy sees calls). */
   const nodeCrypto = () => process.getBuiltinModule('node:crypto')
 
-  /** Core running where the runtime offers no Node crypto (a browser, a worker). */
-  function withoutNodeCrypto() {
+  /** Core running where `node:crypto` is `replacement` (undefined: none, as in a browser). */
+  function nodeCryptoAs(replacement: object | undefined) {
     const real = process.getBuiltinModule.bind(process)
     vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
-      id === 'node:crypto' || id === 'crypto' ? undefined : real(id)) as typeof real)
+      id === 'node:crypto' || id === 'crypto' ? replacement : real(id)) as typeof real)
+  }
+
+  /** Web Crypto without Ed25519 (older runtimes). */
+  function noWebCryptoEd25519() {
+    const importKey = globalThis.crypto.subtle.importKey.bind(globalThis.crypto.subtle)
+    vi.spyOn(globalThis.crypto.subtle, 'importKey').mockImplementation(((...args: unknown[]) => {
+      const algorithm = args[2] as { name?: string } | string
+      const name = typeof algorithm === 'string' ? algorithm : algorithm.name
+      if (name === 'Ed25519') {
+        return Promise.reject(new DOMException('Unrecognized name.', 'NotSupportedError'))
+      }
+      return (importKey as (...a: unknown[]) => Promise<CryptoKey>)(...args)
+    }) as typeof globalThis.crypto.subtle.importKey)
   }
 
   it('with a keychain, an intact record’s lease is not verified again: its MAC vouches for it', async () => {
@@ -396,84 +409,52 @@ describe('verifying the lease at start', () => {
     expect(state).toMatchObject({ status: 'inactive', reason: 'tampered' })
   })
 
-  it('without a keychain the signature is verified (Node’s Ed25519, at once) and an edited lease refused', async () => {
-    const { t, store } = await activated()
-    const core = await freshCore()
-    const native = vi.spyOn(nodeCrypto(), 'verify')
-    const web = vi.spyOn(globalThis.crypto.subtle, 'verify')
-    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
-      status: 'active',
-      integrity: 'signed',
-    })
-    expect(native).toHaveBeenCalledTimes(1)
-    expect(web).not.toHaveBeenCalled()
-    await editLease(store)
-    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
-      status: 'inactive',
-      reason: 'tampered',
-    })
-  })
-
-  it('a runtime whose node:crypto cannot import an Ed25519 key falls back to Web Crypto, not to tampered', async () => {
-    const { t, store } = await activated()
-    const core = await freshCore()
-    const real = process.getBuiltinModule.bind(process)
-    const partial = {
-      ...nodeCrypto(),
-      createPublicKey: () => {
-        throw new Error('Unsupported JWK key type')
+  const RUNTIMES: Array<{ runtime: string; verifier: 'node' | 'web' | 'js'; as: () => void }> = [
+    { runtime: 'Node and Electron', verifier: 'node', as: () => {} },
+    {
+      // A partial node:crypto must not read a good lease as tampered.
+      runtime: 'a node:crypto that cannot import an Ed25519 key',
+      verifier: 'web',
+      as: () =>
+        nodeCryptoAs({
+          ...nodeCrypto(),
+          createPublicKey: () => {
+            throw new Error('Unsupported JWK key type')
+          },
+        }),
+    },
+    { runtime: 'no Node crypto', verifier: 'web', as: () => nodeCryptoAs(undefined) },
+    {
+      runtime: 'neither Node crypto nor Web Crypto’s Ed25519',
+      verifier: 'js',
+      as: () => {
+        nodeCryptoAs(undefined)
+        noWebCryptoEd25519()
       },
-    }
-    vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
-      id === 'node:crypto' ? partial : real(id)) as typeof real)
-    const web = vi.spyOn(globalThis.crypto.subtle, 'verify')
-    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
-      status: 'active',
-      integrity: 'signed',
-    })
-    expect(web).toHaveBeenCalledTimes(1)
-  })
+    },
+  ]
 
-  it('where the runtime has no Node crypto, Web Crypto verifies the same', async () => {
-    const { t, store } = await activated()
-    const core = await freshCore()
-    withoutNodeCrypto()
-    const web = vi.spyOn(globalThis.crypto.subtle, 'verify')
-    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
-      status: 'active',
-      integrity: 'signed',
-    })
-    expect(web).toHaveBeenCalledTimes(1)
-    await editLease(store)
-    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
-      status: 'inactive',
-      reason: 'tampered',
-    })
-  })
-
-  it('with neither Node crypto nor Web Crypto’s Ed25519, the pure-JS verifier decides the same', async () => {
-    const { t, store } = await activated()
-    const core = await freshCore()
-    withoutNodeCrypto()
-    const importKey = globalThis.crypto.subtle.importKey.bind(globalThis.crypto.subtle)
-    vi.spyOn(globalThis.crypto.subtle, 'importKey').mockImplementation(((...args: unknown[]) => {
-      const algorithm = args[2] as { name?: string } | string
-      const name = typeof algorithm === 'string' ? algorithm : algorithm.name
-      if (name === 'Ed25519') {
-        return Promise.reject(new DOMException('Unrecognized name.', 'NotSupportedError'))
-      }
-      return (importKey as (...a: unknown[]) => Promise<CryptoKey>)(...args)
-    }) as typeof globalThis.crypto.subtle.importKey)
-    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
-      status: 'active',
-      integrity: 'signed',
-    })
-    await editLease(store)
-    expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
-      status: 'inactive',
-      reason: 'tampered',
-    })
-  })
+  it.each(RUNTIMES)(
+    'without a keychain, on $runtime, the lease is verified ($verifier) and an edited one refused',
+    async ({ verifier, as }) => {
+      const { t, store } = await activated()
+      const core = await freshCore()
+      const native = vi.spyOn(nodeCrypto(), 'verify')
+      const web = vi.spyOn(globalThis.crypto.subtle, 'verify')
+      as()
+      expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
+        status: 'active',
+        integrity: 'signed',
+      })
+      expect(native).toHaveBeenCalledTimes(verifier === 'node' ? 1 : 0)
+      expect(web).toHaveBeenCalledTimes(verifier === 'web' ? 1 : 0)
+      await editLease(store)
+      expect(await startApp(core, t, store).check({ online: 'never' })).toMatchObject({
+        status: 'inactive',
+        reason: 'tampered',
+      })
+    },
+  )
 })
 
 /** Moves the lease's expiry out by a year, keeping its signature (which then fails). */
