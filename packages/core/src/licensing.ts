@@ -4,6 +4,7 @@ import { createHighWaterMark } from './offline/clock-mark.js'
 import { createStateEmitter } from './offline/emitter.js'
 import { allowsUpdate, applyEntitlements } from './offline/entitlements.js'
 import { needsRevalidation } from './offline/evaluate.js'
+import { checkLeaseServer } from './offline/lease.js'
 import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
 import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
@@ -20,7 +21,8 @@ type Online = typeof import('./online/index.js').onlineCode
  * online half (`online/`, `polar/`) loads on the first call that needs it.
  */
 export function createLicensing(options: LicensingOptions): Licensing {
-  const records = recordAccess(options.store, options.keychain, options.leaseServer?.publicKey)
+  const leaseServer = checkLeaseServer(options.leaseServer)
+  const records = recordAccess(options.store, options.keychain, leaseServer?.publicKey)
   const policy = resolvePolicy(options.policy)
   const trial = resolveTrial(options.trial)
   const rules = {
@@ -35,7 +37,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
     server: options.client?.baseURL ?? resolveServer(options.server),
     records,
     machine: options.machine,
-    lease: options.leaseServer?.publicKey,
+    lease: leaseServer?.publicKey,
     trial,
     policy,
     now: options.now ?? Date.now,

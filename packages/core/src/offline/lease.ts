@@ -1,3 +1,4 @@
+import { KeygateError } from '../errors.js'
 import type { Grant } from './grant.js'
 import { type NodeCrypto, type NodePublicKey, nodeCrypto } from './node-crypto.js'
 
@@ -32,6 +33,46 @@ export interface LeasePublicKey {
   kid?: string | undefined
   alg?: string | undefined
   use?: string | undefined
+}
+
+/**
+ * `createLicensing({ leaseServer })` checked up front: an http(s) URL and an Ed25519 public
+ * JWK. A JWK that carries the private part (`d`) is refused: shipped in an app, it would let
+ * anyone sign leases. A wrong key would otherwise surface only as `tampered` states.
+ */
+export function checkLeaseServer<T extends { url: string; publicKey: LeasePublicKey }>(
+  leaseServer: T | undefined,
+): T | undefined {
+  if (leaseServer === undefined) return undefined
+  const fail = (what: string) => {
+    throw new KeygateError('invalid_input', `leaseServer${what}`)
+  }
+  const { url, publicKey } = (leaseServer ?? {}) as Partial<T>
+  let protocol: string | undefined
+  try {
+    protocol = typeof url === 'string' ? new URL(url).protocol : undefined
+  } catch {
+    protocol = undefined
+  }
+  if (protocol !== 'https:' && protocol !== 'http:') {
+    fail(".url must be the lease server's absolute http(s) URL, such as https://lease.example.com.")
+  }
+  const key = (typeof publicKey === 'object' && publicKey !== null ? publicKey : {}) as Record<
+    string,
+    unknown
+  >
+  if ('d' in key) {
+    fail(
+      '.publicKey holds a private key (its "d"): embed only the public JWK that `keygate lease keygen` prints, and keep the private one on the server.',
+    )
+  }
+  const x = typeof key.x === 'string' ? base64UrlBytes(key.x) : null
+  if (key.kty !== 'OKP' || key.crv !== 'Ed25519' || x?.length !== 32) {
+    fail(
+      '.publicKey must be the lease server\'s public Ed25519 JWK ({ kty: "OKP", crv: "Ed25519", x }), as `keygate lease keygen` prints it.',
+    )
+  }
+  return leaseServer
 }
 
 /** The claims a lease signs (times in seconds since the epoch), as the server documents them. */

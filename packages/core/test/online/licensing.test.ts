@@ -193,6 +193,44 @@ describe('activate', () => {
       clockTolerance: HOUR,
     })
   })
+
+  it('refuses a lease server it could never trust, up front, and never echoes a private key', () => {
+    const base = {
+      store: memoryStore(),
+      machine: staticMachine('fp'),
+      organizationId: '1dbfc517-0bbf-4301-9ba8-555ca42b9737',
+    }
+    // 32 bytes, base64url: a well-formed Ed25519 public key.
+    const x = 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a'
+    const publicKey = { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(x, 'hex').toString('base64url') }
+    const url = 'https://lease.example.com'
+    const d = 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A'
+    const bad: Array<[string, unknown]> = [
+      ['a private key', { url, publicKey: { ...publicKey, d } }],
+      ['another curve', { url, publicKey: { ...publicKey, crv: 'X25519' } }],
+      ['a short key', { url, publicKey: { ...publicKey, x: publicKey.x.slice(0, 20) } }],
+      ['a PEM string', { url, publicKey: '-----BEGIN PUBLIC KEY-----' }],
+      ['no URL', { publicKey }],
+      ['a relative URL', { url: '/lease', publicKey }],
+      ['another scheme', { url: 'ftp://lease.example.com', publicKey }],
+    ]
+    for (const [what, leaseServer] of bad) {
+      let error: unknown
+      try {
+        // biome-ignore lint/suspicious/noExplicitAny: deliberately wrong input from untyped callers
+        createLicensing({ ...base, leaseServer: leaseServer as any })
+      } catch (caught) {
+        error = caught
+      }
+      expect(error, what).toBeInstanceOf(KeygateError)
+      expect((error as KeygateError).code, what).toBe('invalid_input')
+      expect((error as KeygateError).message, what).toMatch(/leaseServer/)
+      expect((error as KeygateError).message, what).not.toContain(d)
+    }
+    expect(() =>
+      createLicensing({ ...base, leaseServer: { url, publicKey } as never }),
+    ).not.toThrow()
+  })
 })
 
 describe('check', () => {
