@@ -6,6 +6,7 @@ import {
   parseGrant,
   serializeGrant,
   staticMachine,
+  verifyLease,
 } from '@keygate/core'
 import { createPolarEmulator } from '@keygate/core/testing'
 import { createKeyPair, createLeaseServer, type KeyPair } from '@keygate/server'
@@ -433,6 +434,13 @@ describe('verifying the lease at start', () => {
       },
     },
   ]
+
+  it('verifyLease, called directly under Node, needs no preload and refuses a malformed key', async () => {
+    const { store } = await activated()
+    const lease = (await storedGrant(store)).lease ?? ''
+    expect(verifyLease(lease, pair.publicJwk)).toMatchObject({ ver: 1 })
+    expect(verifyLease(lease, { ...pair.publicJwk, x: pair.publicJwk.x.slice(0, 20) })).toBeNull()
+  })
 
   it.each(RUNTIMES)(
     'without a keychain, on $runtime, the lease is verified ($verifier) and an edited one refused',

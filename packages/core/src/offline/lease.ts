@@ -243,7 +243,7 @@ function verifySync<Claims>(
   if (verified.has(cacheKey)) return verified.get(cacheKey) as Claims | null
   const parts = parse(jws)
   const key = base64UrlBytes(publicKey.x)
-  if (parts === null || key === null) return remember(cacheKey, null)
+  if (parts === null || key?.length !== 32) return remember(cacheKey, null)
   const good = verifyNow(parts.signature, parts.signed, key, publicKey.x)
   if (good === undefined) {
     throw new Error('[keygate] verifyLease before loadLeaseVerifier(): await it once first.')
@@ -267,7 +267,7 @@ async function verifyAhead<Claims>(
   if (verified.has(cacheKey)) return
   const parts = parse(jws)
   const key = base64UrlBytes(publicKey.x)
-  if (parts === null || key === null) {
+  if (parts === null || key?.length !== 32) {
     remember(cacheKey, null)
     return
   }
