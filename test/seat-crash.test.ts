@@ -13,7 +13,8 @@ import { bundleFixture, startChild } from './fixtures/build-fixture.js'
  * A crash between Polar's answer to activate and the durable write of the grant would burn
  * a seat: Polar counts the activation, the next start finds no record and takes another.
  * The app notes the seat's activation id (a quick write that survives a kill) the moment
- * the answer is read, and the next activation resumes a noted seat.
+ * the answer is read, and the next start resumes a noted seat: its online check() does,
+ * with the key the note carries, before the user is asked for anything.
  * Real processes: an app process activates through a proxy in front of the emulator and is
  * SIGKILLed at a random instant 0–150 ms after the answer leaves the proxy; the next start
  * activates again, and the key's seats say whether one was lost. Where each kill landed is
@@ -195,6 +196,10 @@ async function trial(
     machine: nodeMachine({ salt: SALT, dir }),
     server: proxyUrl,
   })
+  // First an online check, as the app's next start makes: a seat whose note reached the OS
+  // is finished without the key being typed again.
+  const checked = await next.check()
+  if (notedAt !== undefined) expect(checked.status).toBe('active')
   expect((await next.activate(key.key)).status).toBe('active')
   const seats = emulator.listActivations(key).length
   const since = (t: number | undefined) =>

@@ -99,8 +99,9 @@ export function createLicensing(options: LicensingOptions): Licensing {
 
   async function check(checkOptions: CheckOptions = {}): Promise<LicenseState> {
     const mode = checkOptions.online ?? 'auto'
-    const { state, ticket, at, fingerprint, trialDue } = await checkOffline(session)
+    const { state, ticket, at, fingerprint, trialDue, resumable } = await checkOffline(session)
     if (trialDue && mode !== 'never') return startLeasedTrial()
+    if (resumable && mode !== 'never') return resumeInterrupted()
     if (fingerprint !== undefined) verifyMachine(fingerprint)
     if (at !== undefined && mode === 'always') return refresh()
     if (at !== undefined && mode === 'auto' && needsRevalidation(state, at)) {
@@ -109,30 +110,34 @@ export function createLicensing(options: LicensingOptions): Licensing {
     return report(session, state, ticket)
   }
 
-  /** With a lease server, a trial starts with its signed token: online, never at 'never'. */
-  async function startLeasedTrial(): Promise<LicenseState> {
+  /**
+   * Runs `step` with the online code. When that code cannot be loaded the cached record
+   * decides, as when Polar cannot be reached, with the error beside it. Never throws.
+   */
+  async function withOnline(
+    step: (code: Online, session: OnlineSession) => Promise<LicenseState>,
+  ): Promise<LicenseState> {
     let loaded: Awaited<ReturnType<typeof loadOnline>>
     try {
       loaded = await loadOnline()
     } catch (error) {
       return cachedWith(session, error, true)
     }
-    return loaded.code.startLeasedTrial(loaded.session)
+    return step(loaded.code, loaded.session)
   }
+
+  /** Finishes an activation cut short after Polar gave the seat (its note names it). */
+  const resumeInterrupted = () => withOnline((code, s) => code.resumeInterrupted(s))
+
+  /** With a lease server, a trial starts with its signed token: online, never at 'never'. */
+  const startLeasedTrial = () => withOnline((code, s) => code.startLeasedTrial(s))
 
   function refresh(): Promise<LicenseState> {
     return revalidateStored(false)
   }
 
-  async function revalidateStored(onlyIfDue: boolean): Promise<LicenseState> {
-    let loaded: Awaited<ReturnType<typeof loadOnline>>
-    try {
-      loaded = await loadOnline()
-    } catch (error) {
-      // As when Polar cannot be reached: the cached record decides, the error goes beside it.
-      return cachedWith(session, error, true)
-    }
-    return loaded.code.revalidateStored(loaded.session, onlyIfDue)
+  function revalidateStored(onlyIfDue: boolean): Promise<LicenseState> {
+    return withOnline((code, s) => code.revalidateStored(s, onlyIfDue))
   }
 
   async function activate(key: string, activateOptions?: ActivateOptions): Promise<LicenseState> {

@@ -139,7 +139,8 @@ export const ENGLISH: Vocabulary = {
         return {
           title: 'Not activated',
           detail: `An activation of ${note.displayKey} on ${f.date(note.at)} was interrupted after Polar had given this computer a seat; activating again with the same key takes that seat back instead of a new one.`,
-          action: 'Enter your license key to finish activating this computer.',
+          action:
+            'Connect to the internet, or enter your license key, to finish activating this computer.',
         }
       }
       if (note?.kind === 'interrupted_activation') {

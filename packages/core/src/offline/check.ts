@@ -203,6 +203,8 @@ export async function checkOffline(session: Session): Promise<{
   fingerprint?: string
   /** With a lease server: the trial is due and needs the server's token (online). */
   trialDue?: boolean
+  /** The record is the note of a seat Polar gave, with its key: online, it is resumed. */
+  resumable?: boolean
 }> {
   const ticket = session.emitter.ticket()
   let record = await session.records.read()
@@ -235,7 +237,12 @@ export async function checkOffline(session: Session): Promise<{
       state.status === 'trial' || (state.status === 'inactive' && state.reason === 'trial_expired')
     const at = session.now()
     if (trial !== undefined && runs && trialMarkDue(trial, at)) session.mark.advance(at, '')
-    return { state, ticket }
+    const resumable =
+      record.kind === 'empty' &&
+      record.pending?.activationId !== undefined &&
+      record.pendingKey !== undefined &&
+      session.lease === undefined
+    return resumable ? { state, ticket, resumable } : { state, ticket }
   }
   const grant = record.grant
   if (!ours(session, grant)) return { state: otherOrigin(grant), ticket }

@@ -8,8 +8,8 @@ import * as v from 'valibot'
  * with the activation id (quickly: what a killed process handed the OS stays), then the
  * grant replaces it durably. A note still there at the next start lets the app and
  * `keygate status` say a seat may be held (the seller's `keygate activations prune KEY`
- * frees the duplicate), or, when it names the seat, lets the next activation resume that
- * seat instead of taking another.
+ * frees the duplicate), or, when it names the seat, lets the next activation (or an online
+ * `check()`, which finds the key in the note) resume that seat instead of taking another.
  */
 export const PendingActivationSchema = v.object({
   /** When the request was about to be sent, local clock, epoch ms. */
@@ -21,6 +21,13 @@ export const PendingActivationSchema = v.object({
    * and activating again with the same key resumes it (validated with Polar first).
    */
   activationId: v.optional(v.string()),
+  /**
+   * The key being activated, stored as a grant stores it (sealed with the keychain's key, or
+   * only encoded without one), so that an online `check()` can finish resuming the noted
+   * seat without the user typing the key again.
+   */
+  sealedKey: v.optional(v.string()),
+  encodedKey: v.optional(v.string()),
 })
 
 export type PendingActivation = v.InferOutput<typeof PendingActivationSchema>

@@ -2,7 +2,9 @@ import { isKeygateError, KeygateError } from '../errors.js'
 import { isForeignRecord, type LicenseStore } from '../store.js'
 import { type Grant, parseRecord, recordBody, serializeGrant } from './grant.js'
 import {
+  decodeKey,
   deriveKeys,
+  encodeKey,
   type Integrity,
   type Keychain,
   type RecordKeys,
@@ -37,6 +39,8 @@ export type StoredRecord =
   | {
       kind: 'empty'
       pending?: PendingActivation | undefined
+      /** The key the note carries, opened (in memory only). */
+      pendingKey?: string | undefined
       trial?: StoredTrial | undefined
     }
   | {
@@ -71,8 +75,12 @@ export interface LockedRecord {
    * mark or a verdict must not sign what nobody verified.
    */
   write(grant: Grant): Promise<void>
-  /** Writes a record holding only the note of an activation about to be sent. */
-  writePending(pending: PendingActivation): Promise<void>
+  /**
+   * Writes a record holding only the note of an activation about to be sent, with `key`
+   * stored in it as a grant stores its key. Resolves with the note as written: the quick
+   * note naming the seat carries the same stored key (no sealing while Polar's answer waits).
+   */
+  writePending(pending: PendingActivation, key?: string): Promise<PendingActivation>
   /**
    * Writes the note of a seat Polar has just given (see pending.ts) with the store's
    * `writeQuick`, which only has to survive a killed process, and resolves true. Resolves
@@ -195,12 +203,15 @@ export function recordAccess(
             await store.write(unverified ? serializeGrant(grant) : await sealed(grant))
             seen = undefined
           },
-          writePending: (pending) =>
-            store.write(
+          async writePending(pending, key) {
+            const note = key === undefined ? pending : { ...pending, ...(await storedKey(key)) }
+            await store.write(
               memory === undefined
-                ? serializePendingRecord(pending)
-                : serializeTrialRecord(memory, pending),
-            ),
+                ? serializePendingRecord(note)
+                : serializeTrialRecord(memory, note),
+            )
+            return note
+          },
           async writeQuickNote(pending) {
             if (store.writeQuick === undefined) return false
             await store.writeQuick(
@@ -251,6 +262,12 @@ export function recordAccess(
   async function rememberTrial(trial: TrialMemory): Promise<void> {
     if (keychain?.remember === undefined || trial.mac === undefined) return
     await keychain.remember(TRIAL_COPY, new TextEncoder().encode(JSON.stringify(trial)))
+  }
+
+  /** The key as a note keeps it: sealed where the keychain can be reached, else encoded. */
+  async function storedKey(key: string): Promise<{ sealedKey: string } | { encodedKey: string }> {
+    const k = await recordKeys().catch(() => null)
+    return k === null ? { encodedKey: encodeKey(key) } : { sealedKey: k.seal(key) }
   }
 
   async function sealed(grant: Grant): Promise<string> {
@@ -306,14 +323,22 @@ export async function readRecord(
         keys = null
         reached = false
       }
-      const record: StoredRecord = { kind: 'empty', pending, trial: checkTrial(keys, trial) }
+      const record: StoredRecord = {
+        kind: 'empty',
+        pending,
+        pendingKey: openNoteKey(pending, keys),
+        trial: checkTrial(keys, trial),
+      }
       if (reached) {
         verified.text = text
         verified.record = record
       }
       return record
     }
-    if (pending !== undefined) return { kind: 'empty', pending }
+    if (pending !== undefined) {
+      const keys = pending.sealedKey === undefined ? null : await recordKeys().catch(() => null)
+      return { kind: 'empty', pending, pendingKey: openNoteKey(pending, keys) }
+    }
     const problem =
       parsed.problem === 'not_json'
         ? 'it is not valid JSON'
@@ -360,6 +385,14 @@ export async function readRecord(
   verified.text = text
   verified.record = record
   return record
+}
+
+/** The key an activation's note carries, or undefined when it carries none it can open. */
+function openNoteKey(pending: PendingActivation | undefined, keys: RecordKeys | null) {
+  if (pending?.encodedKey !== undefined) return decodeKey(pending.encodedKey) ?? undefined
+  if (pending?.sealedKey === undefined || keys === null) return undefined
+  const key = keys.open(pending.sealedKey)
+  return key === null || key === '' ? undefined : key
 }
 
 /** The keychain entry name of the trial's copy (`Keychain.remember`). */

@@ -1,4 +1,5 @@
 import { isKeygateError, maskKey } from '../errors.js'
+import { stateOf } from '../offline/check.js'
 import { evaluate } from '../offline/evaluate.js'
 import type { Grant } from '../offline/grant.js'
 import { type GrantOrigin, sameMachine, sameSeat } from '../offline/origin.js'
@@ -79,6 +80,46 @@ export async function activate(
       error: asStoreError(error, 'The license store failed'),
     })
   }
+}
+
+/**
+ * An online `check()` on a record that holds only the note of a seat Polar gave just
+ * before the app stopped, with the key in it: resumes that seat as `activate()` would
+ * (validated first, never a second seat), so the user need not type the key again. Never
+ * throws: when Polar cannot be asked, or refuses, the interrupted state is reported with
+ * the error beside it, and the note stays for the next try (or for `activate()`).
+ */
+export async function resumeInterrupted(session: OnlineSession): Promise<LicenseState> {
+  const ticket = session.emitter.ticket()
+  let failure: unknown
+  try {
+    const fingerprint = await session.machine.fingerprint()
+    const { organizationId, server } = session
+    const resumed = await session.records.locked(async (record) => {
+      // Re-read inside the lock: another instance may have finished it meanwhile.
+      const stored = await record.read()
+      const noted = stored.kind === 'empty' ? stored.pending?.activationId : undefined
+      if (stored.kind !== 'empty' || noted === undefined || stored.pendingKey === undefined) {
+        return undefined
+      }
+      const origin: GrantOrigin = { key: stored.pendingKey, organizationId, server, fingerprint }
+      const seat = { origin, label: await machineLabel(session), meta: undefined }
+      const state = await resume(session, record, seat, noted)
+      // Polar knows no such seat for this key and machine: the note holds nothing.
+      if (state === undefined) await record.clear()
+      return state
+    })
+    if (resumed !== undefined) return session.emitter.emit(resumed, ticket)
+  } catch (error) {
+    failure = error
+  }
+  const record = await session.records.read()
+  const state = await stateOf(session, record)
+  if (failure === undefined) return session.emitter.emit(state, ticket)
+  return session.emitter.emit(
+    { ...state, error: asStoreError(failure, 'The license store failed') },
+    ticket,
+  )
 }
 
 /**
@@ -308,9 +349,11 @@ async function activateWithPolar(
   // what finds this machine's seats again (`keygate activations prune`, the lease server).
   const meta = checkMetadata('meta', { ...seat.meta, ...conditions })
   const polar = await session.client()
-  const pending = { at: session.now(), displayKey: maskKey(key) }
+  let pending: PendingActivation = { at: session.now(), displayKey: maskKey(key) }
   try {
-    if (stored.kind === 'empty') await record.writePending(pending)
+    // On an empty record the note carries the key too: an online check() can then finish
+    // resuming the seat by itself (`resumeInterrupted`).
+    if (stored.kind === 'empty') pending = await record.writePending(pending, key)
     if (stored.kind === 'grant') await record.write({ ...stored.grant, pending })
   } catch (error) {
     throw asStoreError(error, 'The license could not be saved, so no activation was sent')

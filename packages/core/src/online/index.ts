@@ -2,7 +2,7 @@
  * The online half of `createLicensing`, loaded on the first activate, refresh, deactivate,
  * online check or watch: the offline start-up check neither loads nor parses any of it.
  */
-import { activate } from './activate.js'
+import { activate, resumeInterrupted } from './activate.js'
 import { deactivate } from './deactivate.js'
 import { devices, freeDevice } from './devices.js'
 import { revalidateStored } from './revalidate.js'
@@ -17,6 +17,7 @@ export const onlineCode = {
   deactivate,
   devices,
   freeDevice,
+  resumeInterrupted,
   revalidateStored,
   startLeasedTrial,
   watch,

@@ -1,4 +1,4 @@
-import { describe as words } from '@keygate/core'
+import { type LicenseState, describe as words } from '@keygate/core'
 import { describe, expect, it } from 'vitest'
 import { createPolarClient } from '../../src/polar/client.js'
 import { type LicenseStore, memoryStore } from '../../src/store.js'
@@ -53,13 +53,42 @@ async function killedAfterNote(t: ReturnType<typeof setup>) {
   return { next: await dying.left(), quick: dying.quick }
 }
 
+/** As `killedAfterNote`, then the noted seat deleted at Polar (from the customer portal, say). */
+async function noteOfDeletedSeat(t: ReturnType<typeof setup>) {
+  const { next } = await killedAfterNote(t)
+  const noted = t.emulator.listActivations(t.key)[0]?.id ?? ''
+  expect(t.emulator.removeActivation(noted)).toBe(true)
+  return { next, noted }
+}
+
+/**
+ * `state` resumed the noted seat with one validate and took no other; the grant replaced
+ * the note, so the next start is active offline.
+ */
+async function expectResumed(
+  t: ReturnType<typeof setup>,
+  next: LicenseStore,
+  since: number,
+  state: LicenseState,
+) {
+  const seat = t.emulator.listActivations(t.key)[0]?.id
+  expect(state).toMatchObject({ status: 'active', activation: { id: seat } })
+  expect(t.endpoints(since)).toEqual(['validate'])
+  expect(t.emulator.listActivations(t.key)).toHaveLength(1)
+  expect(await next.read()).not.toContain('pending')
+  expect(await t.make({ store: next }).check({ online: 'never' })).toMatchObject({
+    status: 'active',
+    activation: { id: seat },
+  })
+}
+
 async function until(done: () => boolean) {
   for (let n = 0; n < 1000 && !done(); n++) await new Promise((r) => setTimeout(r, 1))
   expect(done()).toBe(true)
 }
 
 describe('the note of a seat Polar gave (no lease server)', () => {
-  it('is written quickly, before the grant, naming the activation and never the key', async () => {
+  it('is written quickly, before the grant, naming the activation and never the plain key', async () => {
     const t = setup()
     const { next, quick } = await killedAfterNote(t)
     const [seat] = t.emulator.listActivations(t.key)
@@ -69,6 +98,7 @@ describe('the note of a seat Polar gave (no lease server)', () => {
       pending: {
         at: t.clock.now,
         displayKey: expect.stringMatching(/^\*+/),
+        encodedKey: expect.any(String),
         activationId: seat?.id,
       },
     })
@@ -93,24 +123,67 @@ describe('the note of a seat Polar gave (no lease server)', () => {
 
     const since = t.emulator.requests.length
     // With one seat only, taking another would fail: the seat is resumed instead.
-    const resumed = await after.activate(t.key.key)
-    expect(resumed).toMatchObject({ status: 'active', activation: { id: seat } })
-    expect(t.endpoints(since)).toEqual(['validate'])
-    expect(t.emulator.listActivations(t.key)).toHaveLength(1)
-    // The grant replaced the note; the next start is active offline.
-    expect(await next.read()).not.toContain('pending')
-    expect(await t.make({ store: next }).check({ online: 'never' })).toMatchObject({
+    await expectResumed(t, next, since, await after.activate(t.key.key))
+  })
+
+  it('a kill after it: the next online check() finishes the activation by itself, no key typed', async () => {
+    const t = setup({ limitActivations: 1 })
+    const { next } = await killedAfterNote(t)
+    const since = t.emulator.requests.length
+    await expectResumed(t, next, since, await t.make({ store: next }).check())
+  })
+
+  it('with a keychain the note’s key is sealed, and the online check() opens it to resume', async () => {
+    const t = setup({ limitActivations: 1 })
+    const secret = new Uint8Array(32).fill(9)
+    const keychain = { kind: 'keychain' as const, key: async () => secret }
+    const dying = dyingStore()
+    void t.make({ store: dying.store, keychain }).activate(t.key.key)
+    await until(() => dying.quick.length > 0)
+    const note = JSON.parse(dying.quick[0] ?? '{}') as { pending: Record<string, unknown> }
+    expect(note.pending).toHaveProperty('sealedKey')
+    expect(note.pending).not.toHaveProperty('encodedKey')
+    expect(dying.quick[0]?.toLowerCase()).not.toContain(t.key.key.toLowerCase())
+    const next = await dying.left()
+    expect(await t.make({ store: next, keychain }).check()).toMatchObject({
       status: 'active',
-      activation: { id: seat },
+      integrity: 'keychain',
     })
+    expect(t.emulator.listActivations(t.key)).toHaveLength(1)
+  })
+
+  it('the online check() cannot reach Polar: the interrupted state with the error, the note kept', async () => {
+    const t = setup()
+    const { next } = await killedAfterNote(t)
+    t.emulator.failNext(1, 'reset')
+    const state = await t.make({ store: next }).check()
+    expect(state).toMatchObject({
+      status: 'inactive',
+      reason: 'not_activated',
+      note: { kind: 'interrupted_activation' },
+      error: { code: 'network' },
+    })
+    expect(await next.read()).toContain('activationId')
+    expect(await t.make({ store: next }).check()).toMatchObject({ status: 'active' })
+    expect(t.emulator.listActivations(t.key)).toHaveLength(1)
+  })
+
+  it('the online check() finds the noted seat gone at Polar: the note is cleared, no seat taken', async () => {
+    const t = setup()
+    const { next } = await noteOfDeletedSeat(t)
+    const since = t.emulator.requests.length
+    expect(await t.make({ store: next }).check()).toMatchObject({
+      status: 'inactive',
+      reason: 'not_activated',
+    })
+    expect(t.endpoints(since)).toEqual(['validate'])
+    expect(t.emulator.listActivations(t.key)).toHaveLength(0)
+    expect(await next.read()).toBeNull()
   })
 
   it('a noted seat deleted at Polar since: a fresh activation is allowed', async () => {
     const t = setup()
-    const { next } = await killedAfterNote(t)
-    const noted = t.emulator.listActivations(t.key)[0]?.id ?? ''
-    expect(t.emulator.removeActivation(noted)).toBe(true)
-
+    const { next, noted } = await noteOfDeletedSeat(t)
     const since = t.emulator.requests.length
     const state = await t.make({ store: next }).activate(t.key.key)
     expect(t.endpoints(since)).toEqual(['validate', 'activate'])
