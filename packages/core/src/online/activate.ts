@@ -91,7 +91,21 @@ export async function activate(
  */
 export async function resumeInterrupted(session: OnlineSession): Promise<LicenseState> {
   const ticket = session.emitter.ticket()
-  let failure: unknown
+  // As for revalidation: after a transient failure the pacer's quiet minute answers from
+  // the record, so an app checking on every focus does not send a request each time.
+  const quiet = session.pacer.quiet()
+  const outcome = quiet === undefined ? await resumeNow(session) : { failure: quiet }
+  if ('state' in outcome) return session.emitter.emit(outcome.state, ticket)
+  const state = await stateOf(session, await session.records.read())
+  if (outcome.failure === undefined) return session.emitter.emit(state, ticket)
+  const error = asStoreError(outcome.failure, 'The license store failed')
+  return session.emitter.emit({ ...state, error }, ticket)
+}
+
+/** Resumes the noted seat inside the lock: its state, or what failed (nothing: no seat). */
+async function resumeNow(
+  session: OnlineSession,
+): Promise<{ state: LicenseState } | { failure: unknown }> {
   try {
     const fingerprint = await session.machine.fingerprint()
     const { organizationId, server } = session
@@ -109,17 +123,10 @@ export async function resumeInterrupted(session: OnlineSession): Promise<License
       if (state === undefined) await record.clear()
       return state
     })
-    if (resumed !== undefined) return session.emitter.emit(resumed, ticket)
-  } catch (error) {
-    failure = error
+    return resumed === undefined ? { failure: undefined } : { state: resumed }
+  } catch (failure) {
+    return { failure }
   }
-  const record = await session.records.read()
-  const state = await stateOf(session, record)
-  if (failure === undefined) return session.emitter.emit(state, ticket)
-  return session.emitter.emit(
-    { ...state, error: asStoreError(failure, 'The license store failed') },
-    ticket,
-  )
 }
 
 /**

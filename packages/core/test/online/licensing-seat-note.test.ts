@@ -164,8 +164,30 @@ describe('the note of a seat Polar gave (no lease server)', () => {
       error: { code: 'network' },
     })
     expect(await next.read()).toContain('activationId')
+    // A minute later (the pacer's quiet minute after a failure), the next check resumes it.
+    t.advance(61_000)
     expect(await t.make({ store: next }).check()).toMatchObject({ status: 'active' })
     expect(t.emulator.listActivations(t.key)).toHaveLength(1)
+  })
+
+  it('while Polar keeps failing, the online check() asks at most once a minute', async () => {
+    const t = setup()
+    const { next } = await killedAfterNote(t)
+    const app = t.make({ store: next })
+    t.emulator.failNext(100, 503)
+    const before = t.emulator.requests.length
+    for (let i = 0; i < 10; i++) {
+      expect(await app.check()).toMatchObject({
+        status: 'inactive',
+        note: { kind: 'interrupted_activation' },
+        error: { code: 'server' },
+      })
+      t.advance(1000)
+    }
+    expect(t.endpoints(before)).toEqual(['validate'])
+    t.advance(60_000)
+    await app.check()
+    expect(t.endpoints(before)).toEqual(['validate', 'validate'])
   })
 
   it('the online check() finds the noted seat gone at Polar: the note is cleared, no seat taken', async () => {
