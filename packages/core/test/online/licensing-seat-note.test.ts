@@ -1,5 +1,6 @@
 import { type LicenseState, describe as words } from '@keygate/core'
 import { describe, expect, it } from 'vitest'
+import { staticMachine } from '../../src/machine.js'
 import { createPolarClient } from '../../src/polar/client.js'
 import { type LicenseStore, memoryStore } from '../../src/store.js'
 import { SERVER, setup } from './licensing-fixture.js'
@@ -188,6 +189,25 @@ describe('the note of a seat Polar gave (no lease server)', () => {
     t.advance(60_000)
     await app.check()
     expect(t.endpoints(before)).toEqual(['validate', 'validate'])
+  })
+
+  it('a note edited to name another machine’s seat of the key: not taken over, the note cleared', async () => {
+    const t = setup({ limitActivations: 2 })
+    const { next } = await killedAfterNote(t)
+    // Machine B activates the same key; the note on machine A is edited to name B's seat.
+    const other = t.make({ store: memoryStore(), machine: staticMachine('fp-machine-b', 'B') })
+    const theirs = await other.activate(t.key.key)
+    const theirId = theirs.status === 'active' ? theirs.activation?.id : undefined
+    expect(theirId).toBeDefined()
+    const note = JSON.parse((await next.read()) ?? '{}') as { pending: { activationId?: string } }
+    note.pending.activationId = theirId ?? ''
+    await next.write(JSON.stringify(note))
+    const state = await t.make({ store: next }).check()
+    expect(state).toMatchObject({ status: 'inactive', reason: 'not_activated' })
+    expect(await next.read()).toBeNull()
+    // B keeps its seat; A took none.
+    expect(await other.check({ online: 'always' })).toMatchObject({ status: 'active' })
+    expect(t.emulator.listActivations(t.key)).toHaveLength(2)
   })
 
   it('the online check() finds the noted seat gone at Polar: the note is cleared, no seat taken', async () => {
