@@ -1,10 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { LeasePublicKey } from '@keygate/core'
+import { type LeasePublicKey, leasePublicKeyProblem } from '@keygate/core'
 import { UsageError } from './usage.js'
-
-/** base64url of 32 bytes: an Ed25519 public key. */
-const KEY_BYTES = /^[A-Za-z0-9_-]{43}$/
 
 const EXPECTED =
   'the public JWK `keygate lease keygen` printed ({"kty":"OKP","crv":"Ed25519","x":"…"}), inline or in a JSON file'
@@ -22,20 +19,10 @@ export async function leaseKeyFrom(raw: string | undefined): Promise<LeasePublic
   } catch {
     throw refused('it is not valid JSON')
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw refused('it is not a JSON object')
-  }
-  const jwk = value as Record<string, unknown>
-  if ('d' in jwk) {
-    throw refused(
-      "this is the lease server's private key (signingKey), a secret that belongs only on the server; pass the public key",
-    )
-  }
-  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') {
-    throw refused('it is not an Ed25519 public key')
-  }
-  if (!KEY_BYTES.test(jwk.x)) throw refused('its x is not a 32-byte base64url key')
-  return { kty: 'OKP', crv: 'Ed25519', x: jwk.x }
+  const problem = leasePublicKeyProblem(value)
+  if (problem !== undefined) throw refused(problem)
+  const { x } = value as LeasePublicKey
+  return { kty: 'OKP', crv: 'Ed25519', x }
 }
 
 async function fileText(path: string): Promise<string> {

@@ -29,6 +29,7 @@ export type { Integrity, Keychain } from './offline/integrity.js'
 export {
   type LeaseClaims,
   type LeasePublicKey,
+  leasePublicKeyProblem,
   loadLeaseVerifier,
   type TrialClaims,
   verifyLease,

@@ -1,54 +1,23 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { staticMachine } from '@keygate/core'
-import { createPolarEmulator } from '@keygate/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  createElectronLicensing,
-  type ElectronLicensingOptions,
-} from '../src/electron-licensing.js'
+import type { ElectronLicensingOptions } from '../src/electron-licensing.js'
 import { ENCRYPTED_HEADER } from '../src/encrypted-store.js'
 import { safeStorageKeychain } from '../src/record-key.js'
-import { type FakeSafeStorage, fakeApp, fakeNet, fakeSafeStorage } from './fakes.js'
+import { closeElectronApps, electronApp, T0, tempFolder } from './electron-app.js'
+import { type FakeSafeStorage, fakeSafeStorage } from './fakes.js'
 
 const HOUR = 60 * 60 * 1000
 const DAY = 24 * HOUR
 const YEAR = 365 * DAY
-const T0 = Date.parse('2026-03-01T12:00:00.000Z')
 
-const dirs: string[] = []
-const stops: Array<() => void> = []
-afterEach(async () => {
-  for (const stop of stops.splice(0)) stop()
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
-})
+afterEach(closeElectronApps)
 
 async function setup(options: Partial<ElectronLicensingOptions> = {}, shape?: 'sync' | 'async') {
-  const userData = await mkdtemp(join(tmpdir(), 'keygate-electron-tamper-'))
-  dirs.push(userData)
-  const clock = { now: T0 }
-  const polar = createPolarEmulator({ rateLimit: false, now: () => clock.now })
-  const key = polar.createKey({ prefix: 'ACME', limitActivations: 2 })
-  const safeStorage = fakeSafeStorage('alice', shape)
-  const licensing = createElectronLicensing({
-    organizationId: polar.organizationId,
-    electron: { app: fakeApp(userData), safeStorage, net: fakeNet(polar) },
-    machine: staticMachine('fingerprint-of-this-machine', 'Alice laptop'),
-    now: () => clock.now,
-    retry: 0,
-    ...options,
-  })
-  stops.push(() => licensing.stop())
-  return {
-    userData,
-    clock,
-    polar,
-    key,
-    safeStorage,
-    licensing,
-    record: join(userData, 'license.json'),
-  }
+  const app = await electronApp(shape)
+  const key = app.polar.createKey({ prefix: 'ACME', limitActivations: 2 })
+  const licensing = app.make(options)
+  return { ...app, key, licensing, record: join(app.userData, 'license.json') }
 }
 
 /** The +1 year edit, made by someone who can decrypt the record as this OS user. */
@@ -118,8 +87,7 @@ describe('the +1 year edit on the encrypted Electron store, revoked key', () => 
 
 describe('safeStorageKeychain', () => {
   it('creates the key once and opens the same one on the next start (async safeStorage too)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'keygate-record-key-'))
-    dirs.push(dir)
+    const dir = await tempFolder()
     const path = () => join(dir, 'nested', 'license.key')
     const safeStorage = fakeSafeStorage('alice', 'async')
     const [a, b] = await Promise.all([
@@ -132,8 +100,7 @@ describe('safeStorageKeychain', () => {
   })
 
   it('offers no key where the OS has no keychain, and never replaces one it cannot open', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'keygate-record-key-'))
-    dirs.push(dir)
+    const dir = await tempFolder()
     const path = () => join(dir, 'license.key')
     const safeStorage = fakeSafeStorage()
     safeStorage.available = false

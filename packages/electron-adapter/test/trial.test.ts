@@ -1,47 +1,17 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { staticMachine } from '@keygate/core'
-import { createPolarEmulator } from '@keygate/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createElectronLicensing } from '../src/electron-licensing.js'
 import { toRendererState } from '../src/renderer-state.js'
-import { fakeApp, fakeNet, fakeSafeStorage } from './fakes.js'
+import { closeElectronApps, electronApp, T0 } from './electron-app.js'
 
 const DAY = 24 * 60 * 60 * 1000
-const T0 = Date.parse('2026-03-01T12:00:00.000Z')
 
-const dirs: string[] = []
-const stops: Array<() => Promise<void>> = []
-afterEach(async () => {
-  // The hourly clock mark is written in the background: let it finish before the folder goes.
-  for (const stop of stops.splice(0)) await stop()
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
-})
+afterEach(closeElectronApps)
 
 async function setup() {
-  const userData = await mkdtemp(join(tmpdir(), 'keygate-electron-trial-'))
-  dirs.push(userData)
-  const clock = { now: T0 }
-  const polar = createPolarEmulator({ rateLimit: false, now: () => clock.now })
-  const safeStorage = fakeSafeStorage('alice')
-  const make = () => {
-    const licensing = createElectronLicensing({
-      organizationId: polar.organizationId,
-      electron: { app: fakeApp(userData), safeStorage, net: fakeNet(polar) },
-      machine: staticMachine('fingerprint-of-this-machine', 'Alice laptop'),
-      now: () => clock.now,
-      retry: 0,
-      trial: { days: 14 },
-      buyUrl: 'https://acme.example/buy',
-    })
-    stops.push(async () => {
-      licensing.stop()
-      await licensing.licensing.settled()
-    })
-    return licensing
-  }
-  return { userData, clock, polar, make }
+  const app = await electronApp()
+  const make = () => app.make({ trial: { days: 14 }, buyUrl: 'https://acme.example/buy' })
+  return { ...app, make }
 }
 
 describe('a trial in Electron, with the default safeStorage keychain', () => {

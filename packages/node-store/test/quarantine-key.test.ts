@@ -1,15 +1,10 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createLicensing, staticMachine } from '@keygate/core'
-import { createPolarEmulator } from '@keygate/core/testing'
-import { createFileStore } from '@keygate/node-store'
 import { afterEach, describe, expect, it } from 'vitest'
-import { removeTempDirs, tempDir } from './temp-dir.js'
+import { emulatorLicensing, HOUR } from './emulator-licensing.js'
+import { removeTempDirs } from './temp-dir.js'
 
 afterEach(removeTempDirs)
-
-const HOUR = 60 * 60 * 1000
-const T0 = Date.parse('2026-03-01T12:00:00.000Z')
 
 /**
  * Version 1 records held the license key verbatim. Whatever happens to one (moved aside as
@@ -17,27 +12,13 @@ const T0 = Date.parse('2026-03-01T12:00:00.000Z')
  */
 
 async function setup() {
-  const clock = { now: T0 }
-  const emulator = createPolarEmulator({ now: () => clock.now, rateLimit: false })
-  const key = emulator.createKey({ limitActivations: 2 })
-  const dir = await tempDir()
-  const store = createFileStore({ dir })
-  const licensing = createLicensing({
-    organizationId: emulator.organizationId,
-    store,
-    machine: staticMachine('fp-machine-a', 'Laptop'),
-    server: 'http://emulator.local',
-    fetch: emulator.fetch,
-    retry: 0,
-    now: () => clock.now,
-  })
+  const { clock, key, dir, store, licensing, restart } = await emulatorLicensing()
   await licensing.activate(key.key)
   // The record as keygate's first format wrote it: the key verbatim.
   const { encodedKey, v: _v, ...fields } = JSON.parse(await readFile(store.path, 'utf8'))
   const v1 = { v: 1, key: key.key, ...fields }
   expect(encodedKey).toEqual(expect.any(String))
-  const { organizationId, fetch } = emulator
-  return { clock, key: key.key, dir, store, licensing, v1, organizationId, fetch }
+  return { clock, key: key.key, dir, store, licensing, v1, restart }
 }
 
 /** Every file under `dir` that holds `key` (any case), as utf8 text. */
@@ -116,15 +97,7 @@ describe('a version 1 record (the key verbatim)', () => {
     const aside = `${t.store.path}.unreadable-2025-06-01T10-00-00.000Z`
     await writeFile(aside, JSON.stringify({ ...t.v1, validatedAt: 'soon' }))
     // A new start of the app: its store tidies the folder on its first write.
-    const again = createLicensing({
-      organizationId: t.organizationId,
-      store: createFileStore({ dir: t.dir }),
-      machine: staticMachine('fp-machine-a', 'Laptop'),
-      server: 'http://emulator.local',
-      fetch: t.fetch,
-      retry: 0,
-      now: () => t.clock.now,
-    })
+    const again = t.restart()
     expect(await again.refresh()).toMatchObject({ status: 'active' })
     expect(await filesHolding(t.dir, t.key)).toEqual([])
     expect(await readFile(aside, 'utf8')).toContain(`****-${t.key.slice(-6)}`)

@@ -1,37 +1,15 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import { createLicensing, type Keychain, staticMachine } from '@keygate/core'
-import { createPolarEmulator } from '@keygate/core/testing'
-import { createFileStore, type KeyringModule, nodeKeychain } from '@keygate/node-store'
+import { type KeyringModule, nodeKeychain } from '@keygate/node-store'
 import { afterEach, describe, expect, it } from 'vitest'
+import { DAY, emulatorLicensing, HOUR, T0 } from './emulator-licensing.js'
 import { fakeKeyring } from './fake-keyring.js'
-import { removeTempDirs, tempDir } from './temp-dir.js'
+import { removeTempDirs } from './temp-dir.js'
 
 afterEach(removeTempDirs)
 
-const HOUR = 60 * 60 * 1000
-const DAY = 24 * HOUR
 const YEAR = 365 * DAY
-const T0 = Date.parse('2026-03-01T12:00:00.000Z')
-const SERVER = 'http://emulator.local'
 
-async function setup(keychain?: Keychain) {
-  const clock = { now: T0 }
-  const emulator = createPolarEmulator({ now: () => clock.now, rateLimit: false })
-  const key = emulator.createKey({ limitActivations: 2 })
-  const dir = await tempDir()
-  const store = createFileStore({ dir })
-  const licensing = createLicensing({
-    organizationId: emulator.organizationId,
-    store,
-    machine: staticMachine('fp-machine-a', 'Laptop'),
-    server: SERVER,
-    fetch: emulator.fetch,
-    retry: 0,
-    now: () => clock.now,
-    ...(keychain === undefined ? {} : { keychain }),
-  })
-  return { clock, emulator, key, store, licensing }
-}
+const setup = emulatorLicensing
 
 /** What the user did: a text editor on license.json. */
 async function addOneYear(path: string) {

@@ -36,17 +36,34 @@ export interface LeasePublicKey {
 }
 
 /**
+ * Why `value` is not a lease server's public key as `keygate lease keygen` prints it (an
+ * Ed25519 public JWK), or undefined when it is one. Never repeats the value: a private key
+ * pasted by mistake must not reach a log. A JWK holding the private part (`d`) is refused:
+ * shipped in an app, it would let anyone sign leases.
+ */
+export function leasePublicKeyProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'it is not a JSON object'
+  }
+  const jwk = value as Record<string, unknown>
+  if ('d' in jwk) {
+    return "this is the lease server's private key (signingKey), a secret that belongs only on the server; pass the public key"
+  }
+  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') {
+    return 'it is not an Ed25519 public key'
+  }
+  if (base64UrlBytes(jwk.x)?.length !== 32) return 'its x is not a 32-byte base64url key'
+  return undefined
+}
+
+/**
  * `createLicensing({ leaseServer })` checked up front: an http(s) URL and an Ed25519 public
- * JWK. A JWK that carries the private part (`d`) is refused: shipped in an app, it would let
- * anyone sign leases. A wrong key would otherwise surface only as `tampered` states.
+ * JWK (`leasePublicKeyProblem`). A wrong key would otherwise surface only as `tampered`.
  */
 export function checkLeaseServer<T extends { url: string; publicKey: LeasePublicKey }>(
   leaseServer: T | undefined,
 ): T | undefined {
   if (leaseServer === undefined) return undefined
-  const fail = (what: string) => {
-    throw new KeygateError('invalid_input', `leaseServer${what}`)
-  }
   const { url, publicKey } = (leaseServer ?? {}) as Partial<T>
   let protocol: string | undefined
   try {
@@ -55,21 +72,16 @@ export function checkLeaseServer<T extends { url: string; publicKey: LeasePublic
     protocol = undefined
   }
   if (protocol !== 'https:' && protocol !== 'http:') {
-    fail(".url must be the lease server's absolute http(s) URL, such as https://lease.example.com.")
-  }
-  const key = (typeof publicKey === 'object' && publicKey !== null ? publicKey : {}) as Record<
-    string,
-    unknown
-  >
-  if ('d' in key) {
-    fail(
-      '.publicKey holds a private key (its "d"): embed only the public JWK that `keygate lease keygen` prints, and keep the private one on the server.',
+    throw new KeygateError(
+      'invalid_input',
+      "leaseServer.url must be the lease server's absolute http(s) URL, such as https://lease.example.com.",
     )
   }
-  const x = typeof key.x === 'string' ? base64UrlBytes(key.x) : null
-  if (key.kty !== 'OKP' || key.crv !== 'Ed25519' || x?.length !== 32) {
-    fail(
-      '.publicKey must be the lease server\'s public Ed25519 JWK ({ kty: "OKP", crv: "Ed25519", x }), as `keygate lease keygen` prints it.',
+  const problem = leasePublicKeyProblem(publicKey)
+  if (problem !== undefined) {
+    throw new KeygateError(
+      'invalid_input',
+      `leaseServer.publicKey must be the public Ed25519 JWK \`keygate lease keygen\` prints ({ kty: "OKP", crv: "Ed25519", x }): ${problem}.`,
     )
   }
   return leaseServer

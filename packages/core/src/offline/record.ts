@@ -178,6 +178,9 @@ export function recordAccess(
         let seen: StoredRecord | undefined
         // The trial memory of what it read: every write keeps it, so a trial never restarts.
         let memory: TrialMemory | undefined
+        /** A record holding the note (and the trial memory, when there is one). */
+        const noteText = (note: PendingActivation) =>
+          memory === undefined ? serializePendingRecord(note) : serializeTrialRecord(memory, note)
         return fn({
           async read() {
             seen = await read()
@@ -205,20 +208,12 @@ export function recordAccess(
           },
           async writePending(pending, key) {
             const note = key === undefined ? pending : { ...pending, ...(await storedKey(key)) }
-            await store.write(
-              memory === undefined
-                ? serializePendingRecord(note)
-                : serializeTrialRecord(memory, note),
-            )
+            await store.write(noteText(note))
             return note
           },
           async writeQuickNote(pending) {
             if (store.writeQuick === undefined) return false
-            await store.writeQuick(
-              memory === undefined
-                ? serializePendingRecord(pending)
-                : serializeTrialRecord(memory, pending),
-            )
+            await store.writeQuick(noteText(pending))
             return true
           },
           clear: () =>

@@ -141,12 +141,7 @@ async function reuse(
 ): Promise<LicenseState | undefined> {
   // Fresh (another instance just activated or validated it): asking Polar again would
   // only spend the rate limit that every instance behind one IP shares.
-  const cached = evaluate(grant, {
-    now: session.now(),
-    policy: session.policy,
-    fingerprint: grant.fingerprint,
-    lease: session.lease,
-  })
+  const cached = evaluated(session, grant, grant.fingerprint)
   if (cached.status === 'active') return cached
   const { state, failure } = await revalidate(session, record, grant)
   if (failure === undefined) return state
@@ -192,16 +187,7 @@ async function rekey(
     throw error
   }
   const moved = revalidatedGrant({ ...grant, key: origin.key }, result, session.now())
-  try {
-    await record.write(moved)
-  } catch (error) {
-    throw asStoreError(error, 'The license could not be saved')
-  }
-  return evaluate(moved, {
-    now: session.now(),
-    policy: session.policy,
-    fingerprint: origin.fingerprint,
-  })
+  return keep(session, record, moved)
 }
 
 /**
@@ -245,18 +231,32 @@ async function resume(
       createdAt: seen?.created_at ?? new Date(now).toISOString(),
     },
   }
-  try {
-    await record.write(grant)
-  } catch (error) {
-    // The note stays and still names the seat: the next activation resumes it.
-    throw asStoreError(error, 'The license could not be saved')
-  }
+  // A failed write leaves the note, which still names the seat: the next try resumes it.
+  return keep(session, record, grant)
+}
+
+/** What `grant` allows on the machine of `fingerprint` now. */
+function evaluated(session: OnlineSession, grant: Grant, fingerprint: string): LicenseState {
   return evaluate(grant, {
     now: session.now(),
     policy: session.policy,
-    fingerprint: origin.fingerprint,
+    fingerprint,
     lease: session.lease,
   })
+}
+
+/** Stores `grant` (a failure is a `store` error) and says what it allows now. */
+async function keep(
+  session: OnlineSession,
+  record: LockedRecord,
+  grant: Grant,
+): Promise<LicenseState> {
+  try {
+    await record.write(grant)
+  } catch (error) {
+    throw asStoreError(error, 'The license could not be saved')
+  }
+  return evaluated(session, grant, grant.fingerprint)
 }
 
 /** How far `take` got with the record before the durable write of the grant. */
@@ -316,12 +316,7 @@ async function take(
     const what = lease === undefined ? 'so the activation was undone' : 'activate again to retry'
     throw asStoreError(error, `The license could not be saved (${what})`)
   }
-  return evaluate(grant, {
-    now: session.now(),
-    policy: session.policy,
-    fingerprint,
-    lease: session.lease,
-  })
+  return evaluated(session, grant, fingerprint)
 }
 
 /** Never silently overwrite a record we could not read: it is moved aside first. */
@@ -451,12 +446,7 @@ async function held(
 ): Promise<LicenseState | undefined> {
   const stored = await session.records.read()
   if (stored.kind !== 'grant' || !sameSeat(stored.grant, origin)) return undefined
-  const state = evaluate(stored.grant, {
-    now: session.now(),
-    policy: session.policy,
-    fingerprint: origin.fingerprint,
-    lease: session.lease,
-  })
+  const state = evaluated(session, stored.grant, origin.fingerprint)
   return state.status === 'inactive' ? undefined : state
 }
 
