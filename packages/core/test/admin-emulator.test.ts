@@ -300,3 +300,51 @@ describe('organization API: limits and transport', () => {
     }
   })
 })
+
+describe('organization API: the read replica', () => {
+  // Polar's GETs read a replica (get_db_read_session); activate/deactivate write the primary.
+  it('does not list an activation taken within the lag, and still lists one freed within it', async () => {
+    const { emulator, call, org } = setup({ replicaLagMs: 1000 })
+    const key = emulator.createKey()
+    const old = emulator.addActivation(key, { label: 'old' })
+    emulator.advance(1000)
+
+    const taken = await call('/activate', {
+      method: 'POST',
+      body: { key: key.key, organization_id: org, label: 'new' },
+    })
+    expect(taken.status).toBe(200)
+    const freed = await call('/deactivate', {
+      method: 'POST',
+      body: { key: key.key, organization_id: org, activation_id: old.id },
+    })
+    expect(freed.status).toBe(204)
+
+    const stale = await call(`/${key.id}`)
+    expect(stale.json.activations.map((a: { id: string }) => a.id)).toEqual([old.id])
+    expect((await call(`/${key.id}/activations/${old.id}`)).status).toBe(200)
+    expect((await call(`/${key.id}/activations/${taken.json.id}`)).status).toBe(404)
+    // The primary knows better: the freed seat is gone for validate.
+    const validated = await call('/validate', {
+      method: 'POST',
+      body: { key: key.key, organization_id: org, activation_id: old.id },
+    })
+    expect(validated.status).toBe(404)
+
+    emulator.advance(1000)
+    const caughtUp = await call(`/${key.id}`)
+    expect(caughtUp.json.activations.map((a: { id: string }) => a.id)).toEqual([taken.json.id])
+  })
+
+  it('reads the primary by default, and setReplicaLag changes the lag', async () => {
+    const { emulator, call } = setup()
+    const key = emulator.createKey()
+    emulator.addActivation(key)
+    expect((await call(`/${key.id}`)).json.activations).toHaveLength(1)
+    emulator.setReplicaLag(60_000)
+    emulator.advance(60_000)
+    emulator.addActivation(key)
+    expect((await call(`/${key.id}`)).json.activations).toHaveLength(1)
+    expect(() => emulator.setReplicaLag(-1)).toThrow(RangeError)
+  })
+})

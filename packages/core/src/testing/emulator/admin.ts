@@ -261,6 +261,7 @@ export function removeActivation(ctx: AdminContext, activationId: string): boole
   if (activation === undefined || activation.deleted) return false
   activation.deleted = true
   activation.modifiedAt = ctx.now()
+  activation.deletedAt = activation.modifiedAt
   return true
 }
 
@@ -280,6 +281,7 @@ export function addActivation(
     createdAt: ctx.now(),
     modifiedAt: null,
     deleted: false,
+    deletedAt: null,
   }
   ctx.state.activations.set(activation.id, activation)
   return snapshotActivation(activation)

@@ -91,6 +91,13 @@ export interface PolarEmulator {
   /** Forgets rate-limit counters and blocks. */
   resetRateLimit(): void
   /**
+   * How far Polar's read replica trails its primary, in ms (default 0): the organization
+   * API's GETs (a key with its activations, one activation) do not yet see activations
+   * taken, and still list ones freed, within that time. Writes and the customer-portal
+   * routes read the primary.
+   */
+  setReplicaLag(ms: number): void
+  /**
    * Blocks a client as a refusal in another Polar zone does (`login-code` 900 s,
    * `checkout-confirm` 1800 s, …, or a number of seconds): the block is keyed by the client
    * alone, so the license routes answer 429 with that block's Retry-After until it ends.
@@ -125,6 +132,7 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
   const auth = createAuth(options.organizationRateLimit ?? 'default')
   const faults = createFaultQueue()
   const requests: EmulatorRequestLog[] = []
+  let replicaLag = checkReplicaLag(options.replicaLagMs ?? 0)
   const ctx: admin.AdminContext = {
     state,
     now,
@@ -139,6 +147,7 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
     limiter,
     auth,
     faults,
+    replicaLag: () => replicaLag,
     log: (entry: EmulatorRequestLog) => requests.push(Object.freeze(entry)),
   }
   const answer = (request: Request, arrival: Arrival): Promise<Answer> =>
@@ -205,6 +214,9 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
     setOffline: (offline) => faults.setOffline(offline),
     failNext: (count, kind) => faults.failNext(count, kind),
     resetRateLimit: () => limiter.reset(),
+    setReplicaLag(ms) {
+      replicaLag = checkReplicaLag(ms)
+    },
     blockClient(zone, client = IN_PROCESS_IP) {
       const seconds = typeof zone === 'number' ? zone : POLAR_BLOCK_SECONDS[zone]
       if (!Number.isFinite(seconds) || seconds <= 0) {
@@ -224,6 +236,13 @@ export function createPolarEmulator(options: PolarEmulatorOptions = {}): PolarEm
     },
   }
   return emulator
+}
+
+function checkReplicaLag(ms: number): number {
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new RangeError(`replicaLagMs: a number of ms, 0 or more; got ${ms}`)
+  }
+  return ms
 }
 
 /** Polar's versions are `YYYY-MM`; any other value could never be served. */

@@ -27,6 +27,8 @@ export interface OrgRoute {
   path: string
   text: string
   now: number
+  /** See `Call.readAt`. */
+  readAt: number
   subject: Subject | undefined
 }
 
@@ -98,6 +100,7 @@ export function routeOrg(state: EmulatorState, route: OrgRoute, reply: Reply): A
     query: new URL(request.url).searchParams,
     text: route.text,
     now: route.now,
+    readAt: route.readAt,
   }
   const outcome = found.handler(state, call)
   // What Starlette sends for an unhandled exception: plain text, not JSON.

@@ -7,7 +7,7 @@ import {
   type EmulatorState,
   type KeyRecord,
   licenseKeyJson,
-  liveActivations,
+  liveOnReplica,
 } from './state.js'
 
 /**
@@ -24,6 +24,8 @@ export interface Call {
   query: URLSearchParams
   text: string
   now: number
+  /** What the read replica has caught up to: GETs see activations as of this moment. */
+  readAt: number
 }
 
 export type Outcome = { status: number; body: unknown }
@@ -51,7 +53,8 @@ export function list(state: EmulatorState, call: Call): Outcome {
 export function getKey(state: EmulatorState, call: Call): Outcome {
   const found = findById(state, call, call.params[0] ?? '')
   if ('body' in found) return found
-  const activations = liveActivations(state, found.id)
+  const activations = [...state.activations.values()]
+    .filter((a) => a.licenseKeyId === found.id && liveOnReplica(a, call.readAt))
     .sort((a, b) => a.createdAt - b.createdAt)
     .map(activationJson)
   return { status: 200, body: { ...licenseKeyJson(state, found), activations } }
@@ -95,7 +98,11 @@ export function getActivation(state: EmulatorState, call: Call): Outcome {
   )
   if ('body' in found) return found
   const activation = activationId.ok ? state.activations.get(activationId.value) : undefined
-  if (activation === undefined || activation.deleted || activation.licenseKeyId !== found.id) {
+  if (
+    activation === undefined ||
+    !liveOnReplica(activation, call.readAt) ||
+    activation.licenseKeyId !== found.id
+  ) {
     return notFound
   }
   return {

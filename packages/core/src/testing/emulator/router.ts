@@ -21,6 +21,8 @@ export interface RouterDeps {
   limiter: RateLimiter
   auth: Auth
   faults: FaultQueue
+  /** How far Polar's read replica trails the primary, ms (the organization API's GETs). */
+  replicaLag(): number
   log(entry: EmulatorRequestLog): void
 }
 
@@ -167,7 +169,14 @@ export async function route(deps: RouterDeps, request: Request, arrival: Arrival
     return reply.json(outcome.status, outcome.body)
   }
   if (ORG_ROOT.test(path)) {
-    const call: OrgRoute = { request, path: path.replace(ORG_ROOT, ''), text, now, subject }
+    const call: OrgRoute = {
+      request,
+      path: path.replace(ORG_ROOT, ''),
+      text,
+      now,
+      readAt: now - deps.replicaLag(),
+      subject,
+    }
     return routeOrg(deps.state, call, reply)
   }
   return reply.json(404, { detail: 'Not Found' })

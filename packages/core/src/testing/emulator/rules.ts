@@ -56,6 +56,7 @@ export function activate(state: EmulatorState, body: ActivateBody, now: number):
     createdAt: now,
     modifiedAt: null,
     deleted: false,
+    deletedAt: null,
   }
   state.activations.set(activation.id, activation)
   return {
@@ -117,6 +118,7 @@ export function deactivate(state: EmulatorState, body: DeactivateBody, now: numb
   }
   activation.deleted = true
   activation.modifiedAt = now
+  activation.deletedAt = now
   return { status: 204, body: null }
 }
 

@@ -45,6 +45,8 @@ export interface ActivationRecord {
   createdAt: number
   modifiedAt: number | null
   deleted: boolean
+  /** When it was deactivated: Polar's read replica may still list it for a while. */
+  deletedAt: number | null
 }
 
 export interface CustomerRecord {
@@ -97,6 +99,15 @@ export function findKey(
 
 export function liveActivations(state: EmulatorState, keyId: string): ActivationRecord[] {
   return [...state.activations.values()].filter((a) => a.licenseKeyId === keyId && !a.deleted)
+}
+
+/**
+ * Whether Polar's read replica, which is `asOf` behind the primary's writes, sees the
+ * activation as live: the organization API's GETs read there (`get_db_read_session`).
+ */
+export function liveOnReplica(activation: ActivationRecord, asOf: number): boolean {
+  if (activation.createdAt > asOf) return false
+  return activation.deletedAt === null || activation.deletedAt > asOf
 }
 
 /** Polar's datetime form: microseconds when there is a fraction, `Z` for UTC. */

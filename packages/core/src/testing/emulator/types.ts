@@ -52,6 +52,12 @@ export interface PolarEmulatorOptions {
   polarVersions?: readonly string[] | undefined
   /** The default organization's id. Default: a random UUIDv4 (`emulator.organizationId`). */
   organizationId?: string | undefined
+  /**
+   * How far Polar's read replica trails its primary, in ms. Default 0. The organization
+   * API's GETs read the replica (`get_db_read_session`): activations taken within that
+   * time are not listed yet, ones freed within it still are. `setReplicaLag` changes it.
+   */
+  replicaLagMs?: number | undefined
 }
 
 export interface CreateKeyOptions {
