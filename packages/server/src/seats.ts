@@ -9,6 +9,11 @@ import type { ActivateInput } from './request-input.js'
  * oldest live activation carrying the fingerprint in `meta`. Every instance reads the
  * same list from Polar and applies the same rule, so racing requests agree on one
  * survivor and each frees the rest before it answers.
+ *
+ * Polar serves that list (`GET /v1/license-keys/{id}`) from a read replica that trails
+ * its writes: a seat just taken may be missing, one just freed may still be listed. So
+ * the seat Polar's activate just answered counts even when the list lacks it, and a
+ * listed seat is reused only once Polar's primary (validate with its id) confirms it.
  */
 
 type Activation = AdminLicenseKeyWithActivations['activations'][number]
@@ -67,8 +72,9 @@ export interface SeatContext {
 }
 
 /**
- * validate → (no activation limit: done) → get → reuse, or activate → get → free
- * duplicates. Requests to Polar: 2 on reuse, 4 on a new seat, plus one per duplicate freed.
+ * validate → (no activation limit: done) → get → reuse a confirmed seat, or activate → get
+ * → free duplicates. Requests to Polar: 3 on reuse, 4 on a new seat, plus one per
+ * duplicate freed and one per listed seat found already gone.
  */
 export async function takeSeat(ctx: SeatContext, input: ActivateInput): Promise<Seat> {
   const { admin, organizationId } = ctx
@@ -86,10 +92,9 @@ export async function takeSeat(ctx: SeatContext, input: ActivateInput): Promise<
     }
   }
   const before = await admin.get(licenseKey.id)
-  if (machineActivations(before.data, fingerprint).length > 0) {
-    return converge(ctx, key, before, fingerprint, undefined)
-  }
-  let created: string
+  const reused = await converge(ctx, key, before, fingerprint, undefined)
+  if (reused !== null) return reused
+  let created: Activation
   try {
     const activated = await admin.activate({
       key,
@@ -98,44 +103,81 @@ export async function takeSeat(ctx: SeatContext, input: ActivateInput): Promise<
       conditions: { [MACHINE_CONDITION]: fingerprint },
       meta: input.meta,
     })
-    created = activated.data.id
+    created = activated.data
   } catch (error) {
     // The limit may be full of our own racers' seats, or a lost answer may have taken one:
     // look again before giving up. Other verdicts (revoked, expired…) are final.
     if (!(error instanceof KeygateError) || !(error.transient || isLimit(error))) throw error
     const after = await admin.get(licenseKey.id)
-    if (machineActivations(after.data, fingerprint).length === 0) throw error
-    return converge(ctx, key, after, fingerprint, undefined)
+    const found = await converge(ctx, key, after, fingerprint, undefined)
+    if (found === null) throw error
+    return found
   }
-  return converge(ctx, key, await admin.get(licenseKey.id), fingerprint, created)
+  const after = await admin.get(licenseKey.id)
+  const seat = await converge(ctx, key, after, fingerprint, created)
+  if (seat === null) throw new Error('unreachable: the created activation is a candidate')
+  return seat
 }
 
 const isLimit = (error: KeygateError) => error.code === 'activation_limit_reached'
 
+/**
+ * This machine's seat among the listed ones (and the one this request just created, which
+ * a lagging replica may not list yet); the others carrying its fingerprint are freed.
+ * Null when no live seat is left: every listed one was already freed on the primary.
+ */
 async function converge(
   ctx: SeatContext,
   key: string,
   listed: Awaited<ReturnType<PolarAdminClient['get']>>,
   fingerprint: string,
   /** The activation this request created, if it created one. */
-  created: string | undefined,
-): Promise<Seat> {
-  const [survivor, ...duplicates] = machineActivations(listed.data, fingerprint)
-  if (survivor === undefined) {
-    // Our own fresh activation is gone already: freed by the seller or the customer meanwhile.
-    throw new KeygateError(
-      'activation_not_found',
-      'The new activation was removed while it was being set up. Try again.',
-    )
+  created: Activation | undefined,
+): Promise<Seat | null> {
+  const candidates = machineActivations(listed.data, fingerprint)
+  if (created !== undefined && !candidates.some((a) => a.id === created.id)) {
+    candidates.push(created)
+    candidates.sort(byAge)
   }
-  for (const duplicate of duplicates) {
+  let survivor: Activation | undefined
+  let licenseKey: PolarLicenseKey = listed.data
+  let serverTime = listed.serverTime
+  while (survivor === undefined) {
+    const candidate = candidates.shift()
+    if (candidate === undefined) return null
+    if (candidate.id === created?.id) {
+      survivor = candidate
+      break
+    }
+    const confirmed = await confirm(ctx, key, candidate.id, fingerprint)
+    if (confirmed === null) continue
+    survivor = candidate
+    licenseKey = confirmed.data
+    serverTime = confirmed.serverTime
+  }
+  for (const duplicate of candidates) {
     await free(ctx, key, duplicate.id)
   }
   return {
-    licenseKey: publicLicenseKey(listed.data, ctx.organizationId),
+    licenseKey: publicLicenseKey(licenseKey, ctx.organizationId),
     activation: publicActivation(survivor),
-    serverTime: listed.serverTime,
-    reused: survivor.id !== created,
+    serverTime,
+    reused: survivor.id !== created?.id,
+  }
+}
+
+/** The listed seat as Polar's primary sees it (renew's request); null when it is gone. */
+async function confirm(ctx: SeatContext, key: string, activationId: string, fingerprint: string) {
+  try {
+    return await ctx.admin.validate({
+      key,
+      organizationId: ctx.organizationId,
+      activationId,
+      conditions: { [MACHINE_CONDITION]: fingerprint },
+    })
+  } catch (error) {
+    if (error instanceof KeygateError && error.code === 'activation_not_found') return null
+    throw error
   }
 }
 

@@ -165,6 +165,46 @@ describe('POST /v1/activate', () => {
     expect(body.activation.id).toBe(live[0]?.id)
   })
 
+  // Polar answers GET /v1/license-keys/{id} from a read replica that trails its writes.
+  it('answers the seat Polar just gave even when the replica does not list it yet', async () => {
+    const s = await setup()
+    s.emulator.setReplicaLag(60_000)
+    const key = s.emulator.createKey()
+    const res = await s.post('/v1/activate', { key: key.key, fingerprint: 'fp' })
+
+    const live = s.emulator.listActivations(key)
+    expect(res.status).toBe(200)
+    expect(live).toHaveLength(1)
+    expect(res.json.activation.id).toBe(live[0]?.id)
+    expect(res.json.reused).toBe(false)
+  })
+
+  it('never hands out a seat freed a moment ago that the replica still lists', async () => {
+    const s = await setup()
+    const key = s.emulator.createKey()
+    const first = await s.post('/v1/activate', { key: key.key, fingerprint: 'fp' })
+    s.emulator.advance(120_000)
+    s.emulator.setReplicaLag(60_000)
+    const freed = await s.post('/v1/devices/free', {
+      key: key.key,
+      activation_id: first.json.activation.id,
+    })
+    expect(freed.status).toBe(200)
+
+    const again = await s.post('/v1/activate', { key: key.key, fingerprint: 'fp' })
+    const live = s.emulator.listActivations(key)
+    expect(again.status).toBe(200)
+    expect(live).toHaveLength(1)
+    expect(again.json.activation.id).toBe(live[0]?.id)
+    expect(again.json.activation.id).not.toBe(first.json.activation.id)
+    const renewed = await s.post('/v1/renew', {
+      key: key.key,
+      fingerprint: 'fp',
+      activation_id: again.json.activation.id,
+    })
+    expect(renewed.status).toBe(200)
+  })
+
   it('frees duplicates a crash left behind, keeping the oldest', async () => {
     const s = await setup()
     const key = s.emulator.createKey({ limitActivations: 3 })
