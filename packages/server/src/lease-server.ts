@@ -25,6 +25,7 @@ import {
 } from './request-input.js'
 import {
   machineActivations,
+  oldestFirst,
   publicActivation,
   publicLicenseKey,
   type Seat,
@@ -234,7 +235,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
         : machineActivations(listed.data, fingerprint).map((a) => a.id),
     )
     return {
-      devices: listed.data.activations.map((a) => ({
+      devices: oldestFirst(listed.data.activations).map((a) => ({
         ...publicActivation(a),
         current: current.has(a.id),
       })),

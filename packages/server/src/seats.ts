@@ -34,6 +34,11 @@ function byAge(a: Activation, b: Activation): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
 }
 
+/** Polar lists a key's activations in no set order (its query has no ORDER BY). */
+export function oldestFirst(activations: readonly Activation[]): Activation[] {
+  return [...activations].sort(byAge)
+}
+
 export function machineActivations(key: AdminLicenseKeyWithActivations, fingerprint: string) {
   return key.activations.filter((a) => a.meta[MACHINE_CONDITION] === fingerprint).sort(byAge)
 }

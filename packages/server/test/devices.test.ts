@@ -1,4 +1,6 @@
+import { createPolarEmulator } from '@keygate/core/testing'
 import { describe, expect, it } from 'vitest'
+import { createKeyPair, createLeaseServer } from '../src/index.js'
 import { type Json, setup } from './helpers.js'
 
 describe('POST /v1/devices and /v1/devices/free', () => {
@@ -17,6 +19,45 @@ describe('POST /v1/devices and /v1/devices/free', () => {
       ['Desktop', true],
     ])
     expect(res.json.devices[0].id).toBe(a.json.activation.id)
+  })
+
+  it('lists oldest first whatever order Polar lists them in', async () => {
+    // Polar's query for a key's activations has no ORDER BY: the order is the database's.
+    const polar = createPolarEmulator({ rateLimit: false })
+    const shuffled: typeof fetch = async (input, init) => {
+      const response = await polar.fetch(input, init)
+      const request = new Request(input, init)
+      if (request.method !== 'GET' || !response.ok) return response
+      const body = (await response.json()) as Json
+      body.activations?.reverse()
+      return new Response(JSON.stringify(body), { status: 200, headers: response.headers })
+    }
+    const keys = await createKeyPair()
+    const key = polar.createKey()
+    const token = polar.createAccessToken()
+    const server = createLeaseServer({
+      organizationId: polar.organizationId,
+      polarToken: token,
+      signingKey: keys.privateJwk,
+      server: 'http://127.0.0.1:9',
+      fetch: shuffled,
+    })
+    const post = async (path: string, body: unknown) => {
+      const res = await server.fetch(
+        new Request(`https://lease.example${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      )
+      return (await res.json()) as Json
+    }
+    for (const label of ['First', 'Second', 'Third']) {
+      await post('/v1/activate', { key: key.key, fingerprint: label, label })
+      polar.advance(1000)
+    }
+    const res = await post('/v1/devices', { key: key.key })
+    expect(res.devices.map((d: Json) => d.label)).toEqual(['First', 'Second', 'Third'])
   })
 
   it('frees one of its own devices, then that seat can be taken', async () => {
