@@ -1,3 +1,4 @@
+export { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './client-options.js'
 export {
   type DescribableError,
   type DescribeOptions,
@@ -56,7 +57,6 @@ export type { LeaseServerOptions } from './online/lease-client.js'
 export type { RevalidationTiming } from './online/schedule.js'
 // The HTTP client loads on its first request: importing core stays cheap.
 export { createPolarClient } from './polar/client.js'
-export { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './polar/client-options.js'
 // Polar's field rules (normalizeKey, checkMetadata, the limits…) are `@keygate/core/rules`:
 // the start-up check never runs them, so an app's start-up bundle need not carry them.
 export type {

@@ -1,3 +1,4 @@
+import { type ClientSettings, resolveClientSettings } from './client-options.js'
 import { KeygateError } from './errors.js'
 import { cachedWith, checkOffline, report, type Session, stateOf } from './offline/check.js'
 import { createHighWaterMark } from './offline/clock-mark.js'
@@ -32,15 +33,29 @@ export function createLicensing(options: LicensingOptions): Licensing {
     releasedAt:
       options.releasedAt === undefined ? undefined : toTime('releasedAt', options.releasedAt),
   }
+  const organizationId = checkUuid4('organizationId', options.organizationId).toLowerCase()
+  const now = options.now ?? Date.now
+  // Checked now, not at the first activate: a shipped app with a bad setting would tell its
+  // customer to check the key for typos.
+  const settings: ClientSettings | undefined =
+    options.client === undefined
+      ? resolveClientSettings({
+          server: options.server,
+          fetch: options.fetch,
+          timeoutMs: options.timeoutMs,
+          retry: options.retry,
+          now,
+        })
+      : undefined
   const session: Session = {
-    organizationId: checkUuid4('organizationId', options.organizationId).toLowerCase(),
+    organizationId,
     server: options.client?.baseURL ?? resolveServer(options.server),
     records,
     machine: options.machine,
     lease: leaseServer?.publicKey,
     trial,
     policy,
-    now: options.now ?? Date.now,
+    now,
     // Every state delivered says what it rests on; states of grants read carry their own.
     emitter: createStateEmitter((state) =>
       applyEntitlements(withIntegrity(state, records.integrity), rules),
@@ -55,7 +70,7 @@ export function createLicensing(options: LicensingOptions): Licensing {
     online ??= import('./online/index.js').then(
       ({ createOnlineSession, onlineCode }) => ({
         code: onlineCode,
-        session: createOnlineSession(session, options),
+        session: createOnlineSession(session, options, settings),
       }),
       (cause: unknown) => {
         online = undefined

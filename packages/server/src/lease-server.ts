@@ -184,12 +184,15 @@ type Handler = (ctx: Context, body: Record<string, unknown>) => Promise<unknown>
 const HANDLERS: Readonly<Record<string, Handler>> = {
   [ROUTES.activate]: async (ctx, body) => {
     const input = activateInput(body)
+    // A key that cannot sign must fail before Polar gives a seat no lease will name.
+    await ctx.signer.ready()
     const seat = await takeSeat(ctx, input)
     return { ...(await leaseAnswer(ctx, seat, input.fingerprint)), reused: seat.reused }
   },
 
   [ROUTES.renew]: async (ctx, body) => {
     const { key, fingerprint, activationId } = renewInput(body)
+    await ctx.signer.ready()
     const validated = await ctx.admin.validate({
       key,
       organizationId: ctx.organizationId,

@@ -100,6 +100,8 @@ function badKey(why: string): KeygateError {
 
 export interface LeaseSigner {
   readonly kid: Promise<string>
+  /** Resolves once the key is proved (rejects as `sign` would): asked before Polar is. */
+  ready(): Promise<void>
   sign(claims: LeaseClaims): Promise<string>
   signTrial(claims: TrialClaims): Promise<string>
 }
@@ -141,6 +143,9 @@ export function createLeaseSigner(jwk: Ed25519PrivateJwk): LeaseSigner {
   }
   return {
     kid,
+    async ready() {
+      await key()
+    },
     async sign(claims) {
       const signing = await key()
       const { iat, exp, ...rest } = claims

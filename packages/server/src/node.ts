@@ -5,6 +5,9 @@ import { KeygateError } from '@keygate/core'
 import type { LeaseServer } from './lease-server.js'
 import { MAX_BODY_BYTES } from './request-input.js'
 
+// The headers of every answer of the protocol, these two included.
+const JSON_NO_STORE = { 'content-type': 'application/json', 'cache-control': 'no-store' }
+
 export interface ServeOptions {
   /** Default 0: any free port (read it from `url`). */
   port?: number | undefined
@@ -28,7 +31,7 @@ export async function serve(
   const sockets = new Set<Socket>()
   const http = createServer((req, res) => {
     answer(server, host, req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
+      if (!res.headersSent) res.writeHead(500, JSON_NO_STORE)
       res.end('{"error":{"code":"server","message":"[keygate] The lease server failed."}}')
     })
   })
@@ -73,7 +76,7 @@ async function answer(
     size += (chunk as Buffer).length
     // Refuse before buffering more: the handler would refuse it anyway.
     if (size > MAX_BODY_BYTES) {
-      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' })
+      res.writeHead(413, { ...JSON_NO_STORE, connection: 'close' })
       res.end(
         '{"error":{"code":"invalid_input","message":"[keygate] The request body is too large."}}',
       )

@@ -158,4 +158,29 @@ describe('errors', () => {
     expect(((await res.json()) as Json).error.code).toBe('server')
     expect(logs.join('\n')).toMatch(/x is not the public key of d/)
   })
+
+  // Every customer who tried to activate would otherwise hold a seat the app never learnt of.
+  it('with a broken signing key, an activation asks Polar nothing and takes no seat', async () => {
+    const s = await setup()
+    const other = await createKeyPair()
+    const key = s.emulator.createKey({ limitActivations: 1 })
+    const mismatched = createLeaseServer({
+      organizationId: s.emulator.organizationId,
+      polarToken: s.token,
+      signingKey: { ...s.keys.privateJwk, x: other.publicJwk.x },
+      server: 'http://127.0.0.1:9',
+      fetch: s.emulator.fetch,
+      log: () => {},
+    })
+    const res = await mismatched.fetch(
+      new Request('https://l.example/v1/activate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: key.key, fingerprint: 'f' }),
+      }),
+    )
+    expect(res.status).toBe(500)
+    expect(s.emulator.listActivations(key)).toEqual([])
+    expect(s.emulator.requests).toEqual([])
+  })
 })

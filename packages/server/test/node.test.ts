@@ -36,6 +36,8 @@ describe('serve (node:http)', () => {
         body: 'x'.repeat(200_000),
       })
       expect(huge.status).toBe(413)
+      // Like every answer of the protocol: no proxy may keep it.
+      expect(huge.headers.get('cache-control')).toBe('no-store')
     } finally {
       await running.close()
       await polar.close()

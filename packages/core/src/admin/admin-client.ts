@@ -1,12 +1,12 @@
-import { KeygateError } from '../errors.js'
-import { activateBody, assertDeactivated, deactivateBody, validateBody } from '../polar/bodies.js'
 import {
   checkBaseURL,
   checkHeaderValue,
   checkNumber,
   DEFAULT_RETRY,
   DEFAULT_TIMEOUT_MS,
-} from '../polar/client-options.js'
+} from '../client-options.js'
+import { KeygateError } from '../errors.js'
+import { activateBody, assertDeactivated, deactivateBody, validateBody } from '../polar/bodies.js'
 import type { RequestContext } from '../polar/error-mapping.js'
 import { defaultSleep } from '../polar/retry.js'
 import { checkUuid4 } from '../polar/rules.js'

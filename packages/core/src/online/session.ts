@@ -1,5 +1,5 @@
+import type { ClientSettings } from '../client-options.js'
 import type { Session } from '../offline/check.js'
-import { resolveClientSettings } from '../polar/client-options.js'
 import { clientFromSettings } from '../polar/http-client.js'
 import { createPacer, type Pacer, pacedClient, pacerOf } from '../polar/pacer.js'
 import { defaultSleep } from '../polar/retry.js'
@@ -30,7 +30,12 @@ export interface OnlineSession extends Session {
   leaseServer: LeaseClient | undefined
 }
 
-export function createOnlineSession(session: Session, options: LicensingOptions): OnlineSession {
+/** `settings`: the client options `createLicensing` checked, whenever `options.client` is unset. */
+export function createOnlineSession(
+  session: Session,
+  options: LicensingOptions,
+  settings: ClientSettings | undefined,
+): OnlineSession {
   const given = options.client
   // A client from `createPolarClient` paces every attempt itself; any other is paced per call.
   const pacer = (given && pacerOf(given)) ?? createPacer({ now: session.now, sleep: defaultSleep })
@@ -46,14 +51,7 @@ export function createOnlineSession(session: Session, options: LicensingOptions)
     client() {
       client ??= Promise.resolve().then(() => {
         if (given) return pacerOf(given) ? given : pacedClient(given, pacer)
-        const settings = resolveClientSettings({
-          server: session.server,
-          fetch: options.fetch,
-          timeoutMs: options.timeoutMs,
-          retry: options.retry,
-          now: session.now,
-        })
-        return clientFromSettings(settings, pacer)
+        return clientFromSettings(settings as ClientSettings, pacer)
       })
       client.catch(() => {
         client = undefined

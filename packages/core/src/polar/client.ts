@@ -1,5 +1,5 @@
+import { resolveClientSettings } from '../client-options.js'
 import { KeygateError } from '../errors.js'
-import { resolveClientSettings } from './client-options.js'
 import { createPacer, registerPacer } from './pacer.js'
 import type { PolarClient, PolarClientOptions } from './types.js'
 

@@ -1,6 +1,6 @@
+import type { ClientSettings } from '../client-options.js'
 import { maskKey } from '../errors.js'
 import { activateBody, assertDeactivated, deactivateBody, validateBody } from './bodies.js'
-import type { ClientSettings } from './client-options.js'
 import { checkPolarVersion, type RawResponse, type RequestContext } from './error-mapping.js'
 import { createPacer, type Pacer, registerPacer } from './pacer.js'
 import { defaultSleep, type Endpoint } from './retry.js'

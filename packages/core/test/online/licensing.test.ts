@@ -231,6 +231,30 @@ describe('activate', () => {
       createLicensing({ ...base, leaseServer: { url, publicKey } as never }),
     ).not.toThrow()
   })
+
+  // Found only at the first activate, a bad setting would reach the customer as "check
+  // the key for typos" (describe's words for invalid_input) in a shipped app.
+  it('refuses bad client options up front, as createPolarClient does', () => {
+    const base = {
+      store: memoryStore(),
+      machine: staticMachine('fp'),
+      organizationId: '1dbfc517-0bbf-4301-9ba8-555ca42b9737',
+    }
+    const bad: Array<[string, object]> = [
+      ['a server name', { server: 'staging' }],
+      ['another scheme', { server: 'ftp://polar.example.com' }],
+      ['a negative timeout', { timeoutMs: -5 }],
+      ['too many retries', { retry: 99 }],
+    ]
+    for (const [what, options] of bad) {
+      expect(() => createLicensing({ ...base, ...options }), what).toThrow(
+        expect.objectContaining({ code: 'invalid_input' }),
+      )
+    }
+    expect(() =>
+      createLicensing({ ...base, server: 'sandbox', timeoutMs: 5000, retry: 0 }),
+    ).not.toThrow()
+  })
 })
 
 describe('check', () => {

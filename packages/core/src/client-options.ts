@@ -1,5 +1,6 @@
-import { KeygateError } from '../errors.js'
-import { type PolarClientOptions, resolveServer } from './types.js'
+import { KeygateError } from './errors.js'
+import { resolveServer } from './offline/origin.js'
+import type { PolarClientOptions } from './polar/types.js'
 
 /**
  * The Polar clients' option checks, kept apart from the HTTP code so that
