@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { staticMachine } from '../../src/machine.js'
 import type { Keychain } from '../../src/offline/integrity.js'
 import type { LicenseState } from '../../src/offline/state.js'
-import type { MemoryStore } from '../../src/store.js'
+import { type MemoryStore, memoryStore } from '../../src/store.js'
 import { DAY, HOUR, setup, T0 } from './licensing-fixture.js'
 
 /**
@@ -367,5 +368,63 @@ describe('a record signed with the keychain key', () => {
     await licensing.activate(t.key.key)
     for (let i = 0; i < 5; i++) await licensing.check({ online: 'never' })
     expect(chain.calls).toBe(1)
+  })
+})
+
+describe('a record copied to another machine and edited to look like its own', () => {
+  /** Machine A activates (the key's only seat); its record is copied to machine B, edited by `change`. */
+  async function copiedToB(change: (record: Record<string, unknown>) => void, chain?: Keychain) {
+    const t = setup({ limitActivations: 1 })
+    await t.licensing.activate(t.key.key)
+    const storeB = memoryStore()
+    const record = JSON.parse((await t.store.read()) ?? 'null') as Record<string, unknown>
+    record.fingerprint = 'fp-machine-b'
+    change(record)
+    await storeB.write(JSON.stringify(record, null, 2))
+    const machine = staticMachine('fp-machine-b', 'Bob’s desktop')
+    const b = t.make({
+      store: storeB,
+      machine,
+      ...(chain === undefined ? {} : { keychain: chain }),
+    })
+    return { t, b, storeB }
+  }
+
+  it.each([
+    ['no keychain', undefined],
+    ['a keychain on B', keychain(9)],
+  ])(
+    'the fingerprint edited (%s): Polar is asked with B’s conditions and refuses',
+    async (_, chain) => {
+      const { t, b } = await copiedToB(() => {}, chain)
+      t.advance(2 * DAY)
+      const state = await b.check()
+      expect(state).toMatchObject({ status: 'inactive', reason: 'conditions_mismatch' })
+      // Machine A keeps its seat.
+      expect(await t.licensing.check()).toMatchObject({ status: 'active' })
+    },
+  )
+
+  it('rewritten without its seat (activation null) for a key that uses seats: locked online, and B needs a seat of its own', async () => {
+    const { t, b, storeB } = await copiedToB((r) => {
+      r.activation = null
+      r.conditions = {}
+    }, keychain(9))
+    t.advance(2 * DAY)
+    expect(await b.check()).toMatchObject({ status: 'inactive', reason: 'activation_not_found' })
+    expect(await b.check({ online: 'never' })).not.toMatchObject({ status: 'active' })
+    // Activating on B needs a seat of its own: the only one is A's.
+    await expect(b.activate(t.key.key)).rejects.toMatchObject({ code: 'activation_limit_reached' })
+    expect(JSON.parse((await storeB.read()) ?? '{}')).toMatchObject({ activation: null })
+  })
+
+  it('its key edited, then the real key activated on B: A’s seat is not taken over (rekey)', async () => {
+    const { t, b } = await copiedToB((r) => {
+      delete r.encodedKey
+      r.v = 1
+      r.key = 'SOMETHING-ELSE'
+    })
+    await expect(b.activate(t.key.key)).rejects.toMatchObject({ code: 'activation_limit_reached' })
+    expect(await t.licensing.check()).toMatchObject({ status: 'active' })
   })
 })
