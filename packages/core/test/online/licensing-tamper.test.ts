@@ -428,3 +428,33 @@ describe('a record copied to another machine and edited to look like its own', (
     expect(await t.licensing.check()).toMatchObject({ status: 'active' })
   })
 })
+
+describe('a keychain-signed record downgraded to a plain one, then edited', () => {
+  // Left open (reported): a plain record read where a keychain exists is trusted as
+  // `integrity: 'none'` (README, Trust), because keygate writes one itself when the keychain
+  // cannot be reached at a write, and records of older versions are plain. No memory kept in
+  // the keychain tells a downgrade from those: its entries can be deleted as well. Closing it
+  // means refusing plain records offline where a keychain exists (`tampered` until an online
+  // validation signs it) and never writing one once the keychain signed: a policy change
+  // (an upgrade or a locked keyring then needs Polar once) for the maintainers to decide.
+  it.skip('a revoked key, MAC stripped, verdict removed, times moved to now: never active offline', async () => {
+    const t = setup()
+    const licensing = t.make({ keychain: keychain() })
+    await licensing.activate(t.key.key)
+    t.emulator.revoke(t.key)
+    t.advance(2 * DAY)
+    expect(await licensing.check()).toMatchObject({ reason: 'revoked' })
+    await edit(t.store, (r) => {
+      delete r.mac
+      delete r.sealedKey
+      delete r.verdict
+      r.v = 1
+      r.key = t.key.key
+      r.validatedAt = t.clock.now
+      r.localValidatedAt = t.clock.now
+      r.clockHighWater = t.clock.now
+    })
+    t.emulator.setOffline(true)
+    expect(await t.make({ keychain: keychain() }).check()).not.toMatchObject({ status: 'active' })
+  })
+})
