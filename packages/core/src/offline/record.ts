@@ -203,8 +203,9 @@ export function recordAccess(
               seen?.kind === 'grant' &&
               seen.integrity === 'none' &&
               seen.grant.localValidatedAt === grant.localValidatedAt
+            // `seen` stays what was read: a later write in this lock that puts the unverified
+            // grant back (a refused activation restoring it) must not sign it either.
             await store.write(unverified ? serializeGrant(grant) : await sealed(grant))
-            seen = undefined
           },
           async writePending(pending, key) {
             const note = key === undefined ? pending : { ...pending, ...(await storedKey(key)) }

@@ -224,6 +224,32 @@ describe('a record signed with the keychain key', () => {
     expect(t.endpoints(before)).toEqual(['validate'])
   })
 
+  it('a record whose MAC was removed is not signed by a failed activation of another key', async () => {
+    const t = setup()
+    const licensing = t.make({ keychain: keychain() })
+    await licensing.activate(t.key.key)
+    t.emulator.revoke(t.key)
+    t.advance(2 * DAY)
+    expect(await licensing.check()).toMatchObject({ reason: 'revoked' })
+    await edit(t.store, (r) => {
+      delete r.mac
+      delete r.sealedKey
+      delete r.verdict
+      r.v = 1
+      r.key = t.key.key
+      r.localValidatedAt = t.clock.now
+      r.clockHighWater = t.clock.now
+    })
+    const app = t.make({ keychain: keychain() })
+    // Refused by Polar: the record is put back as it was, and so stays unsigned.
+    await expect(app.activate('NOT-A-REAL-KEY')).rejects.toMatchObject({ code: 'key_not_found' })
+    expect(JSON.parse((await t.store.read()) ?? '{}')).not.toHaveProperty('mac')
+    expect(await t.make({ keychain: keychain() }).check({ online: 'never' })).toMatchObject({
+      integrity: 'none',
+    })
+    expect(await t.make({ keychain: keychain() }).check()).toMatchObject({ reason: 'revoked' })
+  })
+
   it('reads an older record (plain key, no MAC) and signs it at the next validation only', async () => {
     const t = setup()
     await t.licensing.activate(t.key.key)
