@@ -250,6 +250,9 @@ export function recordAccess(
   /** The memory ended at `at`, re-signed, and its keychain copy updated. Best effort. */
   async function endTrial(trial: TrialMemory, at: number): Promise<TrialMemory> {
     const keys = await recordKeys().catch(() => null)
+    // Only a memory whose MAC verifies is signed again: one carried by a grant read without
+    // its MAC is whatever its writer said, and stays refused as a trial.
+    if (keys !== null && !checkTrial(keys, trial).ok) return trial
     const ended = sealTrial(keys, { ...trial, endedAt: at })
     await rememberTrial(ended).catch(() => undefined)
     return ended
