@@ -203,8 +203,9 @@ export function recordAccess(
               seen?.kind === 'grant' &&
               seen.integrity === 'none' &&
               seen.grant.localValidatedAt === grant.localValidatedAt
+            // `seen` stays what was read: a later write in this lock that puts the unverified
+            // grant back (a refused activation restoring it) must not sign it either.
             await store.write(unverified ? serializeGrant(grant) : await sealed(grant))
-            seen = undefined
           },
           async writePending(pending, key) {
             const note = key === undefined ? pending : { ...pending, ...(await storedKey(key)) }
@@ -249,6 +250,9 @@ export function recordAccess(
   /** The memory ended at `at`, re-signed, and its keychain copy updated. Best effort. */
   async function endTrial(trial: TrialMemory, at: number): Promise<TrialMemory> {
     const keys = await recordKeys().catch(() => null)
+    // Only a memory whose MAC verifies is signed again: one carried by a grant read without
+    // its MAC is whatever its writer said, and stays refused as a trial.
+    if (keys !== null && !checkTrial(keys, trial).ok) return trial
     const ended = sealTrial(keys, { ...trial, endedAt: at })
     await rememberTrial(ended).catch(() => undefined)
     return ended

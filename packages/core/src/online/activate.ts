@@ -175,7 +175,8 @@ async function rekey(
       key: origin.key,
       organizationId: origin.organizationId,
       activationId: grant.activation.id,
-      conditions: grant.conditions,
+      // This machine's conditions, not the record's (see revalidate).
+      conditions: machineConditions(origin.fingerprint),
     })
   } catch (error) {
     const reason = isKeygateError(error) ? verdictReason(error) : null
@@ -186,7 +187,11 @@ async function rekey(
     if (notOurs) return undefined
     throw error
   }
-  const moved = revalidatedGrant({ ...grant, key: origin.key }, result, session.now())
+  const moved = revalidatedGrant(
+    { ...grant, key: origin.key, conditions: machineConditions(origin.fingerprint) },
+    result,
+    session.now(),
+  )
   return keep(session, record, moved)
 }
 

@@ -5,7 +5,12 @@ import type { Grant } from '../offline/grant.js'
 import type { InactiveReason } from '../offline/reasons.js'
 import { asStoreError, type LockedRecord } from '../offline/record.js'
 import type { LicenseState } from '../offline/state.js'
-import { grantWithVerdict, revalidatedGrant, verdictReason } from './grant-from-polar.js'
+import {
+  grantWithVerdict,
+  machineConditions,
+  revalidatedGrant,
+  verdictReason,
+} from './grant-from-polar.js'
 import { renewLease } from './lease-renew.js'
 import type { OnlineSession } from './session.js'
 
@@ -98,15 +103,20 @@ export async function revalidate(
     if (session.leaseServer !== undefined) {
       outcome = await renewLease(session, grant)
     } else {
+      // The conditions come from this machine's fingerprint, never from the record: a
+      // record copied here with its fingerprint edited would otherwise send the first
+      // machine's conditions, and Polar would confirm that machine's seat for this one.
+      const conditions = machineConditions(fingerprint)
       const polar = await session.client()
       const result = await polar.validate({
         key: grant.key,
         organizationId: grant.organizationId,
-        ...(grant.activation === null
-          ? {}
-          : { activationId: grant.activation.id, conditions: grant.conditions }),
+        ...(grant.activation === null ? {} : { activationId: grant.activation.id, conditions }),
       })
-      outcome = revalidatedGrant(grant, result, now())
+      if (grant.activation === null && result.data.limit_activations !== null) {
+        throw seatless(result.data.display_key)
+      }
+      outcome = revalidatedGrant({ ...grant, conditions }, result, now())
     }
   } catch (error) {
     failure = asKeygateError(error)
@@ -168,6 +178,19 @@ async function probeNotFound(
     // Revoked or expired meanwhile says more; a failed probe leaves the first answer.
     return probe ?? 'activation_not_found'
   }
+}
+
+/**
+ * A grant without a seat is what activating a key whose benefit supports no activations
+ * leaves; Polar answering with an activation limit means the key uses seats, so a seat-less
+ * record of it (hand-written, or an edited copy) would run on any number of machines.
+ */
+function seatless(displayKey: string): KeygateError {
+  return new KeygateError(
+    'activation_not_found',
+    `The license key ${displayKey} is activated per machine, and this machine holds no ` +
+      'activation of it. Activate this machine again.',
+  )
 }
 
 function asKeygateError(error: unknown): KeygateError {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { staticMachine } from '../../src/machine.js'
 import type { Keychain } from '../../src/offline/integrity.js'
 import type { LicenseState } from '../../src/offline/state.js'
-import type { MemoryStore } from '../../src/store.js'
+import { type MemoryStore, memoryStore } from '../../src/store.js'
 import { DAY, HOUR, setup, T0 } from './licensing-fixture.js'
 
 /**
@@ -223,6 +224,32 @@ describe('a record signed with the keychain key', () => {
     expect(t.endpoints(before)).toEqual(['validate'])
   })
 
+  it('a record whose MAC was removed is not signed by a failed activation of another key', async () => {
+    const t = setup()
+    const licensing = t.make({ keychain: keychain() })
+    await licensing.activate(t.key.key)
+    t.emulator.revoke(t.key)
+    t.advance(2 * DAY)
+    expect(await licensing.check()).toMatchObject({ reason: 'revoked' })
+    await edit(t.store, (r) => {
+      delete r.mac
+      delete r.sealedKey
+      delete r.verdict
+      r.v = 1
+      r.key = t.key.key
+      r.localValidatedAt = t.clock.now
+      r.clockHighWater = t.clock.now
+    })
+    const app = t.make({ keychain: keychain() })
+    // Refused by Polar: the record is put back as it was, and so stays unsigned.
+    await expect(app.activate('NOT-A-REAL-KEY')).rejects.toMatchObject({ code: 'key_not_found' })
+    expect(JSON.parse((await t.store.read()) ?? '{}')).not.toHaveProperty('mac')
+    expect(await t.make({ keychain: keychain() }).check({ online: 'never' })).toMatchObject({
+      integrity: 'none',
+    })
+    expect(await t.make({ keychain: keychain() }).check()).toMatchObject({ reason: 'revoked' })
+  })
+
   it('reads an older record (plain key, no MAC) and signs it at the next validation only', async () => {
     const t = setup()
     await t.licensing.activate(t.key.key)
@@ -367,5 +394,93 @@ describe('a record signed with the keychain key', () => {
     await licensing.activate(t.key.key)
     for (let i = 0; i < 5; i++) await licensing.check({ online: 'never' })
     expect(chain.calls).toBe(1)
+  })
+})
+
+describe('a record copied to another machine and edited to look like its own', () => {
+  /** Machine A activates (the key's only seat); its record is copied to machine B, edited by `change`. */
+  async function copiedToB(change: (record: Record<string, unknown>) => void, chain?: Keychain) {
+    const t = setup({ limitActivations: 1 })
+    await t.licensing.activate(t.key.key)
+    const storeB = memoryStore()
+    const record = JSON.parse((await t.store.read()) ?? 'null') as Record<string, unknown>
+    record.fingerprint = 'fp-machine-b'
+    change(record)
+    await storeB.write(JSON.stringify(record, null, 2))
+    const machine = staticMachine('fp-machine-b', 'Bob’s desktop')
+    const b = t.make({
+      store: storeB,
+      machine,
+      ...(chain === undefined ? {} : { keychain: chain }),
+    })
+    return { t, b, storeB }
+  }
+
+  it.each([
+    ['no keychain', undefined],
+    ['a keychain on B', keychain(9)],
+  ])(
+    'the fingerprint edited (%s): Polar is asked with B’s conditions and refuses',
+    async (_, chain) => {
+      const { t, b } = await copiedToB(() => {}, chain)
+      t.advance(2 * DAY)
+      const state = await b.check()
+      expect(state).toMatchObject({ status: 'inactive', reason: 'conditions_mismatch' })
+      // Machine A keeps its seat.
+      expect(await t.licensing.check()).toMatchObject({ status: 'active' })
+    },
+  )
+
+  it('rewritten without its seat (activation null) for a key that uses seats: locked online, and B needs a seat of its own', async () => {
+    const { t, b, storeB } = await copiedToB((r) => {
+      r.activation = null
+      r.conditions = {}
+    }, keychain(9))
+    t.advance(2 * DAY)
+    expect(await b.check()).toMatchObject({ status: 'inactive', reason: 'activation_not_found' })
+    expect(await b.check({ online: 'never' })).not.toMatchObject({ status: 'active' })
+    // Activating on B needs a seat of its own: the only one is A's.
+    await expect(b.activate(t.key.key)).rejects.toMatchObject({ code: 'activation_limit_reached' })
+    expect(JSON.parse((await storeB.read()) ?? '{}')).toMatchObject({ activation: null })
+  })
+
+  it('its key edited, then the real key activated on B: A’s seat is not taken over (rekey)', async () => {
+    const { t, b } = await copiedToB((r) => {
+      delete r.encodedKey
+      r.v = 1
+      r.key = 'SOMETHING-ELSE'
+    })
+    await expect(b.activate(t.key.key)).rejects.toMatchObject({ code: 'activation_limit_reached' })
+    expect(await t.licensing.check()).toMatchObject({ status: 'active' })
+  })
+})
+
+describe('a keychain-signed record downgraded to a plain one, then edited', () => {
+  // Left open (reported): a plain record read where a keychain exists is trusted as
+  // `integrity: 'none'` (README, Trust), because keygate writes one itself when the keychain
+  // cannot be reached at a write, and records of older versions are plain. No memory kept in
+  // the keychain tells a downgrade from those: its entries can be deleted as well. Closing it
+  // means refusing plain records offline where a keychain exists (`tampered` until an online
+  // validation signs it) and never writing one once the keychain signed: a policy change
+  // (an upgrade or a locked keyring then needs Polar once) for the maintainers to decide.
+  it.skip('a revoked key, MAC stripped, verdict removed, times moved to now: never active offline', async () => {
+    const t = setup()
+    const licensing = t.make({ keychain: keychain() })
+    await licensing.activate(t.key.key)
+    t.emulator.revoke(t.key)
+    t.advance(2 * DAY)
+    expect(await licensing.check()).toMatchObject({ reason: 'revoked' })
+    await edit(t.store, (r) => {
+      delete r.mac
+      delete r.sealedKey
+      delete r.verdict
+      r.v = 1
+      r.key = t.key.key
+      r.validatedAt = t.clock.now
+      r.localValidatedAt = t.clock.now
+      r.clockHighWater = t.clock.now
+    })
+    t.emulator.setOffline(true)
+    expect(await t.make({ keychain: keychain() }).check()).not.toMatchObject({ status: 'active' })
   })
 })

@@ -183,6 +183,36 @@ describe('a trial kept with a keychain', () => {
     expect(words(state).title).toBe('Trial record changed')
   })
 
+  it('a hand-written plain grant carrying a forged trial gets no MAC on it (key unknown to Polar)', async () => {
+    const t = setup()
+    const chain = keychain()
+    await t.make({ keychain: chain, trial: { days: 14 } }).check()
+    t.advance(15 * DAY)
+    const now = t.clock.now
+    // A plain grant for a key Polar never issued, its clock mark a year ahead (so check()
+    // goes online at once), carrying a trial that ends in a year and has not ended.
+    const plain = memoryStore()
+    await t.make({ store: plain }).activate(t.key.key)
+    const grant = JSON.parse((await plain.read()) ?? '') as Record<string, unknown>
+    delete grant.localValidatedAt
+    grant.encodedKey = Buffer.from('NOT-A-REAL-KEY').toString('base64url')
+    grant.clockHighWater = now + 365 * DAY
+    grant.trial = { startedAt: now, endsAt: now + 366 * DAY, clockHighWater: now }
+    await t.store.write(JSON.stringify(grant))
+    await t.make({ keychain: chain, trial: { days: 14 } }).check()
+    // The trial cut out of the record Polar's verdict was written into, as a trial record.
+    const after = JSON.parse((await t.store.read()) ?? '') as { trial: unknown }
+    await t.store.write(JSON.stringify({ v: 1, trial: after.trial }))
+    expect(await t.make({ keychain: chain, trial: { days: 14 } }).check()).not.toMatchObject({
+      status: 'trial',
+    })
+    // Nor does the keychain's copy of the trial (what a deleted record falls back to).
+    await t.store.clear()
+    expect(await t.make({ keychain: chain, trial: { days: 14 } }).check()).not.toMatchObject({
+      status: 'trial',
+    })
+  })
+
   it('an edited keychain copy is refused once the record is gone', async () => {
     const t = setup()
     const chain = keychain()
