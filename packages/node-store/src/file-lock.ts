@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs'
-import { lstat } from 'node:fs/promises'
+import { lstat, mkdir, rmdir } from 'node:fs/promises'
 import { KeygateError } from '@keygate/core'
 import { ensureDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
@@ -90,7 +90,9 @@ async function acquire(settings: FileLockSettings, deadline: number): Promise<He
     const obstacle = await obstacleAt(settings)
     if (obstacle === 'cleared') continue
     if (obstacle === undefined) {
-      const release = await tryLock(lockFile, settings, onCompromised)
+      const release = (await looksStale(settings))
+        ? await takeOver(lockFile, settings, onCompromised)
+        : await tryLock(lockFile, settings, NEVER_STALE, onCompromised)
       if (release !== undefined) {
         return {
           release: () => release().catch(() => undefined), // a compromised lock is already gone
@@ -112,17 +114,63 @@ async function acquire(settings: FileLockSettings, deadline: number): Promise<He
 
 type LockFn = Awaited<ReturnType<typeof loadLockfile>>['lock']
 
+/**
+ * proper-lockfile takes over a stale lock by stat, then rmdir, then mkdir: two processes
+ * that both saw it stale can both hold it, the second removing the first's fresh lock. So
+ * it only ever takes over with the takeover folder (`<lock>.takeover`) held, made with
+ * mkdir: one process at a time, and while it holds that, nobody else removes the lock.
+ * Every other attempt passes a stale time nothing reaches, so it can only mkdir.
+ */
+const NEVER_STALE = Number.MAX_SAFE_INTEGER
+
+async function looksStale(settings: FileLockSettings): Promise<boolean> {
+  try {
+    const info = await lstat(settings.lockPath)
+    return info.isDirectory() && Date.now() - info.mtimeMs > settings.staleMs
+  } catch {
+    return false
+  }
+}
+
+async function takeOver(
+  lockFile: LockFn,
+  settings: FileLockSettings,
+  onCompromised: (error: Error) => void,
+): Promise<(() => Promise<void>) | undefined> {
+  const takeover = `${settings.lockPath}.takeover`
+  try {
+    await mkdir(takeover)
+  } catch (error) {
+    // Not creatable (a read-only folder): an attempt that can only mkdir says what is wrong.
+    if (errnoCode(error) !== 'EEXIST') {
+      return tryLock(lockFile, settings, NEVER_STALE, onCompromised)
+    }
+    // Held for a few milliseconds only: one this old was left by a taker that crashed.
+    const info = await lstat(takeover).catch(() => undefined)
+    if (info !== undefined && Date.now() - info.mtimeMs > settings.staleMs) {
+      await rmdir(takeover).catch(() => undefined)
+    }
+    return undefined
+  }
+  try {
+    return await tryLock(lockFile, settings, settings.staleMs, onCompromised)
+  } finally {
+    await rmdir(takeover).catch(() => undefined)
+  }
+}
+
 /** One attempt: the release function, or undefined when the lock is busy (try again). */
 async function tryLock(
   lockFile: LockFn,
   settings: FileLockSettings,
+  staleMs: number,
   onCompromised: (error: Error) => void,
 ): Promise<(() => Promise<void>) | undefined> {
   try {
     return await lockFile(settings.file, {
       realpath: false, // the record may not exist yet
       lockfilePath: settings.lockPath,
-      stale: settings.staleMs,
+      stale: staleMs,
       // Refresh at a quarter of the stale window, so a busy event loop or a short
       // system sleep can miss two refreshes before another process may take over.
       update: Math.max(1000, Math.floor(settings.staleMs / 4)),
