@@ -36,7 +36,8 @@ export async function withFileLock<T>(
   settings: FileLockSettings,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const deadline = Date.now() + settings.timeoutMs
+  // On the monotonic clock: setting the wall clock back must not stretch the wait.
+  const deadline = performance.now() + settings.timeoutMs
   const previous = queues.get(settings.lockPath) ?? Promise.resolve()
   let endTurn = (): void => undefined
   const turn = new Promise<void>((resolve) => {
@@ -84,15 +85,18 @@ async function acquire(settings: FileLockSettings, deadline: number): Promise<He
     compromised = error
   }
   let delay = 25
+  const watched: Watched = {}
   for (;;) {
     // Why the next wait may end in failure: a held lock, or something that is not one.
     let waitingOn: () => KeygateError = () => heldElsewhere(settings)
     const obstacle = await obstacleAt(settings)
     if (obstacle === 'cleared') continue
     if (obstacle === undefined) {
-      const release = (await looksStale(settings))
-        ? await takeOver(lockFile, settings, onCompromised)
-        : await tryLock(lockFile, settings, NEVER_STALE, onCompromised)
+      const stale = await staleLock(settings, watched)
+      const release =
+        stale === undefined
+          ? await tryLock(lockFile, settings, onCompromised)
+          : await takeOver(lockFile, settings, stale, onCompromised)
       if (release !== undefined) {
         return {
           release: () => release().catch(() => undefined), // a compromised lock is already gone
@@ -104,7 +108,7 @@ async function acquire(settings: FileLockSettings, deadline: number): Promise<He
     } else {
       throw obstacle.error
     }
-    const remaining = deadline - Date.now()
+    const remaining = deadline - performance.now()
     if (remaining <= 0) throw waitingOn()
     // Jittered backoff so processes that collided do not retry in lockstep.
     await sleep(Math.min(delay * (0.5 + Math.random()), remaining))
@@ -117,24 +121,51 @@ type LockFn = Awaited<ReturnType<typeof loadLockfile>>['lock']
 /**
  * proper-lockfile takes over a stale lock by stat, then rmdir, then mkdir: two processes
  * that both saw it stale can both hold it, the second removing the first's fresh lock. So
- * it only ever takes over with the takeover folder (`<lock>.takeover`) held, made with
- * mkdir: one process at a time, and while it holds that, nobody else removes the lock.
- * Every other attempt passes a stale time nothing reaches, so it can only mkdir.
+ * keygate never lets it take over (it is given a stale time nothing reaches, and only
+ * makes the folder): a stale lock is removed here, by whoever holds the takeover folder
+ * (`<lock>.takeover`, made with mkdir), so one process at a time, and while it holds that,
+ * nobody else removes the lock.
  */
 const NEVER_STALE = Number.MAX_SAFE_INTEGER
 
-async function looksStale(settings: FileLockSettings): Promise<boolean> {
+/** The lock folder as last seen, and when (monotonic ms) it was first seen so. */
+interface Watched {
+  seen?: { ino: number; mtimeMs: number; since: number }
+}
+
+/**
+ * The lock folder's identity when it is stale: not refreshed for `staleMs`. Judged by its
+ * time against the clock, or, for a time the clock cannot judge (stamped in the future: the
+ * clock was set back since), by watching it stay unchanged for `staleMs` on the monotonic
+ * clock. A live holder refreshes it every quarter of that.
+ */
+async function staleLock(
+  settings: FileLockSettings,
+  watched: Watched,
+): Promise<{ ino: number; mtimeMs: number } | undefined> {
+  let info: Stats
   try {
-    const info = await lstat(settings.lockPath)
-    return info.isDirectory() && Date.now() - info.mtimeMs > settings.staleMs
+    info = await lstat(settings.lockPath)
   } catch {
-    return false
+    return undefined
   }
+  if (!info.isDirectory()) return undefined
+  const { ino, mtimeMs } = info
+  const now = performance.now()
+  const seen = watched.seen
+  if (seen === undefined || seen.ino !== ino || seen.mtimeMs !== mtimeMs) {
+    watched.seen = { ino, mtimeMs, since: now }
+  }
+  const unchanged = now - (watched.seen?.since ?? now)
+  return Date.now() - mtimeMs > settings.staleMs || unchanged > settings.staleMs
+    ? { ino, mtimeMs }
+    : undefined
 }
 
 async function takeOver(
   lockFile: LockFn,
   settings: FileLockSettings,
+  stale: { ino: number; mtimeMs: number },
   onCompromised: (error: Error) => void,
 ): Promise<(() => Promise<void>) | undefined> {
   const takeover = `${settings.lockPath}.takeover`
@@ -142,18 +173,21 @@ async function takeOver(
     await mkdir(takeover)
   } catch (error) {
     // Not creatable (a read-only folder): an attempt that can only mkdir says what is wrong.
-    if (errnoCode(error) !== 'EEXIST') {
-      return tryLock(lockFile, settings, NEVER_STALE, onCompromised)
-    }
+    if (errnoCode(error) !== 'EEXIST') return tryLock(lockFile, settings, onCompromised)
     // Held for a few milliseconds only: one this old was left by a taker that crashed.
     const info = await lstat(takeover).catch(() => undefined)
-    if (info !== undefined && Date.now() - info.mtimeMs > settings.staleMs) {
+    if (info !== undefined && Math.abs(Date.now() - info.mtimeMs) > settings.staleMs) {
       await rmdir(takeover).catch(() => undefined)
     }
     return undefined
   }
   try {
-    return await tryLock(lockFile, settings, settings.staleMs, onCompromised)
+    // Still the lock judged stale (not one made since by a holder that just released it)?
+    const now = await lstat(settings.lockPath).catch(() => undefined)
+    if (now?.ino === stale.ino && now.mtimeMs === stale.mtimeMs) {
+      await rmdir(settings.lockPath).catch(() => undefined)
+    }
+    return await tryLock(lockFile, settings, onCompromised)
   } finally {
     await rmdir(takeover).catch(() => undefined)
   }
@@ -163,14 +197,13 @@ async function takeOver(
 async function tryLock(
   lockFile: LockFn,
   settings: FileLockSettings,
-  staleMs: number,
   onCompromised: (error: Error) => void,
 ): Promise<(() => Promise<void>) | undefined> {
   try {
     return await lockFile(settings.file, {
       realpath: false, // the record may not exist yet
       lockfilePath: settings.lockPath,
-      stale: staleMs,
+      stale: NEVER_STALE, // stale locks are taken over by takeOver, one process at a time
       // Refresh at a quarter of the stale window, so a busy event loop or a short
       // system sleep can miss two refreshes before another process may take over.
       update: Math.max(1000, Math.floor(settings.staleMs / 4)),
@@ -266,7 +299,7 @@ async function beforeDeadline(
 ): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - Date.now()))
+    timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - performance.now()))
   })
   try {
     await Promise.race([promise, timeout])
