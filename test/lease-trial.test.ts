@@ -173,4 +173,29 @@ describe('a trial with a lease server', () => {
     })
     expect(await store.read()).toBeNull()
   })
+
+  it('the server unreachable: a check on every focus asks it at most once a minute', async () => {
+    const t = setup()
+    let now = T0
+    let tried = 0
+    const app = createLicensing({
+      organizationId: t.emulator.organizationId,
+      store: memoryStore(),
+      machine: staticMachine('machine-a'),
+      fetch: () => {
+        tried += 1
+        return Promise.reject(new TypeError('fetch failed'))
+      },
+      leaseServer: { url: LEASE, publicKey: pair.publicJwk },
+      trial: { days: 14 },
+      now: () => now,
+    })
+    for (let i = 0; i < 30; i++) {
+      expect(summary(await app.check())).toBe('inactive:not_activated')
+      now += 1000
+    }
+    now += 60_000
+    expect(await app.check()).toMatchObject({ error: { code: 'network' } })
+    expect(tried).toBe(2)
+  })
 })

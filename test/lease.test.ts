@@ -269,6 +269,38 @@ describe('createLicensing with a lease server', () => {
   })
 })
 
+describe('the lease server unreachable', () => {
+  it('check() (auto) on every focus asks it at most once a minute, as it would Polar', async () => {
+    const t = setup()
+    const store = memoryStore()
+    let down = false
+    let tried = 0
+    const app = createLicensing({
+      organizationId: t.emulator.organizationId,
+      store,
+      machine: staticMachine('machine-a'),
+      server: 'http://127.0.0.1:9',
+      fetch: (input, init) => {
+        if (!down) return t.fetch(input, init)
+        tried += 1
+        return Promise.reject(new TypeError('fetch failed'))
+      },
+      now: t.now,
+      leaseServer: { url: LEASE, publicKey: pair.publicJwk },
+    })
+    await app.activate(t.key.key)
+    t.advance(2 * DAY) // in grace: every auto check would like to renew
+    down = true
+    for (let i = 0; i < 30; i++) {
+      expect(await app.check()).toMatchObject({ status: 'grace', error: { code: 'network' } })
+      t.advance(1000)
+    }
+    t.advance(60_000)
+    expect(await app.check()).toMatchObject({ status: 'grace', error: { code: 'network' } })
+    expect(tried).toBe(2)
+  })
+})
+
 describe('devices() and freeDevice()', () => {
   it('lists the key’s devices, this one marked, and frees another so this machine can activate', async () => {
     const t = setup({ limitActivations: 1 })

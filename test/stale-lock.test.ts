@@ -13,10 +13,12 @@ const STALE_MS = 3000
 
 let work: string
 let holder: string
+let racer: string
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'keygate-stale-'))
   holder = await bundleFixture('lock-holder.ts', work)
+  racer = await bundleFixture('lock-racer.ts', work)
 })
 
 afterAll(async () => {
@@ -50,6 +52,25 @@ describe('a lock whose holder was killed', () => {
     } finally {
       child.process.kill('SIGKILL')
     }
+  })
+})
+
+describe('a stale lock that several instances find at once', () => {
+  it('is taken over by one of them at a time, never held by two', async () => {
+    const dir = join(work, 'stale-race')
+    const lock = join(dir, 'license.json.lock')
+    await mkdir(lock, { recursive: true })
+    const old = new Date(Date.now() - 60_000)
+    await utimes(lock, old, old) // left by an instance killed a minute ago
+    // Each racer waits before removing a lock folder: all of them see it stale first.
+    const env = { LOCK_DIR: dir, LOCK_STALE_MS: String(STALE_MS), LOCK_SLOW_RMDIR_MS: '300' }
+    const racers = Array.from({ length: 6 }, () => startChild(racer, env))
+    await Promise.all(racers.map((child) => child.waitFor((line) => line === 'ready')))
+    for (const child of racers) child.process.stdin?.write('go\n')
+    const outcomes = await Promise.all(
+      racers.map((child) => child.waitFor((line) => line !== 'ready', 60_000)),
+    )
+    expect(outcomes).toEqual(racers.map(() => 'alone'))
   })
 })
 

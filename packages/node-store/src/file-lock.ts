@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs'
-import { lstat } from 'node:fs/promises'
+import { lstat, mkdir, rmdir } from 'node:fs/promises'
 import { KeygateError } from '@keygate/core'
 import { ensureDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
@@ -36,7 +36,8 @@ export async function withFileLock<T>(
   settings: FileLockSettings,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const deadline = Date.now() + settings.timeoutMs
+  // On the monotonic clock: setting the wall clock back must not stretch the wait.
+  const deadline = performance.now() + settings.timeoutMs
   const previous = queues.get(settings.lockPath) ?? Promise.resolve()
   let endTurn = (): void => undefined
   const turn = new Promise<void>((resolve) => {
@@ -84,13 +85,18 @@ async function acquire(settings: FileLockSettings, deadline: number): Promise<He
     compromised = error
   }
   let delay = 25
+  const watched: Watched = {}
   for (;;) {
     // Why the next wait may end in failure: a held lock, or something that is not one.
     let waitingOn: () => KeygateError = () => heldElsewhere(settings)
     const obstacle = await obstacleAt(settings)
     if (obstacle === 'cleared') continue
     if (obstacle === undefined) {
-      const release = await tryLock(lockFile, settings, onCompromised)
+      const stale = await staleLock(settings, watched)
+      const release =
+        stale === undefined
+          ? await tryLock(lockFile, settings, onCompromised)
+          : await takeOver(lockFile, settings, stale, onCompromised)
       if (release !== undefined) {
         return {
           release: () => release().catch(() => undefined), // a compromised lock is already gone
@@ -102,7 +108,7 @@ async function acquire(settings: FileLockSettings, deadline: number): Promise<He
     } else {
       throw obstacle.error
     }
-    const remaining = deadline - Date.now()
+    const remaining = deadline - performance.now()
     if (remaining <= 0) throw waitingOn()
     // Jittered backoff so processes that collided do not retry in lockstep.
     await sleep(Math.min(delay * (0.5 + Math.random()), remaining))
@@ -111,6 +117,81 @@ async function acquire(settings: FileLockSettings, deadline: number): Promise<He
 }
 
 type LockFn = Awaited<ReturnType<typeof loadLockfile>>['lock']
+
+/**
+ * proper-lockfile takes over a stale lock by stat, then rmdir, then mkdir: two processes
+ * that both saw it stale can both hold it, the second removing the first's fresh lock. So
+ * keygate never lets it take over (it is given a stale time nothing reaches, and only
+ * makes the folder): a stale lock is removed here, by whoever holds the takeover folder
+ * (`<lock>.takeover`, made with mkdir), so one process at a time, and while it holds that,
+ * nobody else removes the lock.
+ */
+const NEVER_STALE = Number.MAX_SAFE_INTEGER
+
+/** The lock folder as last seen, and when (monotonic ms) it was first seen so. */
+interface Watched {
+  seen?: { ino: number; mtimeMs: number; since: number }
+}
+
+/**
+ * The lock folder's identity when it is stale: not refreshed for `staleMs`. Judged by its
+ * time against the clock, or, for a time the clock cannot judge (stamped in the future: the
+ * clock was set back since), by watching it stay unchanged for `staleMs` on the monotonic
+ * clock. A live holder refreshes it every quarter of that.
+ */
+async function staleLock(
+  settings: FileLockSettings,
+  watched: Watched,
+): Promise<{ ino: number; mtimeMs: number } | undefined> {
+  let info: Stats
+  try {
+    info = await lstat(settings.lockPath)
+  } catch {
+    return undefined
+  }
+  if (!info.isDirectory()) return undefined
+  const { ino, mtimeMs } = info
+  const now = performance.now()
+  const seen = watched.seen
+  if (seen === undefined || seen.ino !== ino || seen.mtimeMs !== mtimeMs) {
+    watched.seen = { ino, mtimeMs, since: now }
+  }
+  const unchanged = now - (watched.seen?.since ?? now)
+  return Date.now() - mtimeMs > settings.staleMs || unchanged > settings.staleMs
+    ? { ino, mtimeMs }
+    : undefined
+}
+
+async function takeOver(
+  lockFile: LockFn,
+  settings: FileLockSettings,
+  stale: { ino: number; mtimeMs: number },
+  onCompromised: (error: Error) => void,
+): Promise<(() => Promise<void>) | undefined> {
+  const takeover = `${settings.lockPath}.takeover`
+  try {
+    await mkdir(takeover)
+  } catch (error) {
+    // Not creatable (a read-only folder): an attempt that can only mkdir says what is wrong.
+    if (errnoCode(error) !== 'EEXIST') return tryLock(lockFile, settings, onCompromised)
+    // Held for a few milliseconds only: one this old was left by a taker that crashed.
+    const info = await lstat(takeover).catch(() => undefined)
+    if (info !== undefined && Math.abs(Date.now() - info.mtimeMs) > settings.staleMs) {
+      await rmdir(takeover).catch(() => undefined)
+    }
+    return undefined
+  }
+  try {
+    // Still the lock judged stale (not one made since by a holder that just released it)?
+    const now = await lstat(settings.lockPath).catch(() => undefined)
+    if (now?.ino === stale.ino && now.mtimeMs === stale.mtimeMs) {
+      await rmdir(settings.lockPath).catch(() => undefined)
+    }
+    return await tryLock(lockFile, settings, onCompromised)
+  } finally {
+    await rmdir(takeover).catch(() => undefined)
+  }
+}
 
 /** One attempt: the release function, or undefined when the lock is busy (try again). */
 async function tryLock(
@@ -122,7 +203,7 @@ async function tryLock(
     return await lockFile(settings.file, {
       realpath: false, // the record may not exist yet
       lockfilePath: settings.lockPath,
-      stale: settings.staleMs,
+      stale: NEVER_STALE, // stale locks are taken over by takeOver, one process at a time
       // Refresh at a quarter of the stale window, so a busy event loop or a short
       // system sleep can miss two refreshes before another process may take over.
       update: Math.max(1000, Math.floor(settings.staleMs / 4)),
@@ -218,7 +299,7 @@ async function beforeDeadline(
 ): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - Date.now()))
+    timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - performance.now()))
   })
   try {
     await Promise.race([promise, timeout])

@@ -77,6 +77,27 @@ describe('createFileStore: lock', () => {
     expect(await store.lock(async () => 'took over')).toBe('took over')
   })
 
+  it('takes over a dead lock stamped in the future (the clock was set back since)', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockStaleMs: 2000, lockTimeoutMs: 4000 })
+    await mkdir(`${store.path}.lock`)
+    // Its holder was killed while the clock ran an hour ahead; the clock is right again.
+    const ahead = new Date(Date.now() + 60 * 60_000)
+    await utimes(`${store.path}.lock`, ahead, ahead)
+    // Nothing refreshes it for the stale window, as watched on a clock that cannot be set.
+    expect(await store.lock(async () => 'took over')).toBe('took over')
+  })
+
+  it('takes over a stale lock whose takeover was cut short by a crash (both left behind)', async () => {
+    const store = createFileStore({ dir: await tempDir(), lockStaleMs: 2000, lockTimeoutMs: 500 })
+    const old = new Date(Date.now() - 60_000)
+    for (const left of [`${store.path}.lock`, `${store.path}.lock.takeover`]) {
+      await mkdir(left)
+      await utimes(left, old, old)
+    }
+    expect(await store.lock(async () => 'took over')).toBe('took over')
+    expect(await readdir(join(store.path, '..'))).toEqual([])
+  })
+
   it('reports a reentrant call as a store error instead of hanging', async () => {
     const store = createFileStore({ dir: await tempDir(), lockTimeoutMs: 100 })
     const error = await rejection(store.lock(() => store.lock(async () => 'inner')))

@@ -9,6 +9,7 @@ import {
   verifyTrialToken,
 } from '../offline/lease.js'
 import type { GrantOrigin } from '../offline/origin.js'
+import type { Pacer } from '../polar/pacer.js'
 import type { Conditions } from '../polar/types.js'
 
 /**
@@ -122,13 +123,34 @@ export interface LeaseClient {
   trial(body: { fingerprint: string; days: number }): Promise<TrialAnswer>
 }
 
+/**
+ * `pacer`: the licensing's (polar/pacer.ts). Every request takes a turn, so a lease server
+ * that cannot be reached quiets `check()`'s optional requests for a minute, and its 429's
+ * Retry-After pauses them, as Polar's would.
+ */
 export function createLeaseClient(
   options: LeaseServerOptions,
   fetchImpl: typeof fetch = globalThis.fetch,
   timeoutMs = 15_000,
+  pacer?: Pacer,
 ): LeaseClient {
   const base = options.url.replace(/\/+$/, '')
   async function post<S extends v.GenericSchema>(
+    path: string,
+    body: object,
+    schema: S,
+  ): Promise<v.InferOutput<S>> {
+    const turn = await pacer?.turn()
+    try {
+      const answer = await send(path, body, schema)
+      turn?.settled()
+      return answer
+    } catch (error) {
+      turn?.settled(error)
+      throw error
+    }
+  }
+  async function send<S extends v.GenericSchema>(
     path: string,
     body: object,
     schema: S,

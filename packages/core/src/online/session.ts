@@ -47,7 +47,7 @@ export function createOnlineSession(
     leaseServer:
       options.leaseServer === undefined
         ? undefined
-        : createLeaseClient(options.leaseServer, options.fetch, options.timeoutMs),
+        : createLeaseClient(options.leaseServer, options.fetch, options.timeoutMs, pacer),
     client() {
       client ??= Promise.resolve().then(() => {
         if (given) return pacerOf(given) ? given : pacedClient(given, pacer)

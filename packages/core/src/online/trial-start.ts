@@ -14,6 +14,14 @@ import type { OnlineSession } from './session.js'
  */
 export async function startLeasedTrial(session: OnlineSession): Promise<LicenseState> {
   const { leaseServer, lease, trial } = session
+  // As for revalidation: after a transient failure the pacer's quiet minute answers without
+  // asking, so an app checking on every focus does not send a request each time.
+  const quiet = session.pacer.quiet()
+  if (quiet !== undefined) {
+    const ticket = session.emitter.ticket()
+    const state = await stateOf(session, await session.records.read())
+    return report(session, { ...state, error: quiet }, ticket)
+  }
   let ticket: number | undefined
   try {
     const state = await session.records.locked(async (locked) => {

@@ -42,20 +42,31 @@ export function clientFromSettings(settings: ClientSettings, pacer?: Pacer): Pol
     sleep,
     pacer: paced,
   })
-  async function send(
+  /** Sends one request and reads its answer with `read` (which throws on one not Polar's). */
+  async function send<T>(
     ctx: RequestContext,
     body: Body,
+    read: (response: RawResponse) => T,
     extra: Pick<TransportRequest, 'once' | 'afterLostAnswer' | 'onAnswer'> = {},
-  ): Promise<RawResponse> {
+  ): Promise<T> {
+    const check = (response: RawResponse) => {
+      checkPolarVersion(ctx, response, polarVersion)
+      return read(response)
+    }
+    // Read inside the transport, so a 200 that is not Polar's counts as the failure it is.
+    let accepted: { value: T } | undefined
     const response = await transport({
       ctx,
       method: 'POST',
       path: PATH + ctx.endpoint,
       body,
       ...extra,
+      accept: (answer) => {
+        accepted = { value: check(answer) }
+      },
     })
-    checkPolarVersion(ctx, response, polarVersion)
-    return response
+    // An answer `afterLostAnswer` stands in for was not read there.
+    return accepted === undefined ? check(response) : accepted.value
   }
 
   function context(endpoint: Endpoint, key: string, withActivation = false): RequestContext {
@@ -74,8 +85,12 @@ export function clientFromSettings(settings: ClientSettings, pacer?: Pacer): Pol
     async activate(request: ActivateRequest, options) {
       const { key, body } = activateBody(request)
       const ctx = context('activate', key)
-      const answer = await send(ctx, body, { onAnswer: options?.onAnswer })
-      const result = parseResponse(ctx, answer, PolarActivationSchema)
+      const result = await send(
+        ctx,
+        body,
+        (answer) => parseResponse(ctx, answer, PolarActivationSchema),
+        { onAnswer: options?.onAnswer },
+      )
       const license = masked(key, result.data.license_key)
       return { ...result, data: { ...result.data, license_key: license } }
     },
@@ -84,21 +99,24 @@ export function clientFromSettings(settings: ClientSettings, pacer?: Pacer): Pol
       const ctx = context('validate', key, withActivation)
       // increment_usage counts on every arrival: never resent once it may have arrived.
       const once = body.increment_usage !== undefined && body.increment_usage !== 0
-      const result = parseResponse(ctx, await send(ctx, body, { once }), PolarValidatedKeySchema)
+      const read = (answer: RawResponse) => parseResponse(ctx, answer, PolarValidatedKeySchema)
+      const result = await send(ctx, body, read, { once })
       return { ...result, data: masked(key, result.data) }
     },
     async deactivate(request: DeactivateRequest) {
       const { key, body } = deactivateBody(request)
       const ctx = context('deactivate', key, true)
-      const response = await send(ctx, body, {
+      const read = (answer: RawResponse) => {
+        assertDeactivated(ctx, answer)
+        return meta(answer, null)
+      }
+      return send(ctx, body, read, {
         // A retry after a lost 204 finds the activation gone: the seat is already free.
         afterLostAnswer: ({ error }) =>
           error.code === 'activation_not_found' || error.code === 'key_not_found'
             ? { status: 204, statusText: 'No Content', headers: new Headers(), body: undefined }
             : undefined,
       })
-      assertDeactivated(ctx, response)
-      return meta(response, null)
     },
   }
   registerPacer(client, paced)

@@ -56,6 +56,12 @@ export interface TransportRequest {
   afterLostAnswer?: ((failure: AttemptFailure) => RawResponse | undefined) | undefined
   /** Called with a 2xx answer's body the moment it is read, before anything else. */
   onAnswer?: ((body: string) => void) | undefined
+  /**
+   * Checks a 2xx answer (parses it) before its turn is settled: what it throws is that
+   * attempt's failure, not retried. So the pacer hears of a 200 that is not Polar's (a
+   * captive portal's page) as the failure it is, not as a success.
+   */
+  accept?: ((response: RawResponse) => void) | undefined
 }
 
 type Attempt = { ok: true; response: RawResponse } | { ok: false; failure: AttemptFailure }
@@ -149,6 +155,12 @@ export function createTransport(
           } catch {
             // The caller's business; the answer is returned as it came.
           }
+        }
+        try {
+          request.accept?.(result.response)
+        } catch (error) {
+          turn?.settled(error)
+          throw error
         }
         turn?.settled()
         return result.response

@@ -27,6 +27,26 @@ describe("check({ online: 'auto' }) while Polar keeps failing", () => {
     expect(t.endpoints(before)).toEqual(['validate', 'validate'])
   })
 
+  it.each([
+    ['a captive portal (200, its sign-in page)', 'html'],
+    ['a proxy cutting the body short (200, broken JSON)', 'invalid_json'],
+  ] as const)('%s: a 200 that is not Polar’s answer quiets it too', async (_, fault) => {
+    const t = setup()
+    await t.licensing.activate(t.key.key)
+    t.advance(9 * DAY) // grace is over: the app stays locked until a validation succeeds
+    t.emulator.failNext(100, fault)
+    const before = t.emulator.requests.length
+    for (let i = 0; i < 10; i++) {
+      expect(await t.licensing.check()).toMatchObject({
+        status: 'inactive',
+        reason: 'grace_expired',
+        error: { code: 'bad_response' },
+      })
+      t.advance(1000)
+    }
+    expect(t.endpoints(before)).toEqual(['validate'])
+  })
+
   it('still lets refresh() ask at once, and a success ends the quiet minute', async () => {
     const t = setup()
     await t.licensing.activate(t.key.key)
