@@ -113,7 +113,8 @@ export async function revalidate(
         organizationId: grant.organizationId,
         ...(grant.activation === null ? {} : { activationId: grant.activation.id, conditions }),
       })
-      if (grant.activation === null && result.data.limit_activations !== null) {
+      // Polar tests the limit's truthiness: 0 means no activations, as null does.
+      if (grant.activation === null && (result.data.limit_activations ?? 0) > 0) {
         throw seatless(result.data.display_key)
       }
       outcome = revalidatedGrant({ ...grant, conditions }, result, now())

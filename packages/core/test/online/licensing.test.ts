@@ -121,6 +121,16 @@ describe('activate', () => {
     expect(last?.body).not.toHaveProperty('activation_id')
   })
 
+  it('keeps a validate-only grant of a key whose activation limit is 0 (Polar reads 0 as none)', async () => {
+    const t = setup({ limitActivations: 0 })
+    expect(await t.licensing.activate(t.key.key)).toMatchObject({
+      status: 'active',
+      activation: null,
+    })
+    t.advance(2 * DAY)
+    expect(await t.licensing.check()).toMatchObject({ status: 'active', validatedAt: T0 + 2 * DAY })
+  })
+
   it('replaces the grant of a different key only after the new key activated', async () => {
     const t = setup()
     const other = t.emulator.createKey({ limitActivations: 1 })
