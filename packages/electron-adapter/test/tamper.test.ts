@@ -85,6 +85,36 @@ describe('the +1 year edit on the encrypted Electron store, revoked key', () => 
   })
 })
 
+describe('the encrypted record rewritten without its MAC', () => {
+  it('is tampered offline once a record was signed on this machine, and signed again online', async () => {
+    const t = await setup()
+    await t.licensing.start()
+    expect(await t.licensing.activate(t.key.key)).toMatchObject({ integrity: 'keychain' })
+    // Someone who can decrypt the record as this OS user removes its MAC.
+    const text = await readFile(t.record, 'utf8')
+    const decrypt = t.safeStorage.decryptString ?? (() => '')
+    const encrypt = t.safeStorage.encryptString ?? (() => Buffer.alloc(0))
+    const record = JSON.parse(
+      decrypt(Buffer.from(text.slice(ENCRYPTED_HEADER.length), 'base64')),
+    ) as Record<string, unknown>
+    delete record.mac
+    delete record.sealedKey
+    record.v = 1
+    record.key = t.key.key
+    await writeFile(t.record, ENCRYPTED_HEADER + encrypt(JSON.stringify(record)).toString('base64'))
+    t.clock.now += HOUR
+    t.polar.setOffline(true)
+    const offline = t.make()
+    await offline.start()
+    expect(await offline.check()).toMatchObject({ status: 'inactive', reason: 'tampered' })
+    t.polar.setOffline(false)
+    t.clock.now += 2 * 60_000
+    const online = t.make()
+    await online.start()
+    expect(await online.check()).toMatchObject({ status: 'active', integrity: 'keychain' })
+  })
+})
+
 describe('safeStorageKeychain', () => {
   it('creates the key once and opens the same one on the next start (async safeStorage too)', async () => {
     const dir = await tempFolder()

@@ -47,7 +47,11 @@ describe('the +1 year edit of license.json, on a revoked key', () => {
     const keyring = fakeKeyring()
     const t = await setup(nodeKeychain({ service: 'Acme Notes', load: keyring.load }))
     expect(await t.licensing.activate(t.key.key)).toMatchObject({ integrity: 'keychain' })
-    expect(keyring.slots.size).toBe(1)
+    // The record's key, and the note that a record was signed here (nothing else).
+    expect([...keyring.slots.keys()].sort()).toEqual([
+      'Acme Notes/keygate-record-key',
+      'Acme Notes/keygate-record-key:signed',
+    ])
     const text = await readFile(t.store.path, 'utf8')
     expect(text.toLowerCase()).not.toContain(t.key.key.toLowerCase())
     t.emulator.revoke(t.key)
@@ -58,6 +62,30 @@ describe('the +1 year edit of license.json, on a revoked key', () => {
       state.status === 'inactive' && state.note?.kind === 'unreadable' && state.note.movedTo,
     ).toMatch(/quarantine|\.json/)
     expect(await t.store.read()).toBeNull()
+  })
+})
+
+describe('license.json rewritten without its MAC, with the OS keyring', () => {
+  it('never runs offline once a record was signed here; one validation online signs it again', async () => {
+    const keyring = fakeKeyring()
+    const chain = () => nodeKeychain({ service: 'Acme Notes', load: keyring.load })
+    const t = await setup(chain())
+    await t.licensing.activate(t.key.key)
+    // The keyring, not the record, remembers that a record was signed on this machine.
+    expect([...keyring.slots.keys()].some((slot) => slot.endsWith(':signed'))).toBe(true)
+    t.emulator.revoke(t.key)
+    const record = JSON.parse(await readFile(t.store.path, 'utf8')) as Record<string, unknown>
+    delete record.mac
+    delete record.sealedKey
+    record.v = 1
+    record.key = t.key.key
+    await writeFile(t.store.path, JSON.stringify(record, null, 2))
+    t.clock.now += HOUR
+    t.emulator.setOffline(true)
+    expect(await t.restart().check()).toMatchObject({ status: 'inactive', reason: 'tampered' })
+    t.emulator.setOffline(false)
+    t.clock.now += 2 * 60_000
+    expect(await t.restart().check()).toMatchObject({ status: 'inactive', reason: 'revoked' })
   })
 })
 

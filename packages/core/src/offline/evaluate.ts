@@ -1,6 +1,6 @@
 import type { KeygateError } from '../errors.js'
 import { activationInfo, type Grant, licenseInfo } from './grant.js'
-import { type Integrity, integrityOf } from './integrity.js'
+import { type Integrity, integrityOf, isDowngraded } from './integrity.js'
 import { type LeasePublicKey, leasedGrant } from './lease.js'
 import type { Policy } from './policy.js'
 import { REASONS } from './reasons.js'
@@ -36,11 +36,13 @@ export interface EvaluateContext {
  *
  * 1. a definitive verdict from Polar kept in the grant (asked again after `revalidateAfter`);
  * 2. a grant bound to another machine;
- * 3. a clock set back beyond the tolerance;
- * 4. a record whose local times lie after the local clock (or after its own high-water
+ * 3. a record whose MAC was removed where this machine's keychain signed one: `tampered`,
+ *    asked about at once;
+ * 4. a clock set back beyond the tolerance;
+ * 5. a record whose local times lie after the local clock (or after its own high-water
  *    mark) beyond the tolerance: `tampered`, asked about at once;
- * 5. the key's own expiry, then a cached status other than `granted`;
- * 6. the age of the last validation: active, grace, or grace expired.
+ * 6. the key's own expiry, then a cached status other than `granted`;
+ * 7. the age of the last validation: active, grace, or grace expired.
  *
  * Every comparison runs on the local clock (`now`, the high-water mark, the local time of
  * the last validation), and so do the times in the state. Polar's times (`validatedAt`,
@@ -91,6 +93,11 @@ export function evaluate(grant: Grant, context: EvaluateContext): GrantState {
 
   if (!sameMachine) {
     return inactive('machine_mismatch', undefined)
+  }
+
+  // Everything in it, a verdict included, is whoever removed the MAC's word: asked at once.
+  if (isDowngraded(grant)) {
+    return inactive('tampered', now)
   }
 
   if (now < grant.clockHighWater - tolerance) {

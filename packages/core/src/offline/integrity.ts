@@ -24,7 +24,9 @@ export interface Keychain {
    * Optional. Keeps `bytes` under `name` somewhere the record's deletion does not reach
    * (a second keyring entry, a sealed file outside the record): keygate keeps a copy of
    * the trial's start there (`name` is `trial`), MACed, so deleting the record does not
-   * restart a trial. Without it, a deleted record restarts the trial.
+   * restart a trial, and a note that it signed a record (`signed`), so a record whose MAC
+   * was removed is refused. Without it, a deleted record restarts the trial and a record
+   * without a MAC reads as an older one.
    */
   remember?(name: string, bytes: Uint8Array): Promise<void>
   /** What `remember` kept under `name`, or null. */
@@ -105,3 +107,23 @@ export function tagIntegrity(grant: Grant, integrity: Integrity): Grant {
 export function integrityOf(grant: Grant): Integrity | undefined {
   return readIntegrity.get(grant)
 }
+
+// Grants read without a MAC on a machine whose keychain remembers that keygate signed a
+// record there (`SIGNED_MARK`): the MAC was removed, so nothing in them can be believed.
+const downgraded = new WeakSet<Grant>()
+
+export function tagDowngraded(grant: Grant): Grant {
+  downgraded.add(grant)
+  return grant
+}
+
+export function isDowngraded(grant: Grant): boolean {
+  return downgraded.has(grant)
+}
+
+/**
+ * The keychain entry (`Keychain.remember`) saying that keygate signed a record on this
+ * machine. From then on a record without a MAC is one whose MAC was removed: keygate
+ * itself writes one only where the keychain cannot be reached at the write.
+ */
+export const SIGNED_MARK = 'signed'

@@ -8,7 +8,9 @@ import {
   type Integrity,
   type Keychain,
   type RecordKeys,
+  SIGNED_MARK,
   sameMac,
+  tagDowngraded,
   tagIntegrity,
 } from './integrity.js'
 import { type LeasePublicKey, verifyLeaseAhead } from './lease.js'
@@ -155,11 +157,38 @@ export function recordAccess(
     return keys
   }
 
+  // Whether the keychain remembers a record signed here (`SIGNED_MARK`), once known.
+  let marked: boolean | undefined
+  /** True when keygate signed a record on this machine before. Never rejects. */
+  async function signedBefore(): Promise<boolean> {
+    if (keychain?.recall === undefined) return false
+    if (marked !== undefined) return marked
+    try {
+      const mark = await keychain.recall(SIGNED_MARK)
+      marked = mark !== null && mark.length > 0
+    } catch {
+      // Out of reach now: the record reads as an older one would, asked about at the next
+      // online check; the keychain is asked again on the next read.
+      return false
+    }
+    return marked
+  }
+  /** Notes in the keychain that a record was signed here, once. Best effort. */
+  async function markSigned(): Promise<void> {
+    if (keychain?.remember === undefined || marked === true) return
+    try {
+      await keychain.remember(SIGNED_MARK, new TextEncoder().encode('{"v":1}'))
+      marked = true
+    } catch {
+      // Tried again at the next signed write.
+    }
+  }
+
   // The last record whose MAC verified, by its exact text: the same bytes read again (every
   // check of a running app) are not hashed again.
   const verified: VerifiedMemo = {}
   const read = async (): Promise<StoredRecord> => {
-    const record = await readRecord(store, recordKeys, verified)
+    const record = await readRecord(store, recordKeys, verified, signedBefore)
     if (lease !== undefined && record.kind === 'grant' && record.grant.lease !== undefined) {
       const trusted = record.integrity === 'keychain' && record.grant.leaseKey === lease.x
       await verifyLeaseAhead(record.grant.lease, lease, trusted)
@@ -205,7 +234,10 @@ export function recordAccess(
               seen.grant.localValidatedAt === grant.localValidatedAt
             // `seen` stays what was read: a later write in this lock that puts the unverified
             // grant back (a refused activation restoring it) must not sign it either.
-            await store.write(unverified ? serializeGrant(grant) : await sealed(grant))
+            const text = unverified ? null : await sealed(grant)
+            await store.write(text ?? serializeGrant(grant))
+            // After the record, so that no mark ever speaks for a record that is not there.
+            if (text !== null) await markSigned()
           },
           async writePending(pending, key) {
             const note = key === undefined ? pending : { ...pending, ...(await storedKey(key)) }
@@ -269,16 +301,18 @@ export function recordAccess(
     return k === null ? { encodedKey: encodeKey(key) } : { sealedKey: k.seal(key) }
   }
 
-  async function sealed(grant: Grant): Promise<string> {
+  /** The grant signed with the keychain's keys; null where there are none to sign with. */
+  async function sealed(grant: Grant): Promise<string | null> {
     let k: RecordKeys | null
     try {
       k = await recordKeys()
     } catch {
       // The keychain is out of reach now: the grant is kept without a MAC rather than lost
-      // (its states say `integrity: 'none'`), and is signed on a later write.
+      // (its states say `integrity: 'none'`; where records were signed before, `tampered`
+      // until Polar is asked), and is signed on a later write.
       k = null
     }
-    if (k === null) return serializeGrant(grant)
+    if (k === null) return null
     const body = recordBody(grant, { sealedKey: k.seal(grant.key) })
     const mac = k.mac(JSON.stringify(body))
     return `${JSON.stringify({ ...body, mac }, null, 2)}\n`
@@ -290,11 +324,16 @@ interface VerifiedMemo {
   record?: StoredRecord
 }
 
-/** Reads and parses a store's record, checking its MAC with the keychain's keys. Never throws. */
+/**
+ * Reads and parses a store's record, checking its MAC with the keychain's keys. Never throws.
+ * `signedBefore`: whether the keychain remembers a record signed on this machine (a record
+ * without a MAC is then one whose MAC was removed).
+ */
 export async function readRecord(
   store: LicenseStore,
   recordKeys: () => Promise<RecordKeys | null> = () => Promise.resolve(null),
   verified: VerifiedMemo = {},
+  signedBefore: () => Promise<boolean> = () => Promise.resolve(false),
 ): Promise<StoredRecord> {
   let text: string | null
   try {
@@ -360,9 +399,10 @@ export async function readRecord(
   }
   if (parsed.format !== 'sealed') {
     const grant = tagIntegrity(parsed.grant, 'none')
-    return keys === null
-      ? { kind: 'grant', grant, integrity: 'none' }
-      : { kind: 'grant', grant, integrity: 'none', unsigned: true }
+    if (keys === null) return { kind: 'grant', grant, integrity: 'none' }
+    // Where keygate signed a record before, its MAC was removed: `tampered` (evaluate.ts).
+    if (await signedBefore()) tagDowngraded(grant)
+    return { kind: 'grant', grant, integrity: 'none', unsigned: true }
   }
   if (keys === null) {
     return {

@@ -455,32 +455,120 @@ describe('a record copied to another machine and edited to look like its own', (
   })
 })
 
-describe('a keychain-signed record downgraded to a plain one, then edited', () => {
-  // Left open (reported): a plain record read where a keychain exists is trusted as
-  // `integrity: 'none'` (README, Trust), because keygate writes one itself when the keychain
-  // cannot be reached at a write, and records of older versions are plain. No memory kept in
-  // the keychain tells a downgrade from those: its entries can be deleted as well. Closing it
-  // means refusing plain records offline where a keychain exists (`tampered` until an online
-  // validation signs it) and never writing one once the keychain signed: a policy change
-  // (an upgrade or a locked keyring then needs Polar once) for the maintainers to decide.
-  it.skip('a revoked key, MAC stripped, verdict removed, times moved to now: never active offline', async () => {
+/** A keychain that also keeps entries (`remember`/`recall`), as both built-in ones do. */
+function rememberingKeychain(seed = 7): Keychain & { entries: Map<string, Uint8Array> } {
+  const entries = new Map<string, Uint8Array>()
+  return {
+    ...keychain(seed),
+    entries,
+    async remember(name, bytes) {
+      entries.set(name, bytes)
+    },
+    async recall(name) {
+      return entries.get(name) ?? null
+    },
+  }
+}
+
+const stripMac = (r: Record<string, unknown>, key: string) => {
+  delete r.mac
+  delete r.sealedKey
+  r.v = 1
+  r.key = key
+}
+
+describe('a keychain-signed record downgraded to a plain one', () => {
+  // The keychain remembers that keygate signed a record here, so a record without a MAC is
+  // one whose MAC was removed, not an older one: nothing in it is believed offline.
+  it('a revoked key, MAC stripped, verdict removed, times moved to now: never active offline', async () => {
     const t = setup()
-    const licensing = t.make({ keychain: keychain() })
+    const chain = rememberingKeychain()
+    const licensing = t.make({ keychain: chain })
     await licensing.activate(t.key.key)
     t.emulator.revoke(t.key)
     t.advance(2 * DAY)
     expect(await licensing.check()).toMatchObject({ reason: 'revoked' })
     await edit(t.store, (r) => {
-      delete r.mac
-      delete r.sealedKey
+      stripMac(r, t.key.key)
       delete r.verdict
-      r.v = 1
-      r.key = t.key.key
       r.validatedAt = t.clock.now
       r.localValidatedAt = t.clock.now
       r.clockHighWater = t.clock.now
     })
     t.emulator.setOffline(true)
-    expect(await t.make({ keychain: keychain() }).check()).not.toMatchObject({ status: 'active' })
+    for (const later of [0, HOUR, 3 * DAY, 30 * DAY]) {
+      t.clock.now += later
+      const app = t.make({ keychain: chain })
+      expect(summary(await app.check())).toBe('inactive:tampered')
+      expect(summary(await app.check({ online: 'never' }))).toBe('inactive:tampered')
+      await app.settled()
+    }
+    t.emulator.setOffline(false)
+    t.advance(61_000)
+    expect(await t.make({ keychain: chain }).check()).toMatchObject({
+      status: 'inactive',
+      reason: 'revoked',
+    })
+  })
+
+  it('unedited, only its MAC removed: tampered offline, then one validation signs it again', async () => {
+    const t = setup()
+    const chain = rememberingKeychain()
+    await t.make({ keychain: chain }).activate(t.key.key)
+    await edit(t.store, (r) => stripMac(r, t.key.key))
+    t.advance(HOUR)
+    const app = t.make({ keychain: chain })
+    expect(await app.check({ online: 'never' })).toMatchObject({
+      status: 'inactive',
+      reason: 'tampered',
+      integrity: 'none',
+    })
+    const before = t.emulator.requests.length
+    expect(await app.check()).toMatchObject({ status: 'active', integrity: 'keychain' })
+    expect(t.endpoints(before)).toEqual(['validate'])
+    expect(JSON.parse((await t.store.read()) ?? '{}')).toHaveProperty('mac')
+    t.emulator.setOffline(true)
+    expect(await t.make({ keychain: chain }).check()).toMatchObject({ status: 'active' })
+  })
+
+  it('an older plain record on a machine that never signed one still runs, and is signed online', async () => {
+    const t = setup()
+    // Activated by a version (or an app) without a keychain: plain, and nothing remembered.
+    await t.licensing.activate(t.key.key)
+    const chain = rememberingKeychain()
+    t.emulator.setOffline(true)
+    t.advance(2 * HOUR)
+    expect(await t.make({ keychain: chain }).check()).toMatchObject({
+      status: 'active',
+      integrity: 'none',
+    })
+    expect(chain.entries.size).toBe(0)
+    t.emulator.setOffline(false)
+    t.advance(61_000)
+    expect(await t.make({ keychain: chain }).refresh()).toMatchObject({ integrity: 'keychain' })
+    expect(chain.entries.has('signed')).toBe(true)
+    // From now on the same downgrade is refused.
+    await edit(t.store, (r) => stripMac(r, t.key.key))
+    expect(await t.make({ keychain: chain }).check({ online: 'never' })).toMatchObject({
+      reason: 'tampered',
+    })
+  })
+
+  it('the keychain’s memory out of reach: an unsigned record reads as an older one would', async () => {
+    const t = setup()
+    const chain = rememberingKeychain()
+    await t.make({ keychain: chain }).activate(t.key.key)
+    await edit(t.store, (r) => stripMac(r, t.key.key))
+    const flaky: Keychain = {
+      ...chain,
+      recall: () => Promise.reject(new Error('the keyring is busy')),
+    }
+    expect(await t.make({ keychain: flaky }).check({ online: 'never' })).toMatchObject({
+      status: 'active',
+      integrity: 'none',
+    })
+    expect(await t.make({ keychain: chain }).check({ online: 'never' })).toMatchObject({
+      reason: 'tampered',
+    })
   })
 })
