@@ -324,6 +324,18 @@ describeIt('the packed packages, installed with npm in a new project', { timeout
     const version = expectOk(await run(bin, ['--version'], { cwd: project }), 'keygate --version')
     expect(version).toContain(cli?.manifest.version ?? 'missing')
   })
+
+  it("imports '@keygate/cli' as a library without running a command", async () => {
+    const code = "const cli = await import('@keygate/cli'); console.log(typeof cli.run)"
+    const result = await run(
+      process.execPath,
+      ['--input-type=module', '-e', code, '--', 'keys', 'list'],
+      { cwd: project },
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout.trim()).toBe('function')
+    expect(result.code).toBe(0)
+  })
 })
 
 function packageDir(name: string): string {

@@ -214,6 +214,7 @@ describe('package READMEs', () => {
             '@keygate/core/testing': [src('core/src/testing/index.ts')],
             '@keygate/core/admin': [src('core/src/admin/index.ts')],
             '@keygate/node-store': [src('node-store/src/index.ts')],
+            '@keygate/cli': [src('cli/src/index.ts')],
             '@keygate/electron-adapter': [src('electron-adapter/src/index.ts')],
             '@keygate/electron-adapter/preload': [src('electron-adapter/src/preload.ts')],
           },

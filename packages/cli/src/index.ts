@@ -1,19 +1,4 @@
-#!/usr/bin/env node
-import { run } from './cli.js'
+// The library entry: importing the package runs nothing. The `keygate` command is bin.ts.
 
-// `keygate keys list | head`: a reader that stops early is not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error
-    process.exit(process.exitCode ?? 0)
-  })
-}
-
-// The bin entry: everything else lives in cli.ts so it can be tested without a process.
-process.exitCode = await run(process.argv.slice(2), {
-  env: process.env,
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
-  now: Date.now,
-  stdin: process.stdin,
-})
+export { run } from './cli.js'
+export type { Io } from './context.js'

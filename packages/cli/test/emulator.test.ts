@@ -27,7 +27,7 @@ interface Emulator {
 function start(args: readonly string[]): Emulator {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'packages/cli/src/index.ts', 'emulator', '--port', '0', ...args],
+    ['--import', 'tsx', 'packages/cli/src/bin.ts', 'emulator', '--port', '0', ...args],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   )
   children.push(child)

@@ -15,7 +15,7 @@ import { run } from '../src/cli.js'
  */
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
-const ENTRY = 'packages/cli/src/index.ts'
+const ENTRY = 'packages/cli/src/bin.ts'
 const PROCESS_TIMEOUT_MS = 20_000
 
 export interface Run {
