@@ -1,5 +1,6 @@
 import { isKeygateError } from '../errors.js'
 import { ours } from '../offline/check.js'
+import { grantWithVerdict } from './grant-from-polar.js'
 import type { OnlineSession } from './session.js'
 
 /** Frees this machine's seat in Polar, then forgets the local grant (under the lock). */
@@ -17,6 +18,9 @@ export async function deactivate(session: OnlineSession): Promise<void> {
     const fingerprint = await session.machine.fingerprint()
     // A copied record's seat belongs to the machine it came from: only forget it here.
     if (grant.activation !== null && grant.fingerprint === fingerprint && ours(session, grant)) {
+      // Written first, as the seat's removal: a process killed after Polar frees the seat
+      // but before the grant is forgotten must not start again on it offline.
+      await record.write(grantWithVerdict(grant, 'activation_not_found', undefined, session.now()))
       try {
         await (await session.client()).deactivate({
           key: grant.key,
@@ -27,7 +31,12 @@ export async function deactivate(session: OnlineSession): Promise<void> {
         const gone =
           isKeygateError(error) &&
           (error.code === 'activation_not_found' || error.code === 'key_not_found')
-        if (!gone) throw error
+        if (!gone) {
+          // Polar did not free it (or may not have): the grant runs on as it was. Should
+          // Polar have freed it after all, the next validation says so.
+          await record.write(grant)
+          throw error
+        }
       }
     }
     await record.clear()

@@ -191,6 +191,37 @@ describe('deactivate with a record that cannot be read', () => {
   })
 })
 
+describe('a deactivation cut short after Polar freed the seat', () => {
+  // The process dies between Polar's answer and forgetting the grant (here: the clear
+  // fails). The seat is free in Polar, so this machine must not run on offline.
+  function dyingAtClear(t: ReturnType<typeof setup>): LicenseStore {
+    return { ...t.store, clear: () => Promise.reject(new Error('killed')) }
+  }
+
+  it('the next start offline is not active, and says the seat was freed', async () => {
+    const t = setup()
+    await t.licensing.activate(t.key.key)
+    await expect(t.make({ store: dyingAtClear(t) }).deactivate()).rejects.toThrow()
+    expect(t.emulator.listActivations(t.key)).toHaveLength(0)
+    t.emulator.setOffline(true)
+    t.advance(60_000)
+    expect(await t.make().check()).toMatchObject({
+      status: 'inactive',
+      reason: 'activation_not_found',
+    })
+  })
+
+  it('a deactivation Polar did not answer keeps the grant as it was', async () => {
+    const t = setup()
+    await t.licensing.activate(t.key.key)
+    const before = await t.store.read()
+    t.emulator.setOffline(true)
+    await expect(t.licensing.deactivate()).rejects.toMatchObject({ code: 'network' })
+    expect(await t.store.read()).toBe(before)
+    expect(await t.make().check()).toMatchObject({ status: 'active' })
+  })
+})
+
 describe('activate when the new grant cannot be saved', () => {
   it('gives the new seat back, so retrying on a full disk does not burn seats', async () => {
     const t = setup()
