@@ -50,6 +50,10 @@ export async function revalidateStored(
       if (onlyIfDue) {
         const cached = await stateOf(session, record)
         if (!needsRevalidation(cached, now())) return cached
+        // Checks that queued for the lock while a request was out (one that then timed
+        // out, say) must not each send one after it: the quiet minute holds here too.
+        const quietNow = session.pacer.quiet()
+        if (quietNow !== undefined) return withTransientFailure(cached, quietNow)
       }
       return (await revalidate(session, locked, record.grant)).state
     })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { DAY, setup } from './licensing-fixture.js'
 
 /**
@@ -59,4 +59,33 @@ describe("check({ online: 'auto' }) while Polar keeps failing", () => {
     expect((await t.licensing.check()).status).toBe('active')
     expect(t.endpoints(before)).toEqual(['validate'])
   })
+})
+
+describe('an hour of checks once a second while every request times out', () => {
+  it('sends about one request a minute, none while one is still waiting', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const t = setup({}, { timeoutMs: 10_000 })
+      await t.licensing.activate(t.key.key)
+      t.advance(2 * DAY)
+      t.emulator.failNext(100_000, 'hang')
+      const before = t.emulator.requests.length
+      const pending: Promise<unknown>[] = []
+      // The app's own timer: a check every second, not waiting for the last one.
+      for (let second = 0; second < 3600; second++) {
+        pending.push(t.licensing.check())
+        t.advance(1000)
+        await vi.advanceTimersByTimeAsync(1000)
+      }
+      await vi.advanceTimersByTimeAsync(20_000)
+      const states = (await Promise.all(pending)) as Array<{ status: string }>
+      expect(states.every((state) => state.status === 'grace')).toBe(true)
+      const sent = t.emulator.requests.length - before
+      // The quiet minute starts when a timed-out attempt ends: one per 70 s at most.
+      expect(sent).toBeGreaterThanOrEqual(40)
+      expect(sent).toBeLessThanOrEqual(61)
+    } finally {
+      vi.useRealTimers()
+    }
+  }, 60_000)
 })
