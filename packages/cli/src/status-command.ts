@@ -294,7 +294,7 @@ const INTEGRITY: Readonly<Record<Integrity, string>> = {
   signed:
     "signed: a lease from the seller's lease server decides offline; an edited record is refused",
   keychain: 'keychain: a MAC keyed from the OS keychain; an edited record is moved aside',
-  none: 'none: tamper-evident only (times that cannot be true are refused, nothing is signed)',
+  none: 'none: tamper-evident only (times that cannot be true are refused, nothing is signed); an app whose keychain signed a record on this machine refuses it as tampered',
 }
 
 function stateCode(state: LicenseState): string {
