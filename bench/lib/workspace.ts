@@ -22,7 +22,8 @@ const BUILT = [...IMPORTED, 'cli'] as const
 export async function checkBuilt(): Promise<string[]> {
   const stale: string[] = []
   for (const name of BUILT) {
-    const entry = join(root, 'packages', name, 'dist', 'index.js')
+    // The CLI's command is its bin entry; its index only re-exports run().
+    const entry = join(root, 'packages', name, 'dist', name === 'cli' ? 'bin.js' : 'index.js')
     if (!existsSync(entry) || (await stat(entry)).size < 64) {
       throw new Error(
         `packages/${name}/dist is missing or a placeholder: run \`pnpm build\` first (\`pnpm bench\` does).`,

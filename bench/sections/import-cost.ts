@@ -57,7 +57,7 @@ export async function measureImportCost(
       '@polar-sh/sdk/core.js',
       '@polar-sh/sdk/funcs/customerPortalLicenseKeysValidate.js',
     ],
-    [CLI]: [join(root, 'packages', 'cli', 'dist', 'index.js'), '--version'],
+    [CLI]: [join(root, 'packages', 'cli', 'dist', 'bin.js'), '--version'],
   }
   const names = Object.keys(variants)
   const importMs: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
