@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createFileStore } from '@keygate/node-store'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { keygate, useEmulator } from './helpers.js'
 
 /** `keygate activations prune` and `keygate lease keygen`, as real processes. */
@@ -33,6 +33,58 @@ describe('keygate activations prune KEY', () => {
 
     const again = await seller(['activations', 'prune', key.id, '--json'])
     expect(JSON.parse(again.stdout)).toMatchObject({ removed: [], seats_in_use: 3 })
+  })
+})
+
+describe("keygate activations prune KEY, while Polar's read replica lags", () => {
+  afterEach(() => emulator.polar.setReplicaLag(0))
+
+  it('keeps the live seat when the oldest listed one was freed a moment ago', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ limitActivations: 5 })
+    const freed = polar.addActivation(key, { label: 'laptop', meta: { keygate_machine: 'fp-a' } })
+    polar.advance(1000)
+    const live = polar.addActivation(key, { label: 'laptop', meta: { keygate_machine: 'fp-a' } })
+    polar.advance(120_000)
+    polar.removeActivation(freed.id)
+    polar.setReplicaLag(60_000)
+
+    const run = await seller(['activations', 'prune', key.id, '--json'])
+    expect(run.code).toBe(0)
+    expect(polar.listActivations(key).map((a) => a.id)).toEqual([live.id])
+    expect(JSON.parse(run.stdout)).toMatchObject({ removed: [], seats_in_use: 1 })
+  })
+})
+
+describe("keygate activations remove KEY ACTIVATION, while Polar's read replica lags", () => {
+  afterEach(() => emulator.polar.setReplicaLag(0))
+
+  it('frees a seat taken a moment ago that the list does not show yet, given its whole id', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ limitActivations: 5 })
+    polar.advance(120_000)
+    polar.setReplicaLag(60_000)
+    const fresh = polar.addActivation(key, { label: 'new laptop' })
+
+    const run = await seller(['activations', 'remove', key.id, fresh.id])
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`Removed activation ${fresh.id}`)
+    expect(polar.listActivations(key)).toEqual([])
+  })
+
+  it('says a listed seat freed a moment ago is already free, and succeeds', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ limitActivations: 5 })
+    const gone = polar.addActivation(key, { label: 'old laptop' })
+    polar.advance(120_000)
+    polar.removeActivation(gone.id)
+    polar.setReplicaLag(60_000)
+
+    const run = await seller(['activations', 'remove', key.id, gone.id.slice(0, 8)])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`Activation ${gone.id} ("old laptop") was already removed`)
+    expect(run.stdout).not.toContain(key.key)
   })
 })
 

@@ -1,5 +1,12 @@
 import { KeygateError, MACHINE_CONDITION, type PolarLicenseKey } from '@keygate/core'
-import type { AdminLicenseKeyWithActivations, PolarAdminClient } from '@keygate/core/admin'
+import {
+  type AdminLicenseKeyWithActivations,
+  freeSeat,
+  liveSeat,
+  machineSeats,
+  oldestFirst,
+  type PolarAdminClient,
+} from '@keygate/core/admin'
 import type { LeaseActivation, LeaseLicenseKey } from './protocol.js'
 import type { ActivateInput } from './request-input.js'
 
@@ -26,21 +33,10 @@ export interface Seat {
   reused: boolean
 }
 
-/** Oldest first; the id breaks ties so every instance picks the same one. */
-function byAge(a: Activation, b: Activation): number {
-  const ta = Date.parse(a.created_at)
-  const tb = Date.parse(b.created_at)
-  if (ta !== tb && Number.isFinite(ta) && Number.isFinite(tb)) return ta - tb
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
-}
-
-/** Polar lists a key's activations in no set order (its query has no ORDER BY). */
-export function oldestFirst(activations: readonly Activation[]): Activation[] {
-  return [...activations].sort(byAge)
-}
+export { oldestFirst }
 
 export function machineActivations(key: AdminLicenseKeyWithActivations, fingerprint: string) {
-  return key.activations.filter((a) => a.meta[MACHINE_CONDITION] === fingerprint).sort(byAge)
+  return machineSeats(key.activations, fingerprint)
 }
 
 export function publicLicenseKey(key: PolarLicenseKey, organizationId: string): LeaseLicenseKey {
@@ -141,8 +137,7 @@ async function converge(
 ): Promise<Seat | null> {
   const candidates = machineActivations(listed.data, fingerprint)
   if (created !== undefined && !candidates.some((a) => a.id === created.id)) {
-    candidates.push(created)
-    candidates.sort(byAge)
+    candidates.splice(0, candidates.length, ...oldestFirst([...candidates, created]))
   }
   let survivor: Activation | undefined
   let licenseKey: PolarLicenseKey = listed.data
@@ -172,26 +167,12 @@ async function converge(
 }
 
 /** The listed seat as Polar's primary sees it (renew's request); null when it is gone. */
-async function confirm(ctx: SeatContext, key: string, activationId: string, fingerprint: string) {
-  try {
-    return await ctx.admin.validate({
-      key,
-      organizationId: ctx.organizationId,
-      activationId,
-      conditions: { [MACHINE_CONDITION]: fingerprint },
-    })
-  } catch (error) {
-    if (error instanceof KeygateError && error.code === 'activation_not_found') return null
-    throw error
-  }
+function confirm(ctx: SeatContext, key: string, activationId: string, fingerprint: string) {
+  const seat = { key, organizationId: ctx.organizationId, activationId }
+  return liveSeat(ctx.admin, seat, { [MACHINE_CONDITION]: fingerprint })
 }
 
 /** Deactivates; an activation a racing instance freed first counts as freed. */
 export async function free(ctx: SeatContext, key: string, activationId: string): Promise<void> {
-  try {
-    await ctx.admin.deactivate({ key, organizationId: ctx.organizationId, activationId })
-  } catch (error) {
-    if (error instanceof KeygateError && error.code === 'activation_not_found') return
-    throw error
-  }
+  await freeSeat(ctx.admin, { key, organizationId: ctx.organizationId, activationId })
 }

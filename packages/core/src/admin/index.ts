@@ -18,3 +18,4 @@ export {
   type PolarAdminClientOptions,
 } from './admin-types.js'
 export { PRODUCTION_RATE_LIMIT, SANDBOX_RATE_LIMIT } from './request-pacer.js'
+export { freeSeat, liveSeat, machineSeats, oldestFirst, type SeatRef } from './seats.js'
