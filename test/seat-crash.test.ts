@@ -101,6 +101,8 @@ interface Trial {
   noted: boolean
   /** ms from the answer reaching the app to the note naming its seat, when both happened. */
   noteWindow: number | undefined
+  /** ms from the answer leaving the proxy to the note naming its seat, when both happened. */
+  fromProxy: number | undefined
   /** ms from the answer reaching the app to the durable write, when both happened. */
   window: number | undefined
   /** The grant was durably on disk before the kill. */
@@ -147,6 +149,7 @@ async function trial(
       release = resolve
     })
   }
+  let leftProxyAt: number | undefined
   const killed = new Promise<void>((resolve) => {
     onActivate = (phase) => {
       if (delay === 'before-answer') {
@@ -157,6 +160,7 @@ async function trial(
         return
       }
       if (phase !== 'answered') return
+      leftProxyAt = performance.timeOrigin + performance.now()
       if (delay === 'never') {
         void child.exited.then(() => resolve())
         return
@@ -209,6 +213,8 @@ async function trial(
     arrived: answeredAt !== undefined,
     noted: notedAt !== undefined,
     noteWindow: since(notedAt),
+    fromProxy:
+      notedAt !== undefined && leftProxyAt !== undefined ? notedAt - leftProxyAt : undefined,
     window: since(writtenAt),
     written: writtenAt !== undefined,
     finished,
@@ -253,6 +259,7 @@ describe('a crash between Polar’s answer and the write', () => {
     }
     const noteWindow = stats((t) => t.noteWindow)
     const durableWindow = stats((t) => t.window)
+    const proxyWindow = stats((t) => t.fromProxy)
     const seats = (list: Trial[]) => list.reduce((sum, t) => sum + t.extraSeats, 0)
     const delays = (list: Trial[]) => list.map((t) => t.delay.toFixed(1)).join(', ') || '-'
     // Where each kill landed, from what the app printed before it died.
@@ -266,6 +273,7 @@ describe('a crash between Polar’s answer and the write', () => {
         `(${beforeWrite.length} of them before the durable write, at ${delays(beforeWrite)} ms). ` +
         `${unnoted.length} between the answer reaching the app and the note (at ${delays(unnoted)} ms): ${seats(unnoted)} extra seats. ` +
         `${unseen.length} before the answer reached the app (at ${delays(unseen)} ms): ${seats(unseen)} extra seats. ` +
+        `Answer leaving the proxy to kill-safe note: ${proxyWindow.text}. ` +
         `Answer to kill-safe note: ${noteWindow.text}; answer to durable write: ${durableWindow.text}. ` +
         `${BEFORE_ANSWER_TRIALS} kills while the proxy held the answer (Polar had counted the seat): ` +
         `${seats(before)} extra seats (only a lease server can fix those).`,

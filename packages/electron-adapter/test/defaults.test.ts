@@ -33,7 +33,10 @@ it("fills in Electron's defaults: userData, net.fetch, safeStorage, the host nam
     expect(await licensing.activate(key.key)).toMatchObject({ status: 'active', encryption: 'os' })
 
     // Every request went through Electron's net (system proxy, PAC, proxy auth).
-    expect(seen).toEqual(['https://api.polar.sh/v1/customer-portal/license-keys/activate'])
+    expect(seen).toEqual([
+      'https://api.polar.sh/v1/customer-portal/license-keys/validate',
+      'https://api.polar.sh/v1/customer-portal/license-keys/activate',
+    ])
     // The grant is a file in userData, encrypted.
     const onDisk = await readFile(join(userData, 'license.json'), 'utf8')
     expect(onDisk.startsWith(ENCRYPTED_HEADER)).toBe(true)

@@ -152,6 +152,7 @@ describe('the IPC bridge', () => {
   it('throttles renderer-asked refreshes so a loop cannot spend the rate limit', async () => {
     const h = await setup()
     await h.gate.activate(h.key.key)
+    h.polar.clearRequests()
     const sender = h.activationPage()
     for (let i = 0; i < 5; i++) await h.call(sender, CHANNELS.refresh)
     expect(h.count('validate')).toBe(1)

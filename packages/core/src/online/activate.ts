@@ -31,6 +31,8 @@ interface NewSeat {
   origin: GrantOrigin
   label: string
   meta: Conditions | undefined
+  /** Validate the key before activating (Polar was not asked yet in this call). */
+  probe?: boolean
 }
 
 export async function activate(
@@ -52,20 +54,25 @@ export async function activate(
     // Re-read inside the lock: another process (or call) may have activated meanwhile.
     const stored = await record.read()
     const noted = stored.kind === 'empty' ? stored.pending?.activationId : undefined
+    // Whether Polar was asked already in this call (then the key needs no probe: see take).
+    let asked = false
     if (noted !== undefined && session.leaseServer === undefined) {
       // A seat Polar gave this machine before the app stopped: never take a second one.
       const resumed = await resume(session, record, { origin, label, meta }, noted)
       if (resumed) return resumed
+      asked = true
     }
     if (stored.kind === 'grant' && sameSeat(stored.grant, origin)) {
       const reused = await reuse(session, record, stored.grant)
       if (reused) return reused
+      asked = true
     } else if (stored.kind === 'grant' && sameMachine(stored.grant, origin)) {
       // Another key on this machine: the same seat if the customer rotated the key.
       const rekeyed = await rekey(session, record, stored.grant, origin)
       if (rekeyed) return rekeyed
+      asked = stored.grant.activation !== null
     }
-    return take(session, record, { origin, label, meta }, stored)
+    return take(session, record, { origin, label, meta, probe: !asked }, stored)
   })
   try {
     return session.emitter.emit(await activated)
@@ -356,6 +363,19 @@ async function activateWithPolar(
   // what finds this machine's seats again (`keygate activations prune`, the lease server).
   const meta = checkMetadata('meta', { ...seat.meta, ...conditions })
   const polar = await session.client()
+  if (seat.probe) {
+    // The key is validated first, on its own, unless this call has asked Polar already.
+    // Its answer is read by the same HTTP code that reads activate's, over the connection
+    // activate then reuses: that code's first run (Node's fetch compiles its response path
+    // lazily) and the connection's set-up happen before a seat exists, so the answer
+    // naming the seat is noted moments after it arrives. A key Polar refuses (mistyped,
+    // revoked, expired) is refused here, with no seat asked for and no note written; a key
+    // without an activation limit needs no activate at all.
+    const probed = await polar.validate({ key, organizationId })
+    if (!probed.data.limit_activations) {
+      return grantFromValidation(origin, conditions, probed, session.now())
+    }
+  }
   let pending: PendingActivation = { at: session.now(), displayKey: maskKey(key) }
   try {
     // On an empty record the note carries the key too: an online check() can then finish

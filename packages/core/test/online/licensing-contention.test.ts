@@ -10,7 +10,7 @@ const INSTANCES = 8
 const limited = () => setup({}, { rateLimit: DEFAULT_RATE_LIMIT })
 
 describe('many app instances on one store, under Polar’s rate limit', () => {
-  it('activate together: one request, one seat, every instance active', async () => {
+  it('activate together: one validate and one activate, one seat, every instance active', async () => {
     const t = limited()
     const instances = Array.from({ length: INSTANCES }, () => t.make())
     const states = await Promise.all(instances.map((l) => l.activate(t.key.key)))
@@ -19,7 +19,7 @@ describe('many app instances on one store, under Polar’s rate limit', () => {
       expect(state).toMatchObject({ status: 'active', activation: { id: seat?.id } })
       expect(state.error).toBeUndefined()
     }
-    expect(t.endpoints()).toEqual(['activate'])
+    expect(t.endpoints()).toEqual(['validate', 'activate'])
   })
 
   it('revalidate together once due (check auto): one request, every instance active', async () => {
@@ -70,11 +70,14 @@ describe('activate on a seat this machine already holds', () => {
   })
 
   it('keeps the cached state when Polar rate-limits the revalidation, instead of throwing', async () => {
-    const t = setup({}, { rateLimit: { requests: 1, perMs: 1000, blockMs: 60_000 } })
+    // Two requests a second: the activation's validate and activate.
+    const t = setup({}, { rateLimit: { requests: 2, perMs: 1000, blockMs: 60_000 } })
     await t.licensing.activate(t.key.key)
     t.advance(2 * DAY)
-    // Someone else behind the same IP used this second's only request.
-    await t.emulator.fetch('/v1/customer-portal/license-keys/validate', { method: 'POST' })
+    // Others behind the same IP used this second's requests.
+    for (let n = 0; n < 2; n++) {
+      await t.emulator.fetch('/v1/customer-portal/license-keys/validate', { method: 'POST' })
+    }
     const bytes = await t.store.read()
     const state = await t.licensing.activate(t.key.key)
     expect(state).toMatchObject({

@@ -102,6 +102,27 @@ describe('a successful validation whose write fails (a full disk)', () => {
   })
 })
 
+describe('activate() validates the key before it asks for a seat', () => {
+  it('a mistyped key is refused by its validation: no activate sent, nothing written', async () => {
+    const t = setup()
+    const writes = t.counted.writes
+    await expect(t.licensing.activate('ACME-TYPO-0000')).rejects.toMatchObject({
+      code: 'key_not_found',
+    })
+    expect(t.endpoints()).toEqual(['validate'])
+    expect(t.counted.writes).toBe(writes)
+    expect(await t.store.read()).toBeNull()
+  })
+
+  it('a revoked key is refused the same way, and no seat is taken', async () => {
+    const t = setup()
+    t.emulator.revoke(t.key)
+    await expect(t.licensing.activate(t.key.key)).rejects.toMatchObject({ code: 'revoked' })
+    expect(t.endpoints()).toEqual(['validate'])
+    expect(t.emulator.listActivations(t.key)).toEqual([])
+  })
+})
+
 describe('the store is ready to write before an activation is sent', () => {
   it("calls the store's prepare() before the activate request, not after the answer", async () => {
     const t = setup()
@@ -112,14 +133,15 @@ describe('the store is ready to write before an activation is sent', () => {
         events.push(`prepare:${t.emulator.requests.length}`)
       },
       write: async (text: string) => {
-        events.push('write')
+        events.push(`write:${t.emulator.requests.length}`)
         await t.store.write(text)
       },
     }
     await t.make({ store }).activate(t.key.key)
-    // Then the pending note (before the request) and the grant (after the answer).
-    expect(events).toEqual(['prepare:0', 'write', 'write'])
-    expect(t.emulator.requests.map((r) => r.endpoint)).toEqual(['activate'])
+    // Then the key's validation, the pending note (before the activate request) and the
+    // grant (after its answer).
+    expect(events).toEqual(['prepare:0', 'write:1', 'write:2'])
+    expect(t.emulator.requests.map((r) => r.endpoint)).toEqual(['validate', 'activate'])
   })
 
   it('a prepare() that fails does not stop the activation (the write decides)', async () => {

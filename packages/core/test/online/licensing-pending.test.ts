@@ -48,8 +48,17 @@ describe('the pending-activation note (no lease server)', () => {
 
   it('a request lost on the way stays noted: the next start says a seat may be held', async () => {
     const t = setup()
-    t.emulator.failNext(1, 'reset')
-    const error = await t.licensing.activate(t.key.key).catch((e: unknown) => e)
+    // The key's validation passes; the activate request is lost.
+    const lossy = t.make({
+      client: {
+        ...t.client,
+        activate: (...args) => {
+          t.emulator.failNext(1, 'reset')
+          return t.client.activate(...args)
+        },
+      },
+    })
+    const error = await lossy.activate(t.key.key).catch((e: unknown) => e)
     expect(isKeygateError(error) && error.code).toBe('network')
 
     const state = await t.make().check({ online: 'never' })

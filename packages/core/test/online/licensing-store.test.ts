@@ -148,7 +148,7 @@ describe('a record for another organization or server', () => {
     const before = t.emulator.requests.length
     const state = await t.make({ organizationId: otherOrg }).activate(t.key.key)
     expect(state).toMatchObject({ status: 'active' })
-    expect(t.endpoints(before)).toEqual(['activate'])
+    expect(t.endpoints(before)).toEqual(['validate', 'activate'])
     expect(t.emulator.listActivations(twin)).toHaveLength(1)
     expect(t.emulator.listActivations(t.key)).toHaveLength(1)
   })
@@ -164,7 +164,7 @@ describe('concurrency inside one process', () => {
     expect([a.status, b.status]).toEqual(['active', 'active'])
     expect(t.emulator.listActivations(t.key)).toHaveLength(1)
     // The second finds the first one's fresh grant inside the lock: no request at all.
-    expect(t.endpoints()).toEqual(['activate'])
+    expect(t.endpoints()).toEqual(['validate', 'activate'])
   })
 
   it('a check racing an activation sees either nothing or the whole grant', async () => {

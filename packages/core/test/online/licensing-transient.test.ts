@@ -43,12 +43,15 @@ const CASES = AGES.flatMap((age) =>
  * An activated machine, `ms` later, with the hourly clock mark already written, so any
  * write from here on would come from the failed request.
  */
+const PER_SECOND = 2
+
 async function activatedAndAged(ms: number, fault?: Fault) {
-  // One request per second: a 429 is one extra request away. A hang needs a short timeout.
+  // As many requests per second as an activation sends (validate, then activate): a 429 is
+  // one extra request away. A hang needs a short timeout.
   const t = setup(
     {},
     {
-      rateLimit: { requests: 1, perMs: 1000, blockMs: 60_000 },
+      rateLimit: { requests: PER_SECOND, perMs: 1000, blockMs: 60_000 },
       ...(fault === 'timeout' ? { timeoutMs: 100 } : {}),
     },
   )
@@ -61,8 +64,10 @@ async function activatedAndAged(ms: number, fault?: Fault) {
 
 async function inject(t: Awaited<ReturnType<typeof activatedAndAged>>, fault: Fault) {
   if (fault === 429) {
-    // Another app behind the same IP used this second's only request.
-    await t.emulator.fetch('/v1/customer-portal/license-keys/validate', { method: 'POST' })
+    // Other apps behind the same IP used this second's requests.
+    for (let n = 0; n < PER_SECOND; n++) {
+      await t.emulator.fetch('/v1/customer-portal/license-keys/validate', { method: 'POST' })
+    }
   } else {
     t.emulator.failNext(1, fault)
   }

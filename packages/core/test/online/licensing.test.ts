@@ -106,11 +106,11 @@ describe('activate', () => {
     expect(seats[0]?.id).not.toBe(old?.id)
   })
 
-  it('falls back to validation for a key whose benefit has no activations', async () => {
+  it('validates only, sending no activate, a key whose benefit has no activation limit', async () => {
     const t = setup({ limitActivations: null })
     const state = await t.licensing.activate(t.key.key)
     expect(state).toMatchObject({ status: 'active', activation: null })
-    expect(t.endpoints()).toEqual(['activate', 'validate'])
+    expect(t.endpoints()).toEqual(['validate'])
     expect((await storedGrant(t.store)).activation).toBeNull()
 
     t.advance(2 * DAY)
