@@ -83,7 +83,7 @@ describe('eight app instances sharing one store folder', () => {
 })
 
 describe('eight app instances under Polar’s real rate limit (3 requests/s per IP)', () => {
-  it('activate together: one request in all, every instance active on the one seat', async () => {
+  it('activate together: two requests in all, every instance active on the one seat', async () => {
     const limited = createPolarEmulator() // the default limit: 3 per second, then 60 s blocked
     limitedServer = await limited.listen()
     const key = limited.createKey({ limitActivations: 3 })
@@ -97,8 +97,9 @@ describe('eight app instances under Polar’s real rate limit (3 requests/s per 
     })
     const seats = limited.listActivations(key.key)
     expect(seats).toHaveLength(1)
-    // The first activates; the other seven find its fresh grant inside the lock.
-    expect(limited.requests.map((r) => r.endpoint)).toEqual(['activate'])
+    // The first validates the key and activates; the other seven find its fresh grant
+    // inside the lock.
+    expect(limited.requests.map((r) => r.endpoint)).toEqual(['validate', 'activate'])
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ status: 'active', activationId: seats[0]?.id })
       expect(outcome.error).toBeUndefined()
