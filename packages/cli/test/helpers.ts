@@ -36,10 +36,15 @@ function baseEnv(): Record<string, string> {
 }
 
 export function keygate(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  return node(['--import', 'tsx', ENTRY, ...args], { ...baseEnv(), ...env })
+}
+
+/** Runs node with `args` in the repository's root; its exit code and output. */
+export function node(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { ...baseEnv(), ...env },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
