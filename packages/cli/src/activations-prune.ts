@@ -65,7 +65,7 @@ export async function activationsPrune(ctx: Context, ref: string): Promise<numbe
   const ids = removed.map((a) => `${a.id} ("${a.label}")`).join(', ')
   ctx.io.out(
     `Removed ${removed.length} duplicate activation${removed.length === 1 ? '' : 's'} ` +
-      `of ${shownKey(data)}: ${ids}. Each machine keeps its oldest. ` +
+      `of ${shownKey(data)}: ${ids}. Each machine keeps its oldest live seat. ` +
       `Seats: ${seats(data.limit_activations, left)}.`,
   )
   return EXIT.ok
