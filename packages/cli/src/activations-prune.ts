@@ -1,5 +1,11 @@
 import { KeygateError, MACHINE_CONDITION } from '@keygate/core'
-import { freeSeat, liveSeat, machineSeats } from '@keygate/core/admin'
+import {
+  freeSeat,
+  liveSeat,
+  machineSeats,
+  type PolarAdminClient,
+  type SeatRef,
+} from '@keygate/core/admin'
 import type { Context } from './context.js'
 import { json, seats } from './format.js'
 import { resolveKeyId, shownKey } from './key-ref.js'
@@ -45,7 +51,7 @@ export async function activationsPrune(ctx: Context, ref: string): Promise<numbe
     let kept = false
     for (const activation of group) {
       if (!kept) {
-        kept = (await liveSeat(admin, seat(activation.id))) !== null
+        kept = await isLive(admin, seat(activation.id), activation.meta[MACHINE_CONDITION])
         if (!kept) gone += 1
       } else if (await freeSeat(admin, seat(activation.id))) removed.push(activation)
       else gone += 1
@@ -69,4 +75,21 @@ export async function activationsPrune(ctx: Context, ref: string): Promise<numbe
       `Seats: ${seats(data.limit_activations, left)}.`,
   )
   return EXIT.ok
+}
+
+/**
+ * Whether Polar's primary holds the seat. It is asked with the machine's conditions, as
+ * keygate activates; a seat stored with other conditions exists all the same, so it counts.
+ */
+async function isLive(
+  admin: PolarAdminClient,
+  seat: SeatRef,
+  fingerprint: string | number | boolean | undefined,
+): Promise<boolean> {
+  try {
+    return (await liveSeat(admin, seat, { [MACHINE_CONDITION]: String(fingerprint) })) !== null
+  } catch (error) {
+    if (error instanceof KeygateError && error.code === 'conditions_mismatch') return true
+    throw error
+  }
 }

@@ -17,9 +17,15 @@ describe('keygate activations prune KEY', () => {
   it('frees the duplicate seats of one machine, keeping its oldest; other machines untouched', async () => {
     const { polar } = emulator
     const key = polar.createKey({ limitActivations: 5 })
-    const first = polar.addActivation(key, { label: 'laptop', meta: { keygate_machine: 'fp-a' } })
+    // As keygate activates: the fingerprint in the conditions and in meta.
+    const laptop = {
+      label: 'laptop',
+      meta: { keygate_machine: 'fp-a' },
+      conditions: { keygate_machine: 'fp-a' },
+    }
+    const first = polar.addActivation(key, laptop)
     polar.advance(1000)
-    const dup = polar.addActivation(key, { label: 'laptop', meta: { keygate_machine: 'fp-a' } })
+    const dup = polar.addActivation(key, laptop)
     const other = polar.addActivation(key, { label: 'desktop', meta: { keygate_machine: 'fp-b' } })
     const plain = polar.addActivation(key, { label: 'no fingerprint' })
 
@@ -42,9 +48,15 @@ describe("keygate activations prune KEY, while Polar's read replica lags", () =>
   it('keeps the live seat when the oldest listed one was freed a moment ago', async () => {
     const { polar } = emulator
     const key = polar.createKey({ limitActivations: 5 })
-    const freed = polar.addActivation(key, { label: 'laptop', meta: { keygate_machine: 'fp-a' } })
+    // As keygate activates: the fingerprint in the conditions and in meta.
+    const laptop = {
+      label: 'laptop',
+      meta: { keygate_machine: 'fp-a' },
+      conditions: { keygate_machine: 'fp-a' },
+    }
+    const freed = polar.addActivation(key, laptop)
     polar.advance(1000)
-    const live = polar.addActivation(key, { label: 'laptop', meta: { keygate_machine: 'fp-a' } })
+    const live = polar.addActivation(key, laptop)
     polar.advance(120_000)
     polar.removeActivation(freed.id)
     polar.setReplicaLag(60_000)
@@ -53,6 +65,29 @@ describe("keygate activations prune KEY, while Polar's read replica lags", () =>
     expect(run.code).toBe(0)
     expect(polar.listActivations(key).map((a) => a.id)).toEqual([live.id])
     expect(JSON.parse(run.stdout)).toMatchObject({ removed: [], seats_in_use: 1 })
+  })
+})
+
+describe('keygate activations prune KEY, a seat stored with other conditions', () => {
+  it('counts it as live (Polar holds it) and keeps it as the oldest', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ limitActivations: 5 })
+    // Another client put the fingerprint in meta but stored conditions of its own.
+    const oldest = polar.addActivation(key, {
+      label: 'laptop',
+      meta: { keygate_machine: 'fp-a' },
+      conditions: { other_client: 'x' },
+    })
+    polar.advance(1000)
+    const dup = polar.addActivation(key, {
+      label: 'laptop',
+      meta: { keygate_machine: 'fp-a' },
+      conditions: { keygate_machine: 'fp-a' },
+    })
+    const run = await seller(['activations', 'prune', key.id, '--json'])
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout)).toMatchObject({ removed: [{ id: dup.id }], seats_in_use: 1 })
+    expect(polar.listActivations(key).map((a) => a.id)).toEqual([oldest.id])
   })
 })
 
