@@ -234,6 +234,8 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
   }
 
   let disposeIpc: (() => void) | undefined
+  // Counts stop() calls: a start() still waiting for `ready` when stop() came registers nothing.
+  let stops = 0
   const ensureIpc = () => {
     if (ipcMain === undefined || disposeIpc !== undefined) return
     disposeIpc = registerIpcBridge({
@@ -261,11 +263,15 @@ export function createElectronLicensing(options: ElectronLicensingOptions): Elec
   return {
     async start() {
       // safeStorage cannot decrypt before `ready` (Windows, Linux).
+      const stopsBefore = stops
       await app.whenReady()
+      // Stopped meanwhile (the app quitting during start-up): the state, nothing started.
+      if (stops !== stopsBefore) return gate.check({ online: 'never' })
       ensureIpc()
       return gate.start()
     },
     stop() {
+      stops += 1
       gate.stop()
       disposeIpc?.()
       disposeIpc = undefined

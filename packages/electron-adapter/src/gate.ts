@@ -65,6 +65,8 @@ export function createGate(options: GateOptions): Gate {
   let kept = 0
   const ask = () => ++tickets
   let started = false
+  // Counts stop() calls: a start() that was reading when stop() came starts nothing.
+  let stops = 0
   let stopWatch: (() => void) | undefined
   let unsubscribeCore: (() => void) | undefined
 
@@ -106,8 +108,9 @@ export function createGate(options: GateOptions): Gate {
     async start() {
       if (started && current !== undefined) return current
       const ticket = ask()
+      const stopsBefore = stops
       const state = await licensing.check({ online: 'never' })
-      if (!started) {
+      if (!started && stops === stopsBefore) {
         started = true
         unsubscribeCore = licensing.subscribe((next) => update(next))
         stopWatch = licensing.watch({
@@ -127,6 +130,7 @@ export function createGate(options: GateOptions): Gate {
     },
 
     stop() {
+      stops += 1
       started = false
       stopWatch?.()
       stopWatch = undefined

@@ -68,7 +68,7 @@ const FULL_ONLY: ReadonlySet<string> = new Set([
 export function registerIpcBridge(options: IpcBridgeOptions): () => void {
   const { ipcMain, actions, access, now } = options
   const subscribers = new Map<number, Sender>()
-  const wordsFor = (): WordsOptions => ({ locale: options.locale?.(), now: now() })
+  const wordsFor = (): WordsOptions => ({ locale: localeOf(options.locale), now: now() })
   const rendererView = (state: ElectronLicenseState): RendererLicenseState =>
     toRendererState(state, state.encryption, wordsFor())
   const errorData = (error: unknown, key?: string) => toErrorData(error, key, wordsFor())
@@ -78,7 +78,7 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
     label: device.label,
     createdAt: device.createdAt,
     current: device.current,
-    activatedOn: formatDate(device.createdAt, options.locale?.()),
+    activatedOn: formatDate(device.createdAt, localeOf(options.locale)),
   })
   // Policies of the adapter's one throttle (the pacer under `net.fetch`): one online check
   // per interval from renderers, and one activation per interval after the previous
@@ -244,13 +244,24 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
   }
 }
 
-function formatDate(ms: number, locale: string | undefined): string {
+/**
+ * The user's locale when Intl accepts it, else undefined (the runtime's own):
+ * `app.getLocale()` answers '' on Windows before `ready` or without the locales folder,
+ * and describe() would throw a RangeError on it, failing every answer and every push.
+ */
+function localeOf(locale: (() => string | undefined) | undefined): string | undefined {
+  const value = locale?.()
+  if (value === undefined || value === '') return undefined
   try {
-    return new Intl.DateTimeFormat(locale, { dateStyle: 'long' }).format(ms)
+    Intl.getCanonicalLocales(value)
+    return value
   } catch {
-    // A locale Intl does not know (RangeError): the runtime's own.
-    return new Intl.DateTimeFormat(undefined, { dateStyle: 'long' }).format(ms)
+    return undefined
   }
+}
+
+function formatDate(ms: number, locale: string | undefined): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'long' }).format(ms)
 }
 
 function invalidKey(): KeygateError {

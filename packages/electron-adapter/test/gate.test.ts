@@ -318,6 +318,48 @@ describe('background revalidation', () => {
     await vi.advanceTimersByTimeAsync(5 * DAY)
     expect(h.count('validate')).toBe(0)
   })
+
+  it('stop() called while start() is still reading the record leaves nothing running', async () => {
+    const h = setup()
+    await h.gate.activate(h.key.key)
+    h.polar.clearRequests()
+    // The app quits during start-up (before-quit calls stop()) before start() settles.
+    const starting = h.gate.start()
+    h.gate.stop()
+    await expect(starting).resolves.toMatchObject({ status: 'active' })
+    expect(h.powerMonitor.listenerCount()).toBe(0)
+    expect(h.ipcMain.handlers.size).toBe(0)
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(5 * DAY)
+    expect(h.count('validate')).toBe(0)
+  })
+
+  it('stop() called while the start-up check reads a slow disk starts no watch', async () => {
+    const store = memoryStore()
+    const h = setup({ store })
+    await h.gate.activate(h.key.key)
+    h.polar.clearRequests()
+    const read = store.read.bind(store)
+    let reading = false
+    let release = () => {}
+    const slow = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    store.read = async () => {
+      reading = true
+      await slow
+      return read()
+    }
+    const starting = h.gate.start()
+    while (!reading) await Promise.resolve()
+    h.gate.stop()
+    release()
+    await expect(starting).resolves.toMatchObject({ status: 'active' })
+    expect(h.powerMonitor.listenerCount()).toBe(0)
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(5 * DAY)
+    expect(h.count('validate')).toBe(0)
+  })
 })
 
 describe('timers', () => {

@@ -6,7 +6,7 @@ import { CHANNELS } from '../src/channels.js'
 import { activationPreloadPath } from '../src/preload-paths.js'
 import { toErrorData } from '../src/renderer-state.js'
 import type { RendererActionResult, RendererLicenseState } from '../src/renderer-types.js'
-import { type FakeSender, FakeWindow, fakeSender, invokeEvent } from './fakes.js'
+import { type FakeSender, FakeWindow, fakeApp, fakeSender, invokeEvent } from './fakes.js'
 import { harness } from './harness.js'
 
 const APP_PAGE = 'file:///opt/Acme/resources/app.asar/renderer/index.html'
@@ -185,6 +185,28 @@ describe('the IPC bridge', () => {
     await h.call(subscribed, CHANNELS.unsubscribe)
     await h.gate.activate(h.key.key)
     expect(subscribed.sent).toHaveLength(1)
+  })
+
+  it("answers and pushes in the runtime's locale when app.getLocale() is not a locale ('' on Windows before ready, no locales folder)", async () => {
+    const app = { ...fakeApp('/nonexistent/userData'), getLocale: () => '' }
+    const h = await setup({ electron: { app } })
+    const subscribed = fakeSender(APP_PAGE)
+    await h.call(subscribed, CHANNELS.subscribe)
+    const state = await h.call<RendererLicenseState>(subscribed, CHANNELS.status)
+    expect(state).toMatchObject({ status: 'inactive', words: { title: expect.any(String) } })
+    // A push that threw would surface as an uncaught exception in main (an error dialog).
+    const uncaught: unknown[] = []
+    const onUncaught = (error: unknown) => uncaught.push(error)
+    process.on('uncaughtException', onUncaught)
+    try {
+      await h.gate.activate(h.key.key)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+    expect(uncaught).toEqual([])
+    expect(subscribed.sent).toHaveLength(1)
+    expect(subscribed.sent[0]).toMatchObject({ args: [{ status: 'active' }] })
   })
 
   it('removes its handlers on stop()', async () => {
