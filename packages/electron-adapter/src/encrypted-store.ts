@@ -114,6 +114,10 @@ export function encryptedStore(
   // Set once an encrypted record was seen or written: from then on nothing is written
   // in plain text, so a keyring that disappears never exposes the key.
   let usedEncryption = false
+  // The sealed record this process last wrote or opened, with its text: read again, the
+  // same bytes say the same thing, so a keyring that fails or locks mid-session does not
+  // turn the app's own record into a foreign one. Other bytes are opened as usual.
+  let known: { body: string; text: string } | undefined
 
   const probe = async () => {
     last = await encryptionStatus(safeStorage)
@@ -153,7 +157,9 @@ export function encryptedStore(
         )
       }
       usedEncryption = true
-      return `${ENCRYPTED_HEADER}${sealed.toString('base64')}\n`
+      const body = sealed.toString('base64')
+      known = { body, text }
+      return `${ENCRYPTED_HEADER}${body}\n`
     }
     await assertWritable()
     return text
@@ -178,9 +184,12 @@ export function encryptedStore(
       }
       usedEncryption = true
       const body = text.slice(ENCRYPTED_HEADER.length).trim()
+      if (known?.body === body) return known.text
       try {
         if (!BASE64.test(body)) throw new Error('the record is not base64')
-        return await open(safeStorage, Buffer.from(body, 'base64'))
+        const opened = await open(safeStorage, Buffer.from(body, 'base64'))
+        known = { body, text: opened }
+        return opened
       } catch {
         // Both cases are a foreign record, so core reports the state and keeps the record
         // (an error would be quarantined as damaged).

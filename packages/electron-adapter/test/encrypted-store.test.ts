@@ -140,6 +140,39 @@ describe('encryption at rest', () => {
     expect(later.store.quarantined).toHaveLength(0)
   })
 
+  it('keeps a running app active when the keyring fails mid-session on the record it wrote', async () => {
+    const safeStorage = fakeSafeStorage()
+    const h = setup({ safeStorage })
+    await h.gate.activate(h.key.key)
+    const sealed = await h.store.read()
+    // The keyring hiccups (a decryption error while it reports itself available)…
+    safeStorage.decryptString = () => {
+      throw new Error(
+        'Error while decrypting the ciphertext provided to safeStorage.decryptString.',
+      )
+    }
+    expect(await h.gate.check({ online: 'never' })).toMatchObject({ status: 'active' })
+    // …or locks: the record this process wrote still reads as what it wrote.
+    safeStorage.available = false
+    expect(await h.gate.check({ online: 'never' })).toMatchObject({ status: 'active' })
+    expect(await h.store.read()).toBe(sealed)
+    expect(h.store.quarantined).toHaveLength(0)
+  })
+
+  it('still refuses another record that cannot be decrypted, after one that could', async () => {
+    const bob = setup({ safeStorage: fakeSafeStorage('bob') })
+    await bob.gate.activate(bob.key.key)
+    const copied = await bob.store.read()
+    const store = memoryStore()
+    const alice = setup({ store, safeStorage: fakeSafeStorage('alice') })
+    await alice.gate.activate(alice.key.key)
+    await store.write(copied ?? '')
+    expect(await alice.gate.check({ online: 'never' })).toMatchObject({
+      status: 'inactive',
+      reason: 'machine_mismatch',
+    })
+  })
+
   it('refuses a plain record once the keyring works: moved aside, never read as active', async () => {
     const safeStorage = fakeSafeStorage()
     safeStorage.available = false
@@ -207,11 +240,14 @@ describe.each<SafeStorageShape>(['sync', 'both', 'async'])(
       const activations = h.count('activate')
 
       safeStorage.available = false // the keyring is gone (locked, or an API removed)
-      expect(await h.gate.refresh()).toMatchObject({ reason: 'machine_mismatch' })
+      // The record this process wrote still reads as itself; its renewal cannot be stored
+      // without the keyring, and is not stored in plain text.
+      const refreshed = await h.gate.refresh()
+      expect(refreshed).toMatchObject({ status: 'active', error: { code: 'store' } })
+      expect(refreshed.error?.message).toMatch(/keyring/)
       expect(await h.store.read()).toBe(sealed)
-      // Core would move the unreadable record aside and write a new grant: refused.
-      const failure = await h.gate.activate(h.key.key).catch((error: unknown) => error)
-      expect(failure).toMatchObject({ code: 'store', message: expect.stringMatching(/keyring/) })
+      // Activating again uses the seat this machine holds: no new seat, nothing written.
+      await h.gate.activate(h.key.key).catch(() => undefined)
       expect(h.count('activate')).toBe(activations)
       expect(await h.store.read()).toBe(sealed)
       expect(h.store.quarantined).toHaveLength(0)
