@@ -9,6 +9,13 @@ import { keygate, useEmulator } from './helpers.js'
 
 const emulator = useEmulator()
 
+/** A seat as keygate takes it: the fingerprint in the conditions and in meta. */
+const laptop = {
+  label: 'laptop',
+  meta: { keygate_machine: 'fp-a' },
+  conditions: { keygate_machine: 'fp-a' },
+}
+
 function seller(args: readonly string[]) {
   return keygate([...args, '--server', emulator.url], { POLAR_ACCESS_TOKEN: emulator.token })
 }
@@ -17,12 +24,6 @@ describe('keygate activations prune KEY', () => {
   it('frees the duplicate seats of one machine, keeping its oldest; other machines untouched', async () => {
     const { polar } = emulator
     const key = polar.createKey({ limitActivations: 5 })
-    // As keygate activates: the fingerprint in the conditions and in meta.
-    const laptop = {
-      label: 'laptop',
-      meta: { keygate_machine: 'fp-a' },
-      conditions: { keygate_machine: 'fp-a' },
-    }
     const first = polar.addActivation(key, laptop)
     polar.advance(1000)
     const dup = polar.addActivation(key, laptop)
@@ -48,12 +49,6 @@ describe("keygate activations prune KEY, while Polar's read replica lags", () =>
   it('keeps the live seat when the oldest listed one was freed a moment ago', async () => {
     const { polar } = emulator
     const key = polar.createKey({ limitActivations: 5 })
-    // As keygate activates: the fingerprint in the conditions and in meta.
-    const laptop = {
-      label: 'laptop',
-      meta: { keygate_machine: 'fp-a' },
-      conditions: { keygate_machine: 'fp-a' },
-    }
     const freed = polar.addActivation(key, laptop)
     polar.advance(1000)
     const live = polar.addActivation(key, laptop)
