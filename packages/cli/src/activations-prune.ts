@@ -29,8 +29,8 @@ export async function activationsPrune(ctx: Context, ref: string): Promise<numbe
     if (typeof fingerprint === 'string' && fingerprint !== '') fingerprints.add(fingerprint)
   }
   const groups = [...fingerprints]
-    .map((fingerprint) => machineSeats(data.activations, fingerprint))
-    .filter((group) => group.length > 1)
+    .map((fingerprint) => ({ fingerprint, seats: machineSeats(data.activations, fingerprint) }))
+    .filter((group) => group.seats.length > 1)
   if (groups.length > 0 && data.key === undefined) {
     throw new KeygateError(
       'bad_response',
@@ -45,13 +45,13 @@ export async function activationsPrune(ctx: Context, ref: string): Promise<numbe
   })
   const removed: typeof data.activations = []
   let gone = 0
-  for (const group of groups) {
+  for (const { fingerprint, seats: listed } of groups) {
     // The list may trail Polar's writes: the machine keeps its oldest seat that Polar
     // confirms live, so a seat freed a moment ago is never the one kept.
     let kept = false
-    for (const activation of group) {
+    for (const activation of listed) {
       if (!kept) {
-        kept = await isLive(admin, seat(activation.id), activation.meta[MACHINE_CONDITION])
+        kept = await isLive(admin, seat(activation.id), fingerprint)
         if (!kept) gone += 1
       } else if (await freeSeat(admin, seat(activation.id))) removed.push(activation)
       else gone += 1
@@ -84,10 +84,10 @@ export async function activationsPrune(ctx: Context, ref: string): Promise<numbe
 async function isLive(
   admin: PolarAdminClient,
   seat: SeatRef,
-  fingerprint: string | number | boolean | undefined,
+  fingerprint: string,
 ): Promise<boolean> {
   try {
-    return (await liveSeat(admin, seat, { [MACHINE_CONDITION]: String(fingerprint) })) !== null
+    return (await liveSeat(admin, seat, { [MACHINE_CONDITION]: fingerprint })) !== null
   } catch (error) {
     if (error instanceof KeygateError && error.code === 'conditions_mismatch') return true
     throw error

@@ -1,5 +1,5 @@
 import { checkUuid4, KeygateError, MACHINE_CONDITION, type PolarServer } from '@keygate/core'
-import { createPolarAdminClient } from '@keygate/core/admin'
+import { createPolarAdminClient, machineSeats, oldestFirst } from '@keygate/core/admin'
 import { errorAnswer, failureAnswer, json } from './http-answer.js'
 import {
   checkSigningKey,
@@ -24,8 +24,6 @@ import {
   trialInput,
 } from './request-input.js'
 import {
-  machineActivations,
-  oldestFirst,
   publicActivation,
   publicLicenseKey,
   type Seat,
@@ -235,7 +233,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     const current = new Set(
       fingerprint === undefined
         ? []
-        : machineActivations(listed.data, fingerprint).map((a) => a.id),
+        : machineSeats(listed.data.activations, fingerprint).map((a) => a.id),
     )
     return {
       devices: oldestFirst(listed.data.activations).map((a) => ({

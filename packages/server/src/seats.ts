@@ -33,12 +33,6 @@ export interface Seat {
   reused: boolean
 }
 
-export { oldestFirst }
-
-export function machineActivations(key: AdminLicenseKeyWithActivations, fingerprint: string) {
-  return machineSeats(key.activations, fingerprint)
-}
-
 export function publicLicenseKey(key: PolarLicenseKey, organizationId: string): LeaseLicenseKey {
   // Field by field: the organization API also returns the full key and the customer's PII.
   return {
@@ -135,10 +129,11 @@ async function converge(
   /** The activation this request created, if it created one. */
   created: Activation | undefined,
 ): Promise<Seat | null> {
-  const candidates = machineActivations(listed.data, fingerprint)
-  if (created !== undefined && !candidates.some((a) => a.id === created.id)) {
-    candidates.splice(0, candidates.length, ...oldestFirst([...candidates, created]))
-  }
+  const listedSeats = machineSeats(listed.data.activations, fingerprint)
+  const candidates =
+    created === undefined || listedSeats.some((a) => a.id === created.id)
+      ? listedSeats
+      : oldestFirst([...listedSeats, created])
   let survivor: Activation | undefined
   let licenseKey: PolarLicenseKey = listed.data
   let serverTime = listed.serverTime
