@@ -1,6 +1,7 @@
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Keychain } from '@keygate/core'
+import { createFileLock } from '@keygate/node-store'
 import type { ElectronSafeStorage } from './electron-types.js'
 import { encryptionStatus } from './encrypted-store.js'
 
@@ -14,7 +15,8 @@ export interface SafeStorageKeychainOptions {
  * The record's MAC key, sealed with `safeStorage` (the OS keychain) in a file beside the
  * record: a text editor sees only ciphertext, and the key opens only for this OS user on
  * this machine. Created on first use; where the OS offers no keychain (none, a locked one,
- * Linux's `basic_text`) there is no key and states say `integrity: 'none'`.
+ * Linux's `basic_text`) there is no key and states say `integrity: 'none'`. A key the
+ * working keyring can no longer open (the OS keyring was reset) is moved aside and replaced.
  */
 export function safeStorageKeychain(options: SafeStorageKeychainOptions): Keychain {
   const { safeStorage } = options
@@ -45,36 +47,104 @@ export function safeStorageKeychain(options: SafeStorageKeychainOptions): Keycha
     },
     async key() {
       const path = options.path()
-      const sealed = await readFile(path).catch((error: unknown) => {
-        if ((error as { code?: unknown }).code === 'ENOENT') return null
-        throw error
-      })
+      const sealed = await readKey(path)
       const available = (await encryptionStatus(safeStorage)) === 'os'
       if (sealed !== null) {
         // A key exists: without the keychain it cannot be opened (records it sealed are
-        // reported, not lost), and it is never replaced.
+        // reported, not lost), and it is replaced only once it is proven unreadable.
         if (!available) throw new Error('the system keyring is not available now')
-        return fromText(await open(safeStorage, sealed))
+        let text: string
+        try {
+          text = await open(safeStorage, sealed)
+        } catch (error) {
+          // A keyring that fails now (locked, a hiccup) must keep the key: only one that
+          // demonstrably opens what it seals says this file will never open again (the
+          // keyring was reset). Otherwise, as before, the key is out of reach for now.
+          if (!(await roundTrips(safeStorage))) throw error
+          return replaceUnreadable(safeStorage, path, sealed)
+        }
+        return fromText(text)
       }
       if (!available) return null
-      const secret = globalThis.crypto.getRandomValues(new Uint8Array(32))
-      const text = await seal(safeStorage, Buffer.from(secret).toString('base64'))
-      // Written aside, then linked into place: a crash leaves no half key, and of two
-      // first starts racing, the one that links first wins and the other reads its key.
-      await mkdir(dirname(path), { recursive: true })
-      const temp = `${path}.${globalThis.crypto.randomUUID()}.tmp`
-      await writeFile(temp, text, { mode: 0o600, flag: 'wx' })
-      try {
-        await link(temp, path)
-        return secret
-      } catch (error) {
-        if ((error as { code?: unknown }).code !== 'EEXIST') throw error
-        return fromText(await open(safeStorage, await readFile(path)))
-      } finally {
-        await unlink(temp).catch(() => undefined)
-      }
+      return create(safeStorage, path)
     },
   }
+}
+
+async function readKey(path: string): Promise<Buffer | null> {
+  return readFile(path).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code === 'ENOENT') return null
+    throw error
+  })
+}
+
+/** A new key, sealed and linked into place; or the key another process linked first. */
+async function create(safeStorage: ElectronSafeStorage, path: string): Promise<Uint8Array> {
+  const secret = globalThis.crypto.getRandomValues(new Uint8Array(32))
+  const text = await seal(safeStorage, Buffer.from(secret).toString('base64'))
+  // Written aside, then linked into place: a crash leaves no half key, and of two
+  // first starts racing, the one that links first wins and the other reads its key.
+  await mkdir(dirname(path), { recursive: true })
+  const temp = `${path}.${globalThis.crypto.randomUUID()}.tmp`
+  await writeFile(temp, text, { mode: 0o600, flag: 'wx' })
+  try {
+    await link(temp, path)
+    return secret
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EEXIST') throw error
+    return fromText(await open(safeStorage, await readFile(path)))
+  } finally {
+    await unlink(temp).catch(() => undefined)
+  }
+}
+
+/** Whether the keyring opens what it seals right now. */
+async function roundTrips(safeStorage: ElectronSafeStorage): Promise<boolean> {
+  const probe = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString('hex')
+  try {
+    return (await open(safeStorage, await seal(safeStorage, probe))) === probe
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The key file holds `unreadable`, which the working keyring cannot open: it is moved
+ * aside (kept, for a keyring that comes back) and a new key created. Under a lock beside
+ * the key, and only while the file still holds those bytes: a process that read them
+ * before another one recovered opens that one's new key instead of moving it aside.
+ */
+async function replaceUnreadable(
+  safeStorage: ElectronSafeStorage,
+  path: string,
+  unreadable: Buffer,
+): Promise<Uint8Array> {
+  return createFileLock({ file: path }).lock(async () => {
+    const current = await readKey(path)
+    if (current === null) return create(safeStorage, path)
+    if (!current.equals(unreadable)) return fromText(await open(safeStorage, current))
+    // The same bytes may open now: the failure was a hiccup after all.
+    const text = await open(safeStorage, current).catch(() => null)
+    if (text !== null) return fromText(text)
+    await moveAside(path)
+    return create(safeStorage, path)
+  })
+}
+
+/** Moves the key file to `<path>.unreadable-<time>`, never over an existing file. */
+async function moveAside(path: string): Promise<void> {
+  // ISO time without colons, which Windows forbids in file names.
+  const base = `${path}.unreadable-${new Date().toISOString().replace(/:/g, '-')}`
+  for (let n = 0; ; n++) {
+    try {
+      // A link, not a rename, which would replace an earlier copy of the same name.
+      await link(path, n === 0 ? base : `${base}-${n}`)
+      break
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'EEXIST' || n >= 99) throw error
+    }
+  }
+  await unlink(path)
 }
 
 function fromText(text: string): Uint8Array {

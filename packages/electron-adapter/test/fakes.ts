@@ -17,6 +17,11 @@ import type {
 export interface FakeSafeStorage extends ElectronSafeStorage {
   available: boolean
   backend: ReturnType<NonNullable<ElectronSafeStorage['getSelectedStorageBackend']>>
+  /**
+   * The OS keyring recreated (Linux's login keyring reset, macOS's keychain reset): new
+   * text seals and opens, what was sealed before never opens again.
+   */
+  resetKeyring(): void
 }
 
 /**
@@ -31,7 +36,8 @@ export type SafeStorageShape = 'sync' | 'both' | 'async'
  * alike, as Electron's asynchronous API opens what the synchronous one sealed.
  */
 export function fakeSafeStorage(user = 'alice', shape: SafeStorageShape = 'sync'): FakeSafeStorage {
-  const tag = Buffer.from(`sealed-for:${user}:`)
+  let tag = Buffer.from(`sealed-for:${user}:`)
+  let resets = 0
   const encrypt = (plainText: string) => {
     if (!storage.available) throw new Error('Encryption is not available.')
     const body = Buffer.from(plainText, 'utf8').map((byte) => byte ^ 0x5a)
@@ -50,6 +56,10 @@ export function fakeSafeStorage(user = 'alice', shape: SafeStorageShape = 'sync'
     available: true,
     backend: 'gnome_libsecret',
     getSelectedStorageBackend: () => storage.backend,
+    resetKeyring: () => {
+      resets += 1
+      tag = Buffer.from(`sealed-for:${user}~${resets}:`)
+    },
   }
   if (shape !== 'async') {
     storage.isEncryptionAvailable = () => storage.available
