@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path'
 import { KeygateError } from '@keygate/core'
+import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_MS, MIN_STALE_MS } from './lock-timing.js'
 
 export interface FileLockOptions {
   /** The file the lock protects (it need not exist). The lock is `<file>.lock`, a folder beside it. */
@@ -23,11 +24,6 @@ export interface FileLock {
    */
   lock<T>(fn: () => Promise<T>): Promise<T>
 }
-
-/** proper-lockfile's floor for `stale`: lower values are raised to it. */
-export const MIN_STALE_MS = 2000
-const DEFAULT_STALE_MS = 10_000
-const DEFAULT_LOCK_TIMEOUT_MS = 15_000
 
 /**
  * A lock folder next to `file`, taken with proper-lockfile: what `createFileStore`'s

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { KeygateError, type LicenseStore } from '@keygate/core'
-import { createFileLock, MIN_STALE_MS } from './create-file-lock.js'
+import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_MS, MIN_STALE_MS } from './lock-timing.js'
 import { assertSafeName, type LocationOptions, resolveDir } from './paths.js'
 import {
   type FileIdentity,
@@ -35,9 +35,6 @@ export interface FileStore extends LicenseStore {
   quarantine(reason: string): Promise<string | null>
 }
 
-const DEFAULT_STALE_MS = 10_000
-const DEFAULT_LOCK_TIMEOUT_MS = 15_000
-
 /**
  * A crash-safe, locked file store: `<dir>/<name>.json`, written atomically with mode
  * 0600 in a 0700 folder, locked across processes with proper-lockfile. It never reads or
@@ -56,7 +53,8 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
     throw new KeygateError('invalid_input', 'lockTimeoutMs must be a number of ms, 0 or more.')
   }
-  const fileLock = createFileLock({ file: path, staleMs, timeoutMs })
+  // What `createFileLock({ file: path, staleMs, timeoutMs })` would hold, checked above.
+  const lockSettings = { file: path, lockPath: `${path}.lock`, dir, staleMs, timeoutMs }
 
   // The file this store last read or wrote: quarantine only moves that one, never a
   // fresh record another instance wrote in the meantime.
@@ -109,7 +107,10 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       loadedWrites = await loadWrites()
     },
 
-    lock: (fn) => fileLock.lock(fn),
+    async lock(fn) {
+      const { withFileLock } = await loadLock()
+      return withFileLock(lockSettings, fn)
+    },
 
     async quarantine(reason) {
       let current: FileIdentity | undefined
@@ -162,3 +163,9 @@ const loadWrites = () => {
 }
 /** The writer once loaded, for `writeQuick` to use without an await. */
 let loadedWrites: typeof import('./record-writes.js') | undefined
+// The lock (and proper-lockfile behind it) likewise loads on the first `lock()`.
+let lockModule: Promise<typeof import('./file-lock.js')> | undefined
+const loadLock = () => {
+  lockModule ??= import('./file-lock.js')
+  return lockModule
+}

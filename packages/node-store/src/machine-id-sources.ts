@@ -93,17 +93,3 @@ export function defaultMachineIdSources(
   // Linux and the BSDs with systemd/dbus: the same id, the dbus copy on older systems.
   return [fileSource('/etc/machine-id'), fileSource('/var/lib/dbus/machine-id')]
 }
-
-/**
- * The id in a canonical form, or null when it cannot identify a machine: empty,
- * systemd's `uninitialized` placeholder (first boot), or all zeros / all F's
- * (VM images and broken firmware report those on every machine).
- */
-export function usableMachineId(raw: string | null | undefined): string | null {
-  if (typeof raw !== 'string') return null
-  const id = raw.trim().toLowerCase()
-  if (id.length < 8 || id === 'uninitialized' || id.includes('\0')) return null
-  const digits = id.replace(/[-{}\s]/g, '')
-  if (/^0+$/.test(digits) || /^f+$/.test(digits)) return null
-  return id
-}

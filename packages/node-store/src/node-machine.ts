@@ -6,11 +6,7 @@ import {
   readCachedFingerprint,
   writeCachedFingerprint,
 } from './fingerprint-cache.js'
-import {
-  defaultMachineIdSources,
-  type MachineIdSource,
-  usableMachineId,
-} from './machine-id-sources.js'
+import { defaultMachineIdSources, type MachineIdSource } from './machine-id-sources.js'
 import { type LocationOptions, resolveDir } from './paths.js'
 
 export interface NodeMachineOptions extends LocationOptions {
@@ -80,8 +76,8 @@ export function nodeMachine(options: NodeMachineOptions): NodeMachine {
   const useCache = options.cache ?? true
 
   /**
-   * Reads the sources and hashes the id. The raw id lives only in here. The hash loads on
-   * the first miss (or verify()): a start that hits the cache never loads it.
+   * Reads the sources and hashes the id. The raw id lives only in here. The reader and
+   * the hash load on the first miss (or verify()): a start that hits the cache loads neither.
    */
   const derive = async (): Promise<Found> => {
     // Chosen now, not at construction: the cache decides most starts without them.
@@ -151,55 +147,19 @@ interface Found extends CachedFingerprint {
   derived: boolean
 }
 
+/** The OS machine id, else the install id kept in `fallbackDir`. */
 async function machineId(
   sources: readonly MachineIdSource[],
   timeoutMs: number,
   fallbackDir: string,
 ): Promise<{ id: string; source: string }> {
-  const slow: MachineIdSource[] = []
-  for (const source of sources) {
-    const raw = await readBounded(source, timeoutMs)
-    if (raw === TIMED_OUT) slow.push(source)
-    const id = usableMachineId(raw === TIMED_OUT ? null : raw)
-    if (id !== null) return { id, source: source.name }
-  }
-  // A source that was merely slow (a busy machine at login) is asked once more, with more
-  // time: switching to the install id would make this look like another machine, and
-  // the next start, with the OS id back, would then refuse the grant.
-  for (const source of slow) {
-    const raw = await readBounded(source, timeoutMs * RETRY_TIMEOUT_FACTOR)
-    const id = usableMachineId(raw === TIMED_OUT ? null : raw)
-    if (id !== null) return { id, source: source.name }
-  }
+  const { readMachineId } = await import('./machine-id.js')
+  const found = await readMachineId(sources, timeoutMs)
+  if (found !== null) return found
   // Loaded only here: creating the id needs node:crypto and the write helpers, which a
   // machine with a readable OS id never uses.
   const { installId } = await import('./install-id.js')
   return { id: `install:${await installId(fallbackDir)}`, source: INSTALL_ID_SOURCE }
-}
-
-const TIMED_OUT = Symbol('timed out')
-/** The second, last read of a slow source gets this many times `timeoutMs`. */
-const RETRY_TIMEOUT_FACTOR = 2
-
-/** The source's answer, null when it fails, TIMED_OUT past `timeoutMs`. */
-async function readBounded(
-  source: MachineIdSource,
-  timeoutMs: number,
-): Promise<string | null | typeof TIMED_OUT> {
-  const controller = new AbortController()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort()
-      resolve(TIMED_OUT)
-    }, timeoutMs)
-  })
-  try {
-    // Raced as well as signalled: a source that ignores the signal still cannot hang us.
-    return await Promise.race([source.read(controller.signal).catch(() => null), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 function safeHostname(): string {

@@ -67,10 +67,12 @@ it('keeps the write side out of what an app loads to check at start', async () =
   const { modules, externals } = await startupBundle()
   expect(modules).toContain('read-record.ts')
   expect(modules).toContain('node-machine.ts')
-  // Writing, locking and the fallback install id are loaded on first use; the hash on a
-  // fingerprint-cache miss (or in verify()).
+  // Writing, locking and the fallback install id are loaded on first use; reading the id
+  // sources and the hash on a fingerprint-cache miss (or in verify()).
   for (const lazy of [
+    'machine-id.ts',
     'sha256-hex.ts',
+    'create-file-lock.ts',
     'record-writes.ts',
     'atomic-file.ts',
     'file-lock.ts',
