@@ -39,17 +39,12 @@ export default defineConfig({
       // crypto/ (the start-up code: offline/ and the top-level modules, with what index.ts
       // re-exports) is one file shared by every entry; online/ and the HTTP client load on
       // first use, through their import(). crypto/ holds what only some apps need: the
-      // record's MAC (a keychain), the lease server's signed tokens (a lease server), and the
-      // pure-JS hash and curve with the @noble code they use (a runtime without Node's crypto). Type declarations (.d.ts) are not grouped.
+      // record's MAC (a keychain), and the pure-JS hash and curve with the @noble code they
+      // use (a runtime without Node's crypto). Type declarations (.d.ts) are not grouped.
       groups: [
         {
           name: 'record-mac',
           test: /src[\\/]crypto[\\/]record-mac\.ts$/,
-          priority: 2,
-        },
-        {
-          name: 'signed-token',
-          test: /src[\\/]crypto[\\/]signed-token\.ts$/,
           priority: 2,
         },
         {

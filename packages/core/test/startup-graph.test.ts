@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 
@@ -134,63 +133,5 @@ describe('the start-up module graph (createLicensing and check)', () => {
     expect(importsOf('polar/types.ts').static.filter((m) => m.startsWith('polar/'))).toEqual([])
     // The public createPolarClient loads the HTTP client on its first request.
     expect(importsOf('polar/client.ts').dynamic).toHaveLength(1)
-  })
-})
-
-/**
- * What esbuild keeps at start for an app's start-up check (createLicensing + check), bundled
- * from the sources with code splitting as apps ship it: the text of the chunks loaded at once
- * and of those loaded later.
- */
-async function startupChunks(): Promise<{ eager: string; lazy: string }> {
-  const entry = [
-    `import { createLicensing, memoryStore, staticMachine } from ${JSON.stringify(join(SRC, 'index.ts'))}`,
-    'const licensing = createLicensing({ organizationId: "00000000-0000-4000-8000-000000000000", store: memoryStore(), machine: staticMachine("m") })',
-    'console.log(await licensing.check({ online: "never" }))',
-  ].join('\n')
-  const result = await build({
-    stdin: { contents: entry, resolveDir: SRC, loader: 'ts' },
-    absWorkingDir: '/',
-    outdir: '/out',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'neutral',
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  })
-  const outputs = result.metafile.outputs
-  const text = new Map(result.outputFiles.map((file) => [relative('/', file.path), file.text]))
-  const start = Object.keys(outputs).find((path) => outputs[path]?.entryPoint !== undefined)
-  const eager = new Set<string>()
-  const visit = (path: string) => {
-    if (eager.has(path)) return
-    eager.add(path)
-    for (const imported of outputs[path]?.imports ?? []) {
-      if (imported.kind === 'import-statement' && !imported.external) visit(imported.path)
-    }
-  }
-  if (start !== undefined) visit(start)
-  expect(eager.size).toBeGreaterThan(0)
-  expect(text.size).toBeGreaterThan(eager.size)
-  const pick = (loaded: boolean) =>
-    [...text]
-      .filter(([path]) => eager.has(path) === loaded)
-      .map(([, code]) => code)
-      .join('\n')
-  return { eager: pick(true), lazy: pick(false) }
-}
-
-describe('what the start-up check loads (bundled as an app ships it)', () => {
-  it('loads no code that parses or verifies a signed lease: that loads when a record holds one', async () => {
-    const { eager, lazy } = await startupChunks()
-    // The JWS header check and Node's Ed25519 verify.
-    for (const marker of ['EdDSA', 'createPublicKey']) {
-      expect(lazy, marker).toContain(marker)
-      expect(eager, marker).not.toContain(marker)
-    }
   })
 })
