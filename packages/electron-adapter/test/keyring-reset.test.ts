@@ -17,17 +17,52 @@ async function snapshot(dir: string) {
   return { key: await readFile(join(dir, 'license.key')), files: (await readdir(dir)).sort() }
 }
 
+/** A folder holding a sealed key made by `safeStorage`, and keychains on it. */
+async function keyFolder(safeStorage: FakeSafeStorage) {
+  const dir = await tempFolder()
+  const path = () => join(dir, 'license.key')
+  const keychain = () => safeStorageKeychain({ safeStorage, path })
+  const first = await keychain().key()
+  return { dir, path, keychain, first, sealed: await readFile(path()) }
+}
+
+/** What Electron's safeStorage throws for bytes it cannot decrypt. */
+const DECRYPT_ERROR = 'Error while decrypting the ciphertext provided to safeStorage.decryptString.'
+
+/**
+ * Another process's recovery, run while this one waits on the decryption of the old key;
+ * once it is done, `then` sees every later decryption first (true: fail it).
+ */
+function quickRecovery(
+  safeStorage: FakeSafeStorage,
+  oldKey: Buffer,
+  keychain: () => ReturnType<typeof safeStorageKeychain>,
+  then: (encrypted: Buffer) => Promise<boolean> | boolean = () => false,
+): () => Promise<Uint8Array | null> | undefined {
+  const decrypt = safeStorage.decryptStringAsync
+  if (decrypt === undefined) throw new Error('the fake has no asynchronous decryption')
+  let quick: Promise<Uint8Array | null> | undefined
+  let recovered = false
+  safeStorage.decryptStringAsync = async (encrypted) => {
+    if (quick === undefined && encrypted.equals(oldKey)) {
+      quick = keychain().key()
+      await quick
+      recovered = true
+    } else if (recovered && (await then(encrypted))) {
+      throw new Error(DECRYPT_ERROR)
+    }
+    return decrypt(encrypted)
+  }
+  return () => quick
+}
+
 /** Makes the next `times` decryptions fail while the keyring says it is available. */
 function failDecryptions(safeStorage: FakeSafeStorage, times: number): void {
   const decrypt = safeStorage.decryptString
   if (decrypt === undefined) throw new Error('the fake has no synchronous decryption')
   let left = times
   safeStorage.decryptString = (encrypted) => {
-    if (left-- > 0) {
-      throw new Error(
-        'Error while decrypting the ciphertext provided to safeStorage.decryptString.',
-      )
-    }
+    if (left-- > 0) throw new Error(DECRYPT_ERROR)
     return decrypt(encrypted)
   }
 }
@@ -69,16 +104,11 @@ describe('after the OS keyring was reset (safeStorage works, the old license.key
   })
 
   it('of racing recoveries, one moves the old key aside and all use the key it created', async () => {
-    const dir = await tempFolder()
-    const path = () => join(dir, 'license.key')
     const safeStorage = fakeSafeStorage('alice', 'async')
-    const first = await safeStorageKeychain({ safeStorage, path }).key()
-    const oldKey = await readFile(path())
+    const { dir, keychain, first, sealed: oldKey } = await keyFolder(safeStorage)
     safeStorage.resetKeyring()
 
-    const keys = await Promise.all(
-      [1, 2, 3].map(() => safeStorageKeychain({ safeStorage, path }).key()),
-    )
+    const keys = await Promise.all([1, 2, 3].map(() => keychain().key()))
     expect(keys[0]?.length).toBe(32)
     expect(keys[0]).not.toEqual(first)
     expect(keys[1]).toEqual(keys[0])
@@ -86,120 +116,86 @@ describe('after the OS keyring was reset (safeStorage works, the old license.key
     const aside = await movedAside(dir)
     expect(aside).toHaveLength(1)
     expect((await readFile(join(dir, aside[0] ?? ''))).equals(oldKey)).toBe(true)
-    expect(await safeStorageKeychain({ safeStorage, path }).key()).toEqual(keys[0])
+    expect(await keychain().key()).toEqual(keys[0])
   })
 
   it('a recovery that read the old key after another one replaced it opens that new key', async () => {
-    const dir = await tempFolder()
-    const path = () => join(dir, 'license.key')
     const safeStorage = fakeSafeStorage('alice', 'async')
-    await safeStorageKeychain({ safeStorage, path }).key()
-    const oldKey = await readFile(path())
+    const { dir, keychain, sealed: oldKey } = await keyFolder(safeStorage)
     safeStorage.resetKeyring()
     // The slow process read the old bytes; before it learns that they do not open, the
     // quick one has moved them aside and linked its new key into place.
-    const decrypt = safeStorage.decryptStringAsync
-    if (decrypt === undefined) throw new Error('the fake has no asynchronous decryption')
-    let quick: Promise<Uint8Array | null> | undefined
-    safeStorage.decryptStringAsync = async (encrypted) => {
-      if (quick === undefined && encrypted.equals(oldKey)) {
-        quick = safeStorageKeychain({ safeStorage, path }).key()
-        await quick
-      }
-      return decrypt(encrypted)
-    }
-    const slow = await safeStorageKeychain({ safeStorage, path }).key()
+    const quick = quickRecovery(safeStorage, oldKey, keychain)
+    const slow = await keychain().key()
     expect(slow?.length).toBe(32)
-    expect(slow).toEqual(await quick)
+    expect(slow).toEqual(await quick())
     expect(await movedAside(dir)).toHaveLength(1)
-    expect(await safeStorageKeychain({ safeStorage, path }).key()).toEqual(slow)
+    expect(await keychain().key()).toEqual(slow)
   })
 
   it('a recovery that cannot open the key another one just created leaves that key alone', async () => {
-    const dir = await tempFolder()
-    const path = () => join(dir, 'license.key')
     const safeStorage = fakeSafeStorage('alice', 'async')
-    await safeStorageKeychain({ safeStorage, path }).key()
-    const oldKey = await readFile(path())
+    const { dir, path, keychain, sealed: oldKey } = await keyFolder(safeStorage)
     safeStorage.resetKeyring()
-    const decrypt = safeStorage.decryptStringAsync
-    if (decrypt === undefined) throw new Error('the fake has no asynchronous decryption')
-    let quick: Promise<Uint8Array | null> | undefined
-    let newKey: Buffer | undefined
-    safeStorage.decryptStringAsync = async (encrypted) => {
-      if (quick === undefined && encrypted.equals(oldKey)) {
-        quick = safeStorageKeychain({ safeStorage, path }).key()
-        await quick
-        newKey = await readFile(path())
-      } else if (newKey !== undefined && encrypted.equals(newKey)) {
-        // The slow process's keyring hiccups on the new key: it is still not its to move.
-        newKey = undefined
-        throw new Error(
-          'Error while decrypting the ciphertext provided to safeStorage.decryptString.',
-        )
-      }
-      return decrypt(encrypted)
-    }
-    await expect(safeStorageKeychain({ safeStorage, path }).key()).rejects.toThrow(/decrypting/)
+    let failed = false
+    const quick = quickRecovery(safeStorage, oldKey, keychain, async (encrypted) => {
+      // The slow process's keyring hiccups on the new key: it is still not its to move.
+      if (failed || !encrypted.equals(await readFile(path()))) return false
+      failed = true
+      return true
+    })
+    await expect(keychain().key()).rejects.toThrow(/decrypting/)
     expect(await movedAside(dir)).toHaveLength(1)
-    expect(await safeStorageKeychain({ safeStorage, path }).key()).toEqual(await quick)
+    expect(await keychain().key()).toEqual(await quick())
   })
 })
 
 describe('a keyring that fails now never replaces the key', () => {
   it('unavailable: key() rejects and license.key stays as it is', async () => {
-    const dir = await tempFolder()
-    const path = () => join(dir, 'license.key')
     const safeStorage = fakeSafeStorage()
-    const first = await safeStorageKeychain({ safeStorage, path }).key()
+    const { dir, keychain, first } = await keyFolder(safeStorage)
     const before = await snapshot(dir)
     safeStorage.available = false
-    await expect(safeStorageKeychain({ safeStorage, path }).key()).rejects.toThrow()
+    await expect(keychain().key()).rejects.toThrow()
     expect(await snapshot(dir)).toEqual(before)
     safeStorage.available = true
-    expect(await safeStorageKeychain({ safeStorage, path }).key()).toEqual(first)
+    expect(await keychain().key()).toEqual(first)
   })
 
   it('a decryption that fails once (the same bytes open again): the same key, nothing moved', async () => {
-    const dir = await tempFolder()
-    const path = () => join(dir, 'license.key')
     const safeStorage = fakeSafeStorage()
-    const first = await safeStorageKeychain({ safeStorage, path }).key()
+    const { dir, keychain, first } = await keyFolder(safeStorage)
     const before = await snapshot(dir)
     failDecryptions(safeStorage, 1)
-    const again = await safeStorageKeychain({ safeStorage, path })
+    const again = await keychain()
       .key()
-      .catch(() => safeStorageKeychain({ safeStorage, path }).key())
+      .catch(() => keychain().key())
     expect(again).toEqual(first)
     expect(await snapshot(dir)).toEqual(before)
   })
 
   it('every decryption failing (a probe cannot be opened either): key() rejects, nothing moved', async () => {
-    const dir = await tempFolder()
-    const path = () => join(dir, 'license.key')
     const safeStorage = fakeSafeStorage()
-    const first = await safeStorageKeychain({ safeStorage, path }).key()
+    const { dir, keychain, first } = await keyFolder(safeStorage)
     const before = await snapshot(dir)
     const decrypt = safeStorage.decryptString
     if (decrypt === undefined) throw new Error('the fake has no synchronous decryption')
     failDecryptions(safeStorage, Number.POSITIVE_INFINITY)
-    await expect(safeStorageKeychain({ safeStorage, path }).key()).rejects.toThrow(/decrypting/)
+    await expect(keychain().key()).rejects.toThrow(/decrypting/)
     expect(await snapshot(dir)).toEqual(before)
     safeStorage.decryptString = decrypt
-    expect(await safeStorageKeychain({ safeStorage, path }).key()).toEqual(first)
+    expect(await keychain().key()).toEqual(first)
   })
 
   it('encryption failing while it says it is available: key() rejects, nothing moved', async () => {
-    const dir = await tempFolder()
-    const path = () => join(dir, 'license.key')
     const safeStorage = fakeSafeStorage()
-    await safeStorageKeychain({ safeStorage, path }).key()
+    const { dir, keychain } = await keyFolder(safeStorage)
     safeStorage.resetKeyring()
     const before = await snapshot(dir)
     safeStorage.encryptString = () => {
       throw new Error('Encryption is not available.')
     }
-    await expect(safeStorageKeychain({ safeStorage, path }).key()).rejects.toThrow()
+    await expect(keychain().key()).rejects.toThrow()
     expect(await snapshot(dir)).toEqual(before)
   })
 })

@@ -1,6 +1,12 @@
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { KeygateError } from '@keygate/core'
-import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_MS, MIN_STALE_MS } from './lock-timing.js'
+import {
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_STALE_MS,
+  lockSettings,
+  MIN_STALE_MS,
+  withLock,
+} from './lock-settings.js'
 
 export interface FileLockOptions {
   /** The file the lock protects (it need not exist). The lock is `<file>.lock`, a folder beside it. */
@@ -52,19 +58,6 @@ export function createFileLock(options: FileLockOptions): FileLock {
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
     throw new KeygateError('invalid_input', "The lock's timeout must be a number of ms, 0 or more.")
   }
-  const settings = { file, lockPath: `${file}.lock`, dir: dirname(file), staleMs, timeoutMs }
-  return {
-    path: settings.lockPath,
-    async lock(fn) {
-      const { withFileLock } = await loadLock()
-      return withFileLock(settings, fn)
-    },
-  }
-}
-
-// One promise, so callers waiting for the first load resume in the order they called.
-let lockModule: Promise<typeof import('./file-lock.js')> | undefined
-const loadLock = () => {
-  lockModule ??= import('./file-lock.js')
-  return lockModule
+  const settings = lockSettings(file, staleMs, timeoutMs)
+  return { path: settings.lockPath, lock: (fn) => withLock(settings, fn) }
 }

@@ -1,6 +1,12 @@
 import { join } from 'node:path'
 import { KeygateError, type LicenseStore } from '@keygate/core'
-import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALE_MS, MIN_STALE_MS } from './lock-timing.js'
+import {
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_STALE_MS,
+  lockSettings,
+  MIN_STALE_MS,
+  withLock,
+} from './lock-settings.js'
 import { assertSafeName, type LocationOptions, resolveDir } from './paths.js'
 import {
   type FileIdentity,
@@ -54,7 +60,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     throw new KeygateError('invalid_input', 'lockTimeoutMs must be a number of ms, 0 or more.')
   }
   // What `createFileLock({ file: path, staleMs, timeoutMs })` would hold, checked above.
-  const lockSettings = { file: path, lockPath: `${path}.lock`, dir, staleMs, timeoutMs }
+  const lock = lockSettings(path, staleMs, timeoutMs)
 
   // The file this store last read or wrote: quarantine only moves that one, never a
   // fresh record another instance wrote in the meantime.
@@ -107,10 +113,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       loadedWrites = await loadWrites()
     },
 
-    async lock(fn) {
-      const { withFileLock } = await loadLock()
-      return withFileLock(lockSettings, fn)
-    },
+    lock: (fn) => withLock(lock, fn),
 
     async quarantine(reason) {
       let current: FileIdentity | undefined
@@ -163,9 +166,3 @@ const loadWrites = () => {
 }
 /** The writer once loaded, for `writeQuick` to use without an await. */
 let loadedWrites: typeof import('./record-writes.js') | undefined
-// The lock (and proper-lockfile behind it) likewise loads on the first `lock()`.
-let lockModule: Promise<typeof import('./file-lock.js')> | undefined
-const loadLock = () => {
-  lockModule ??= import('./file-lock.js')
-  return lockModule
-}
