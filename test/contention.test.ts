@@ -14,6 +14,7 @@ let worker: string
 let emulator: PolarEmulator
 let server: EmulatorServer
 let limitedServer: EmulatorServer | undefined
+let blockedServer: EmulatorServer | undefined
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'keygate-contention-'))
@@ -27,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close()
   await limitedServer?.close()
+  await blockedServer?.close()
   await rm(work, { recursive: true, force: true })
 })
 
@@ -103,6 +105,55 @@ describe('eight app instances under Polar’s real rate limit (3 requests/s per 
     for (const outcome of outcomes) {
       expect(outcome).toMatchObject({ status: 'active', activationId: seats[0]?.id })
       expect(outcome.error).toBeUndefined()
+    }
+
+    // Then all refresh at once. Each paces only itself, but the store's pacing log tells each
+    // when the others asked: eight validations, none past Polar's 3 a second, no IP block.
+    limited.clearRequests()
+    const refreshed = await together({
+      dir: join(work, 'rate-limited'),
+      server: limitedServer.url,
+      organizationId: limited.organizationId,
+      salt: 'contention-test',
+      action: 'refresh',
+    })
+    expect(limited.requests.map((r) => `${r.endpoint} ${r.status}`)).toEqual(
+      Array.from({ length: INSTANCES }, () => 'validate 200'),
+    )
+    for (const outcome of refreshed) {
+      expect(outcome).toMatchObject({ status: 'active', activationId: seats[0]?.id })
+      expect(outcome.error).toBeUndefined()
+    }
+  })
+})
+
+describe('app instances while Polar blocks this IP', () => {
+  it('one asks and meets the 429; the others learn the pause from the store and send nothing', async () => {
+    const blocked = createPolarEmulator()
+    blockedServer = await blocked.listen()
+    const key = blocked.createKey({ limitActivations: 3 })
+    const base = {
+      dir: join(work, 'blocked'),
+      server: blockedServer.url,
+      organizationId: blocked.organizationId,
+      salt: 'contention-test',
+    }
+    await together({ ...base, action: 'activate', key: key.key })
+    // Something else on this network (another app, a script) spends the IP's window: 60 s block.
+    for (let i = 0; i < 4; i++) {
+      await fetch(`${blockedServer.url}/v1/customer-portal/license-keys/validate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: 'NOT-A-KEY', organization_id: blocked.organizationId }),
+      })
+    }
+    blocked.clearRequests()
+
+    const refreshed = await together({ ...base, action: 'refresh' })
+    expect(blocked.requests.map((r) => `${r.endpoint} ${r.status}`)).toEqual(['validate 429'])
+    for (const outcome of refreshed) {
+      // The cached grant still lets the app run; the pause is reported beside it.
+      expect(outcome).toMatchObject({ status: 'active', error: { code: 'rate_limited' } })
     }
   })
 })

@@ -77,6 +77,7 @@ export {
   type LicenseStore,
   type MemoryStore,
   memoryStore,
+  type PacingLog,
 } from './store.js'
 export type {
   ActivateOptions,

@@ -41,6 +41,23 @@ export interface LicenseStore {
    * Never required for correctness; a failure here is ignored (the write reports it).
    */
   prepare?(): Promise<void>
+  /**
+   * Optional. A small text shared by every process using this store, read and written by
+   * core only while it holds `lock()`: when this machine last asked Polar, and any pause
+   * Polar asked for. Polar allows 3 requests a second per IP and blocks the IP for a minute
+   * past that, so app instances that each paced only themselves could trip it together.
+   * Needs no durability (no fsync): a lost or garbled text only means no pacing history.
+   * Never holds a key. Without it, each process paces only itself.
+   */
+  pacing?: PacingLog | undefined
+}
+
+/** What `LicenseStore.pacing` holds: opaque text core owns, a few hundred bytes. */
+export interface PacingLog {
+  /** The text last written, or null when there is none. */
+  read(): Promise<string | null>
+  /** Replaces it; a crash mid-write may leave it garbled, which core reads as none. */
+  write(text: string): Promise<void>
 }
 
 /**
@@ -69,6 +86,7 @@ export interface MemoryStore extends LicenseStore {
 export function memoryStore(initial: string | null = null): MemoryStore {
   let text = initial
   let tail: Promise<unknown> = Promise.resolve()
+  let pacing: string | null = null
   const quarantined: Array<{ text: string; reason: string }> = []
   return {
     quarantined,
@@ -86,6 +104,12 @@ export function memoryStore(initial: string | null = null): MemoryStore {
       const run = tail.then(fn, fn)
       tail = run.catch(() => undefined)
       return run
+    },
+    pacing: {
+      read: async () => pacing,
+      write: async (next) => {
+        pacing = next
+      },
     },
     async quarantine(reason) {
       if (text === null) return null

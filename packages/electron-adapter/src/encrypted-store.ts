@@ -224,5 +224,7 @@ export function encryptedStore(
     lock: (fn) => inner.lock(fn),
     quarantine: (reason) => inner.quarantine?.(reason) ?? Promise.resolve(null),
     prepare: () => inner.prepare?.() ?? Promise.resolve(),
+    // Request times only, no secret: kept as the inner store keeps it, unsealed.
+    pacing: inner.pacing,
   }
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { KeygateError, type LicenseStore } from '@keygate/core'
+import { KeygateError, type LicenseStore, type PacingLog } from '@keygate/core'
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_STALE_MS,
@@ -39,6 +39,8 @@ export interface FileStore extends LicenseStore {
   read(): Promise<string | null>
   writeQuick(text: string): Promise<void>
   quarantine(reason: string): Promise<string | null>
+  /** `<dir>/<name>.pacing.json`: when this machine last asked Polar (times only). */
+  pacing: PacingLog
 }
 
 /**
@@ -51,6 +53,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   assertSafeName(name, 'name')
   const dir = resolveDir(options, 'createFileStore')
   const path = join(dir, `${name}.json`)
+  const pacingPath = join(dir, `${name}.pacing.json`)
   const staleMs = options.lockStaleMs ?? DEFAULT_STALE_MS
   const timeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS
   if (!Number.isFinite(staleMs) || staleMs < MIN_STALE_MS) {
@@ -114,6 +117,11 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
 
     lock: (fn) => withLock(lock, fn),
+
+    pacing: {
+      read: async () => readRecordSync(pacingPath),
+      write: async (text) => (await loadWrites()).writePacing(pacingPath, dir, text),
+    },
 
     async quarantine(reason) {
       let current: FileIdentity | undefined

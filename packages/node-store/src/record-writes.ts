@@ -54,6 +54,32 @@ export function writeRecordQuick(
   }
 }
 
+// In place, never through a link (O_NOFOLLOW; Windows has none, so an lstat first), never
+// blocking on a FIFO planted at the path (O_NONBLOCK).
+const PACING_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
+
+/**
+ * Replaces the pacing log's text (`LicenseStore.pacing`) in place: it needs no durability,
+ * and a write cut short leaves text core reads as none. Mode 0600, in the record's folder.
+ */
+export async function writePacing(path: string, dir: string, text: string): Promise<void> {
+  await ensureDir(dir)
+  if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) {
+    throw new KeygateError('store', `${path} is a symbolic link, which the store never follows.`)
+  }
+  const handle = await open(path, PACING_FLAGS, 0o600)
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) throw new KeygateError('store', `${path} is not a regular file.`)
+    if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) await handle.chmod(0o600)
+    await handle.truncate(0)
+    await handle.write(text, 0, 'utf8')
+  } finally {
+    await handle.close().catch(() => undefined)
+  }
+}
+
 /** Removes the record; no error when there is none. True when a file was removed. */
 export async function clearRecord(path: string, dir: string): Promise<boolean> {
   try {

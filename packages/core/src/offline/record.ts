@@ -1,5 +1,5 @@
 import { isKeygateError, KeygateError } from '../errors.js'
-import { isForeignRecord, type LicenseStore } from '../store.js'
+import { isForeignRecord, type LicenseStore, type PacingLog } from '../store.js'
 import { type Grant, parseRecord, recordBody, serializeGrant } from './grant.js'
 import {
   decodeKey,
@@ -109,6 +109,8 @@ export interface LockedRecord {
    * stays until the next write replaces it).
    */
   moveAside(reason: string): Promise<string | null>
+  /** The store's shared request log (`LicenseStore.pacing`), valid while the lock is held. */
+  readonly pacing: PacingLog | undefined
 }
 
 export interface RecordAccess {
@@ -275,6 +277,7 @@ export function recordAccess(
           },
           moveAside: (reason) =>
             store.quarantine ? store.quarantine(reason) : Promise.resolve(null),
+          pacing: store.pacing,
         })
       }),
   }

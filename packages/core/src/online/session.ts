@@ -1,5 +1,6 @@
 import type { ClientSettings } from '../client-options.js'
 import type { Session } from '../offline/check.js'
+import type { RecordAccess } from '../offline/record.js'
 import { clientFromSettings } from '../polar/http-client.js'
 import { createPacer, type Pacer, pacedClient, pacerOf } from '../polar/pacer.js'
 import { defaultSleep } from '../polar/retry.js'
@@ -42,6 +43,7 @@ export function createOnlineSession(
   let client: Promise<PolarClient> | undefined
   const online: OnlineSession = {
     ...session,
+    records: sharingPacing(session.records, pacer),
     pacer,
     prepareWrite: () => session.records.prepare(),
     leaseServer:
@@ -60,4 +62,25 @@ export function createOnlineSession(
     },
   }
   return online
+}
+
+/**
+ * Every request to Polar is sent inside the store's lock: there, the pacer also follows the
+ * store's pacing log, so the app's other processes on this machine (another instance, the
+ * CLI) and this one stay within Polar's per-IP limit together.
+ */
+function sharingPacing(records: RecordAccess, pacer: Pacer): RecordAccess {
+  return {
+    ...records,
+    locked: (fn) =>
+      records.locked(async (record) => {
+        if (record.pacing === undefined) return fn(record)
+        const end = pacer.share(record.pacing)
+        try {
+          return await fn(record)
+        } finally {
+          await end()
+        }
+      }),
+  }
 }

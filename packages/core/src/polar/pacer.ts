@@ -1,4 +1,6 @@
 import { isKeygateError, KeygateError } from '../errors.js'
+import type { PacingLog } from '../store.js'
+import { SharedPause, type SharedWindow, sharedWindow } from './shared-pacing.js'
 import type { PolarClient } from './types.js'
 
 /**
@@ -16,6 +18,10 @@ import type { PolarClient } from './types.js'
  * - **Quiet**: after a transient failure (an outage's 503s, a timeout), `quiet()` names it
  *   for a minute, so optional requests (`check()`'s `auto`) answer from the cache meanwhile.
  *   A success ends it.
+ *
+ * Polar counts per IP, not per process: while a store's lock is held (every request to
+ * Polar is sent under it), `share` adds the window and the pause the store's other
+ * processes left in its pacing log (shared-pacing.ts).
  */
 
 export interface PacerOptions {
@@ -38,6 +44,12 @@ export interface Pacer {
   turn(): Promise<Turn>
   /** The transient failure of the last minute, if one is still quieting optional requests. */
   quiet(): KeygateError | undefined
+  /**
+   * From now on, turns also follow (and add to) `log`, the store's pacing log, until the
+   * returned function is called; it resolves once every note is written. Call it only while
+   * holding the store's lock, and end it before the lock is given up.
+   */
+  share(log: PacingLog): () => Promise<void>
 }
 
 const POLAR_REQUESTS = 3
@@ -70,6 +82,7 @@ export function createPacer(options: PacerOptions): Pacer {
   let pausedUntil = 0
   let pauseLength = 0
   let quiet: { since: number; error: KeygateError } | undefined
+  let sharing: SharedWindow | undefined
 
   function pauseLeft(): number {
     const left = pausedUntil - now()
@@ -78,20 +91,41 @@ export function createPacer(options: PacerOptions): Pacer {
     return left > pauseLength ? 0 : Math.max(0, left)
   }
 
+  /** The pause `error` asks for, ms, when it asks for one. */
+  function pauseOf(error: unknown): number | undefined {
+    if (!isKeygateError(error) || error.code !== 'rate_limited') return undefined
+    const seconds = error.retryAfter ?? DEFAULT_PAUSE_S
+    return Number.isFinite(seconds) && seconds > SHORT_RETRY_AFTER_S ? seconds * 1000 : undefined
+  }
+
+  function pause(ms: number): void {
+    pauseLength = ms
+    pausedUntil = now() + ms
+  }
+
   function observe(error: unknown): void {
     if (error === undefined) {
       quiet = undefined
       return
     }
     if (!isKeygateError(error)) return
-    if (error.code === 'rate_limited') {
-      const seconds = error.retryAfter ?? DEFAULT_PAUSE_S
-      if (Number.isFinite(seconds) && seconds > SHORT_RETRY_AFTER_S) {
-        pauseLength = seconds * 1000
-        pausedUntil = now() + pauseLength
-      }
-    } else if (error.transient && error.code !== 'store') {
+    const pauseMs = pauseOf(error)
+    if (pauseMs !== undefined) pause(pauseMs)
+    else if (error.transient && error.code !== 'store' && error.code !== 'rate_limited') {
       quiet = { since: now(), error }
+    }
+  }
+
+  /** Waits for the store's other processes' window; undefined when nothing is shared. */
+  async function admitShared(shared: SharedWindow | undefined): Promise<number | undefined> {
+    if (shared === undefined) return undefined
+    try {
+      return await shared.admit()
+    } catch (error) {
+      if (!(error instanceof SharedPause)) throw error
+      // Another process was told to wait: this one waits too, without asking again.
+      pause(error.leftMs)
+      throw pausedError(error.leftMs)
     }
   }
 
@@ -105,6 +139,8 @@ export function createPacer(options: PacerOptions): Pacer {
       // Bounded by the span: a clock set back must not stall the queue.
       if (wait > 0) await sleep(Math.min(wait, span))
     }
+    const shared = sharing
+    const sentAt = await admitShared(shared)
     let settle: () => void = () => {}
     const done = new Promise<void>((resolve) => {
       settle = resolve
@@ -120,6 +156,7 @@ export function createPacer(options: PacerOptions): Pacer {
         slot.at = now()
         slot.settle()
         observe(error)
+        if (shared !== undefined && sentAt !== undefined) shared.settle(sentAt, pauseOf(error))
       },
     }
   }
@@ -140,6 +177,14 @@ export function createPacer(options: PacerOptions): Pacer {
         return undefined
       }
       return quiet.error
+    },
+    share(log) {
+      const window = sharedWindow(log, { now, sleep, requests, span })
+      sharing = window
+      return async () => {
+        await window.flush()
+        if (sharing === window) sharing = undefined
+      }
     },
   }
 }

@@ -100,6 +100,22 @@ export function storeContract(
       expect(await store.read()).toBe('durable')
     })
 
+    // `pacing` is optional; where a store has it, it keeps its own text beside the record's.
+    it('pacing keeps its text apart from the record, through write, clear and quarantine', async () => {
+      const store = await fresh()
+      if (store.pacing === undefined) return
+      expect(await store.pacing.read()).toBeNull()
+      await store.pacing.write('{"v":1,"sent":[{"s":1,"a":2}]}')
+      await store.pacing.write('{"v":1}')
+      expect(await store.pacing.read()).toBe('{"v":1}')
+      expect(await store.read()).toBeNull()
+      await store.write('record')
+      await store.clear()
+      await store.quarantine?.('damaged')
+      expect(await store.pacing.read()).toBe('{"v":1}')
+      expect(await store.read()).toBeNull()
+    })
+
     it('reads null after clear, and can be written again', async () => {
       const store = await fresh()
       await store.write('record')
