@@ -43,7 +43,16 @@ export function safeStorageKeychain(options: SafeStorageKeychainOptions): Keycha
         throw error
       })
       if (sealed === null) return null
-      return new Uint8Array(Buffer.from(await open(safeStorage, sealed), 'base64'))
+      let text: string
+      try {
+        text = await open(safeStorage, sealed)
+      } catch (error) {
+        // As for the key: only a keyring that opens what it seals now proves this copy
+        // will never open again; core then refuses what it stood for, never forgets it.
+        if (!(await roundTrips(safeStorage))) throw error
+        return 'unreadable'
+      }
+      return new Uint8Array(Buffer.from(text, 'base64'))
     },
     async key() {
       const path = options.path()

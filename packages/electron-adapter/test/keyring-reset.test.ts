@@ -1,9 +1,13 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { generateKeyPairSync, sign } from 'node:crypto'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ENCRYPTED_HEADER } from '../src/encrypted-store.js'
 import { safeStorageKeychain } from '../src/record-key.js'
-import { closeElectronApps, electronApp, tempFolder } from './electron-app.js'
-import { type FakeSafeStorage, fakeSafeStorage } from './fakes.js'
+import { closeElectronApps, electronApp, T0, tempFolder } from './electron-app.js'
+import { type FakeSafeStorage, fakeApp, fakeSafeStorage } from './fakes.js'
+
+const DAY = 24 * 60 * 60 * 1000
 
 afterEach(closeElectronApps)
 
@@ -150,6 +154,144 @@ describe('after the OS keyring was reset (safeStorage works, the old license.key
   })
 })
 
+/**
+ * A lease server that answers only `POST /v1/trial`, signing 14-day trials with its own
+ * Ed25519 key; `asked` counts its answers.
+ */
+function trialServer(organizationId: string) {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const x = publicKey.export({ format: 'jwk' }).x ?? ''
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const server = {
+    asked: 0,
+    leaseServer: {
+      url: 'https://lease.example',
+      publicKey: { kty: 'OKP' as const, crv: 'Ed25519' as const, x },
+    },
+    async fetch(input: string, init?: RequestInit): Promise<Response> {
+      const body = JSON.parse(String(init?.body)) as { fingerprint: string; days: number }
+      if (!input.endsWith('/v1/trial')) return new Response('not here', { status: 404 })
+      server.asked += 1
+      const iat = Math.floor(T0 / 1000)
+      const claims = {
+        ...{ iss: 'keygate', ver: 1, organization_id: organizationId },
+        ...{ fingerprint: body.fingerprint, started_at: iat, ends_at: iat + 14 * 86_400, iat },
+      }
+      const input_ = `${part({ alg: 'EdDSA', typ: 'keygate-trial+jwt' })}.${part(claims)}`
+      const token = `${input_}.${sign(null, Buffer.from(input_), privateKey).toString('base64url')}`
+      const at = (s: number) => new Date(s * 1000).toISOString()
+      return Response.json({
+        token,
+        started_at: at(claims.started_at),
+        ends_at: at(claims.ends_at),
+      })
+    },
+  }
+  return server
+}
+
+describe('after a keyring reset, the copies sealed beside the key (trial, signed) do not open', () => {
+  /** Asserts `state` matches `shape` and carries no error beside it. */
+  const is = (state: object, shape: object) => {
+    expect(state).toMatchObject(shape)
+    expect(state).not.toHaveProperty('error')
+  }
+  const refused = { status: 'inactive', reason: 'tampered', note: { kind: 'trial' } }
+
+  it('a local trial is not restarted, and nothing throws: deleting the record shows it refused', async () => {
+    const t = await electronApp()
+    const make = () => t.make({ trial: { days: 14 } })
+    expect(await make().start()).toMatchObject({ status: 'trial', integrity: 'keychain' })
+    t.clock.now += 2 * DAY
+    t.safeStorage.resetKeyring()
+
+    // The record, sealed by the old keyring, reads as not this machine's.
+    const after = make()
+    expect(await after.start()).toMatchObject({ status: 'inactive', reason: 'machine_mismatch' })
+    // Without it, the trial's copy speaks: it cannot be opened, so it is refused as a
+    // trial whose record cannot be trusted (never a new 14 days), on every check alike.
+    await rm(join(t.userData, 'license.json'))
+    const again = make()
+    is(await again.start(), refused)
+    is(await again.check(), refused)
+    is(await make().start(), refused)
+
+    // Buying a license still works; deactivating then does not bring the trial back.
+    const key = t.polar.createKey({ limitActivations: 1 })
+    is(await again.activate(key.key), { status: 'active' })
+    is(await again.deactivate(), refused)
+  })
+
+  it('a trial through the lease server is not asked for again: refused, no request', async () => {
+    const t = await electronApp()
+    const server = trialServer(t.polar.organizationId)
+    const electron = {
+      app: fakeApp(t.userData),
+      safeStorage: t.safeStorage,
+      net: { fetch: server.fetch, isOnline: () => true },
+    }
+    const make = () => t.make({ trial: { days: 14 }, leaseServer: server.leaseServer, electron })
+    const first = make()
+    await first.start()
+    expect(await first.check()).toMatchObject({ status: 'trial', integrity: 'signed' })
+    first.stop()
+    expect(server.asked).toBe(1)
+    t.safeStorage.resetKeyring()
+
+    await rm(join(t.userData, 'license.json'))
+    const after = make()
+    await after.start()
+    is(await after.check(), refused)
+    expect(server.asked).toBe(1)
+  })
+
+  it('an activated app: check() says what happened, activating again works, nothing throws', async () => {
+    const t = await electronApp()
+    const make = () => t.make({ trial: { days: 14 } })
+    const key = t.polar.createKey({ limitActivations: 2 })
+    const before = make()
+    await before.start()
+    expect(await before.activate(key.key)).toMatchObject({ status: 'active' })
+    before.stop()
+    t.safeStorage.resetKeyring()
+
+    const after = make()
+    const mismatch = { status: 'inactive', reason: 'machine_mismatch' }
+    expect(await after.start()).toMatchObject(mismatch)
+    expect(await after.check()).toMatchObject(mismatch)
+    is(await after.activate(key.key), { status: 'active' })
+    expect(await make().start()).toMatchObject({ status: 'active', integrity: 'keychain' })
+    // The trial ended with the first activation: deactivating does not start another.
+    is(await after.deactivate(), refused)
+  })
+
+  it('a record rewritten without its MAC is still tampered offline: a record was signed here', async () => {
+    const t = await electronApp()
+    const key = t.polar.createKey({ limitActivations: 2 })
+    const before = t.make()
+    await before.start()
+    await before.activate(key.key)
+    before.stop()
+    // Someone who can open the record as this OS user keeps it, resets the keyring, and
+    // seals it again without its MAC under the new one.
+    const path = join(t.userData, 'license.json')
+    const decrypt = t.safeStorage.decryptString ?? (() => '')
+    const encrypt = t.safeStorage.encryptString ?? (() => Buffer.alloc(0))
+    const sealed = (await readFile(path, 'utf8')).slice(ENCRYPTED_HEADER.length)
+    const record = JSON.parse(decrypt(Buffer.from(sealed, 'base64'))) as Record<string, unknown>
+    const unsigned: Record<string, unknown> = { ...record, v: 1, key: key.key }
+    delete unsigned.mac
+    delete unsigned.sealedKey
+    t.safeStorage.resetKeyring()
+    await writeFile(path, ENCRYPTED_HEADER + encrypt(JSON.stringify(unsigned)).toString('base64'))
+    t.polar.setOffline(true)
+    t.clock.now += 60 * 60 * 1000
+    const after = t.make()
+    await after.start()
+    expect(await after.check()).toMatchObject({ status: 'inactive', reason: 'tampered' })
+  })
+})
+
 describe('a keyring that fails now never replaces the key', () => {
   it('unavailable: key() rejects and license.key stays as it is', async () => {
     const safeStorage = fakeSafeStorage()
@@ -185,6 +327,19 @@ describe('a keyring that fails now never replaces the key', () => {
     expect(await snapshot(dir)).toEqual(before)
     safeStorage.decryptString = decrypt
     expect(await keychain().key()).toEqual(first)
+  })
+
+  it("a copy's decryption failing while nothing round-trips: recall() rejects, unreadable only after a reset", async () => {
+    const safeStorage = fakeSafeStorage()
+    const { keychain } = await keyFolder(safeStorage)
+    await keychain().remember?.('trial', new Uint8Array([1, 2, 3]))
+    failDecryptions(safeStorage, Number.POSITIVE_INFINITY)
+    await expect(keychain().recall?.('trial')).rejects.toThrow(/decrypting/)
+    const other = fakeSafeStorage()
+    const folder = await keyFolder(other)
+    await folder.keychain().remember?.('trial', new Uint8Array([1, 2, 3]))
+    other.resetKeyring()
+    expect(await folder.keychain().recall?.('trial')).toBe('unreadable')
   })
 
   it('encryption failing while it says it is available: key() rejects, nothing moved', async () => {

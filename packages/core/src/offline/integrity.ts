@@ -29,9 +29,16 @@ export interface Keychain {
    * without a MAC reads as an older one.
    */
   remember?(name: string, bytes: Uint8Array): Promise<void>
-  /** What `remember` kept under `name`, or null. */
-  recall?(name: string): Promise<Uint8Array | null>
+  /**
+   * What `remember` kept under `name`, or null when nothing is. `'unreadable'`: something
+   * is kept there that can never be read again (the OS keyring that sealed it was reset);
+   * rejects when the keychain cannot be reached now.
+   */
+  recall?(name: string): Promise<Uint8Array | 'unreadable' | null>
 }
+
+/** What `Keychain.recall` resolves for an entry kept but never readable again. */
+export const UNREADABLE = 'unreadable'
 
 /**
  * The record's MAC and the key's seal under the keychain's secret (`crypto/record-mac.ts`,

@@ -12,6 +12,7 @@ import {
   sameMac,
   tagDowngraded,
   tagIntegrity,
+  UNREADABLE,
 } from './integrity.js'
 import { type LeasePublicKey, verifyLeaseAhead } from './lease.js'
 import { type PendingActivation, parsePendingRecord, serializePendingRecord } from './pending.js'
@@ -167,7 +168,8 @@ export function recordAccess(
     if (marked !== undefined) return marked
     try {
       const mark = await keychain.recall(SIGNED_MARK)
-      marked = mark !== null && mark.length > 0
+      // An unreadable mark was still written: a record was signed here.
+      marked = mark === UNREADABLE || (mark !== null && mark.length > 0)
     } catch {
       // Out of reach now: the record reads as an older one would, asked about at the next
       // online check; the keychain is asked again on the next read.
@@ -264,6 +266,11 @@ export function recordAccess(
             const keys = await recordKeys()
             const bytes = await keychain.recall(TRIAL_COPY)
             if (keys === null || bytes === null) return null
+            // Evidence of a trial that no key can check any more, as one whose MAC fails:
+            // refused, never a fresh trial (resetting the keyring must not restart one).
+            if (bytes === UNREADABLE) {
+              return { ok: false, problem: "the keychain's trial copy can no longer be opened" }
+            }
             let parsed: TrialMemory | undefined
             try {
               parsed = parseTrialMemory(JSON.parse(new TextDecoder().decode(bytes)))

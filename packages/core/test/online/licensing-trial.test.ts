@@ -43,6 +43,23 @@ const summary = (state: LicenseState) =>
       ? `trial:${state.trial.daysLeft}`
       : state.status
 
+describe("a keychain whose trial copy can no longer be read ('unreadable': its keyring was reset)", () => {
+  it('refuses the trial as tampered, never starts a fresh one, and carries no error', async () => {
+    const t = setup()
+    const chain = keychain()
+    const licensing = t.make({ trial: { days: 14 }, keychain: chain })
+    expect(await licensing.check({ online: 'never' })).toMatchObject({ status: 'trial' })
+    const reset: Keychain = {
+      ...chain,
+      recall: async (name) => (name === 'trial' ? 'unreadable' : chain.recall(name)),
+    }
+    await t.store.clear()
+    const state = await t.make({ trial: { days: 14 }, keychain: reset }).check({ online: 'never' })
+    expect(state).toMatchObject({ status: 'inactive', reason: 'tampered', note: { kind: 'trial' } })
+    expect(state).not.toHaveProperty('error')
+  })
+})
+
 describe('a trial on a machine without a license', () => {
   it('starts at the first check, counts down each day, then is trial_expired', async () => {
     const t = setup()
