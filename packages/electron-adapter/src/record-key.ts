@@ -1,5 +1,5 @@
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { link, lstat, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import type { Keychain } from '@keygate/core'
 import { createFileLock } from '@keygate/node-store'
 import type { ElectronSafeStorage } from './electron-types.js'
@@ -140,20 +140,64 @@ async function replaceUnreadable(
   })
 }
 
-/** Moves the key file to `<path>.unreadable-<time>`, never over an existing file. */
+/**
+ * Moves the key file to `<path>.unreadable-<time>`, never over an existing file; only the
+ * newest `KEPT_ASIDE` such copies stay (`pruneAside`), the one just moved among them.
+ */
 async function moveAside(path: string): Promise<void> {
   // ISO time without colons, which Windows forbids in file names.
   const base = `${path}.unreadable-${new Date().toISOString().replace(/:/g, '-')}`
+  let target = base
   for (let n = 0; ; n++) {
+    target = n === 0 ? base : `${base}-${n}`
     try {
       // A link, not a rename, which would replace an earlier copy of the same name.
-      await link(path, n === 0 ? base : `${base}-${n}`)
+      await link(path, target)
       break
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'EEXIST' || n >= 99) throw error
     }
   }
   await unlink(path)
+  await pruneAside(path, target)
+}
+
+/** How many copies of the key moved aside are kept: a keyring reset at every start must
+ * not pile them up in userData. As node-store keeps the record's (not exported there). */
+const KEPT_ASIDE = 5
+// The names `moveAside` gives; a copy a user named by hand, with our prefix, is not ours.
+const ASIDE_STAMP = /^(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z)(?:-(\d{1,2}))?$/
+
+/**
+ * Removes all but the newest copies, by the time in the name, sparing `spare`. A copy that
+ * is a link (or anything but a file) is one directory entry, removed as it is, never
+ * followed; this key is only ever moved aside as a file. Best effort: never throws.
+ */
+async function pruneAside(path: string, spare: string): Promise<void> {
+  try {
+    const dir = dirname(path)
+    const prefix = `${basename(path)}.unreadable-`
+    const copies: Array<{ name: string; stamp: string; n: number }> = []
+    for (const name of await readdir(dir)) {
+      const match = name.startsWith(prefix) ? ASIDE_STAMP.exec(name.slice(prefix.length)) : null
+      if (match !== null) copies.push({ name, stamp: match[1] ?? '', n: Number(match[2] ?? 0) })
+    }
+    copies.sort((a, b) => (a.stamp === b.stamp ? b.n - a.n : a.stamp < b.stamp ? 1 : -1))
+    let kept = 1 // `spare`, just linked
+    for (const { name } of copies) {
+      if (name === basename(spare)) continue
+      if (kept < KEPT_ASIDE) {
+        kept++
+        continue
+      }
+      const entry = join(dir, name)
+      // A folder is not a copy this code made: left alone (unlink never removes one).
+      const info = await lstat(entry).catch(() => undefined)
+      if (info !== undefined && !info.isDirectory()) await unlink(entry).catch(() => undefined)
+    }
+  } catch {
+    // Tidying is best effort: the new key is in place whatever happens here.
+  }
 }
 
 function fromText(text: string): Uint8Array {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { link, open, readFile, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeygateError } from '@keygate/core'
+import { pruneAside } from './aside-copies.js'
 import { ensureDir, syncDir } from './durable-fs.js'
 import { describeFsError, errnoCode, isErrno } from './errno.js'
 
@@ -26,8 +27,10 @@ export async function installId(dir: string): Promise<string> {
         await new Promise((resolve) => setTimeout(resolve, 50))
         if ((await readId(file)) === 'invalid') {
           // Damaged for good. Nothing can recover the old id, so start a new one, but
-          // keep the damaged file for diagnosis rather than overwrite it.
-          await rename(file, `${file}.unreadable-${Date.now()}`).catch(() => undefined)
+          // keep the damaged file for diagnosis rather than overwrite it (the newest few).
+          const aside = `${file}.unreadable-${Date.now()}`
+          await rename(file, aside).catch(() => undefined)
+          await pruneAside(file, aside)
         }
         continue
       }

@@ -4,6 +4,7 @@ import { constants, mkdirSync } from 'node:fs'
 import { lstat, open, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { KeygateError, maskKey } from '@keygate/core'
+import { pruneAside } from './aside-copies.js'
 import { overwriteInPlace, replaceFile, replaceFileQuick } from './atomic-file.js'
 import { ensureDir, syncDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
@@ -122,17 +123,19 @@ export async function moveAside(path: string, dir: string, reason: string): Prom
 /**
  * Renames the entry at `path` (a file, folder or link: rename never follows a link) to a
  * free `<path>.unreadable-<time>` name; null when it was gone already. Throws the fs
- * error, or a KeygateError when no free name is left.
+ * error, or a KeygateError when no free name is left. Only the newest copies are kept
+ * (`pruneAside`), the one just moved always among them.
  */
 export async function renameAside(path: string): Promise<string | null> {
   const target = await freeName(`${path}.unreadable-${timestamp()}`)
   try {
     await rename(path, target)
-    return target
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null
     throw error
   }
+  await pruneAside(path, target)
+  return target
 }
 
 // A `"key": "…"` member, its string possibly cut short by the damage.
@@ -223,11 +226,15 @@ function timestamp(): string {
 /**
  * The writer's temp files (`license.json.<digits>`) survive a SIGKILL or a power
  * cut. Old ones are removed once per store; young ones may be another writer's. Records
- * an older keygate moved aside with their key verbatim have it masked, as `moveAside` does.
+ * an older keygate moved aside with their key verbatim have it masked, as `moveAside` does,
+ * and only the newest moved-aside copies are kept (of the lock's too), as `renameAside` keeps.
  */
 export async function sweepLeftovers(path: string): Promise<void> {
   const dir = dirname(path)
   const prefix = `${basename(path)}.`
+  // First, so that copies about to go are not masked for nothing. Never throws.
+  await pruneAside(path)
+  await pruneAside(`${path}.lock`)
   try {
     const now = Date.now()
     for (const entry of await readdir(dir)) {
