@@ -1,11 +1,5 @@
 import { KeygateError, MACHINE_CONDITION } from '@keygate/core'
-import {
-  freeSeat,
-  liveSeat,
-  machineSeats,
-  type PolarAdminClient,
-  type SeatRef,
-} from '@keygate/core/admin'
+import { machineSeats, settleMachineSeats } from '@keygate/core/admin'
 import type { Context } from './context.js'
 import { json, seats } from './format.js'
 import { resolveKeyId, shownKey } from './key-ref.js'
@@ -16,8 +10,9 @@ import { EXIT } from './usage.js'
  * cut short (the app killed before Polar's answer was stored) leaves a seat the app never
  * learned of; keygate writes the machine's fingerprint into each activation's `meta`, so
  * several live activations with one fingerprint are one machine. The oldest live one stays
- * (the app may hold it); the others are deactivated. Activations without a fingerprint in
- * `meta` (made by other clients) are never touched.
+ * (the app may hold it); the others are deactivated. Live means Polar validates it with the
+ * machine's conditions: one stored with other conditions is left alone and reported.
+ * Activations without a fingerprint in `meta` (made by other clients) are never touched.
  */
 export async function activationsPrune(ctx: Context, ref: string): Promise<number> {
   const admin = ctx.admin()
@@ -38,58 +33,50 @@ export async function activationsPrune(ctx: Context, ref: string): Promise<numbe
         "duplicate activations in Polar's dashboard instead.",
     )
   }
-  const seat = (activationId: string) => ({
-    key: data.key ?? '',
-    organizationId: data.organization_id,
-    activationId,
-  })
   const removed: typeof data.activations = []
+  const mismatched: typeof data.activations = []
   let gone = 0
   for (const { fingerprint, seats: listed } of groups) {
-    // The list may trail Polar's writes: the machine keeps its oldest seat that Polar
-    // confirms live, so a seat freed a moment ago is never the one kept.
-    let kept = false
-    for (const activation of listed) {
-      if (!kept) {
-        kept = await isLive(admin, seat(activation.id), fingerprint)
-        if (!kept) gone += 1
-      } else if (await freeSeat(admin, seat(activation.id))) removed.push(activation)
-      else gone += 1
-    }
+    // The list may trail Polar's writes, so each seat is asked on the primary first: the
+    // machine keeps its oldest live seat (never one freed a moment ago), and a seat stored
+    // with another machine's conditions is neither kept nor freed.
+    const settled = await settleMachineSeats(
+      admin,
+      { key: data.key ?? '', organizationId: data.organization_id },
+      listed,
+      fingerprint,
+    )
+    removed.push(...settled.freed)
+    mismatched.push(...settled.mismatched)
+    gone += settled.gone.length
   }
   const left = data.activations.length - removed.length - gone
   if (ctx.json) {
-    ctx.io.out(json({ license_key_id: data.id, removed, seats_in_use: left }))
+    ctx.io.out(json({ license_key_id: data.id, removed, mismatched, seats_in_use: left }))
     return EXIT.ok
   }
+  const alone =
+    mismatched.length === 0
+      ? ''
+      : ` Left ${plural(mismatched.length, 'activation')} alone: ${list(mismatched)}; ` +
+        "each carries a machine's fingerprint but was stored with other conditions, so it " +
+        "is not that machine's seat (another client's or machine's seat, never freed here)."
   if (removed.length === 0) {
     ctx.io.out(
-      `${shownKey(data)} (id ${data.id}): no machine holds more than one seat. Seats: ${seats(data.limit_activations, left)}.`,
+      `${shownKey(data)} (id ${data.id}): no machine holds more than one seat.${alone} ` +
+        `Seats: ${seats(data.limit_activations, left)}.`,
     )
     return EXIT.ok
   }
-  const ids = removed.map((a) => `${a.id} ("${a.label}")`).join(', ')
   ctx.io.out(
-    `Removed ${removed.length} duplicate activation${removed.length === 1 ? '' : 's'} ` +
-      `of ${shownKey(data)}: ${ids}. Each machine keeps its oldest live seat. ` +
+    `Removed ${plural(removed.length, 'duplicate activation')} ` +
+      `of ${shownKey(data)}: ${list(removed)}. Each machine keeps its oldest live seat.${alone} ` +
       `Seats: ${seats(data.limit_activations, left)}.`,
   )
   return EXIT.ok
 }
 
-/**
- * Whether Polar's primary holds the seat. It is asked with the machine's conditions, as
- * keygate activates; a seat stored with other conditions exists all the same, so it counts.
- */
-async function isLive(
-  admin: PolarAdminClient,
-  seat: SeatRef,
-  fingerprint: string,
-): Promise<boolean> {
-  try {
-    return (await liveSeat(admin, seat, { [MACHINE_CONDITION]: fingerprint })) !== null
-  } catch (error) {
-    if (error instanceof KeygateError && error.code === 'conditions_mismatch') return true
-    throw error
-  }
-}
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`
+
+const list = (activations: readonly { id: string; label: string }[]) =>
+  activations.map((a) => `${a.id} ("${a.label}")`).join(', ')

@@ -64,25 +64,44 @@ describe("keygate activations prune KEY, while Polar's read replica lags", () =>
 })
 
 describe('keygate activations prune KEY, a seat stored with other conditions', () => {
-  it('counts it as live (Polar holds it) and keeps it as the oldest', async () => {
+  it('keeps the oldest real seat, frees the real duplicates, leaves the mismatched one and says so', async () => {
     const { polar } = emulator
     const key = polar.createKey({ limitActivations: 5 })
-    // Another client put the fingerprint in meta but stored conditions of its own.
-    const oldest = polar.addActivation(key, {
+    // The fingerprint in meta, but conditions another machine's: Polar's validate with this
+    // machine's conditions refuses it, so it is not this machine's seat to keep or to free.
+    const mismatched = polar.addActivation(key, {
       label: 'laptop',
       meta: { keygate_machine: 'fp-a' },
-      conditions: { other_client: 'x' },
+      conditions: { keygate_machine: 'fp-b' },
     })
     polar.advance(1000)
-    const dup = polar.addActivation(key, {
-      label: 'laptop',
-      meta: { keygate_machine: 'fp-a' },
-      conditions: { keygate_machine: 'fp-a' },
-    })
+    const real = polar.addActivation(key, laptop)
+    polar.advance(1000)
+    const dup = polar.addActivation(key, laptop)
+    polar.advance(1000)
+    const dup2 = polar.addActivation(key, laptop)
+
     const run = await seller(['activations', 'prune', key.id, '--json'])
     expect(run.code).toBe(0)
-    expect(JSON.parse(run.stdout)).toMatchObject({ removed: [{ id: dup.id }], seats_in_use: 1 })
-    expect(polar.listActivations(key).map((a) => a.id)).toEqual([oldest.id])
+    const answer = JSON.parse(run.stdout)
+    expect(answer).toMatchObject({ removed: [{ id: dup.id }, { id: dup2.id }], seats_in_use: 2 })
+    expect(answer.mismatched).toEqual([expect.objectContaining({ id: mismatched.id })])
+    expect(run.stdout).not.toContain(key.key)
+    expect(
+      polar
+        .listActivations(key)
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual([mismatched.id, real.id].sort())
+
+    const text = await seller(['activations', 'prune', key.id])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toContain('no machine holds more than one seat')
+    expect(text.stdout).toContain(`Left 1 activation alone`)
+    expect(text.stdout).toContain(mismatched.id)
+    expect(text.stdout).toContain('Seats: 2 of 5 in use')
+    expect(text.stdout).not.toContain(key.key)
+    expect(polar.listActivations(key)).toHaveLength(2)
   })
 })
 

@@ -2,25 +2,27 @@ import { KeygateError, MACHINE_CONDITION, type PolarLicenseKey } from '@keygate/
 import {
   type AdminLicenseKeyWithActivations,
   freeSeat,
-  liveSeat,
   machineSeats,
   oldestFirst,
   type PolarAdminClient,
+  settleMachineSeats,
 } from '@keygate/core/admin'
 import type { LeaseActivation, LeaseLicenseKey } from './protocol.js'
 import type { ActivateInput } from './request-input.js'
 
 /**
  * Idempotent activation by machine fingerprint, without shared state between server
- * instances. Polar deduplicates nothing, so the rule lives here: a machine's seat is its
- * oldest live activation carrying the fingerprint in `meta`. Every instance reads the
- * same list from Polar and applies the same rule, so racing requests agree on one
- * survivor and each frees the rest before it answers.
+ * instances. Polar deduplicates nothing, so the rule (core's `settleMachineSeats`) is: a
+ * machine's seat is its oldest activation carrying the fingerprint in `meta` that Polar
+ * validates with the machine's conditions. Every instance reads the same list from Polar
+ * and applies the same rule, so racing requests agree on one survivor and each frees the
+ * rest before it answers.
  *
  * Polar serves that list (`GET /v1/license-keys/{id}`) from a read replica that trails
  * its writes: a seat just taken may be missing, one just freed may still be listed. So
  * the seat Polar's activate just answered counts even when the list lacks it, and a
- * listed seat is reused only once Polar's primary (validate with its id) confirms it.
+ * listed seat is reused or freed only once Polar's primary (validate with its id and this
+ * machine's conditions) confirms it is live and this machine's.
  */
 
 type Activation = AdminLicenseKeyWithActivations['activations'][number]
@@ -68,8 +70,9 @@ export interface SeatContext {
 
 /**
  * validate → (no activation limit: done) → get → reuse a confirmed seat, or activate → get
- * → free duplicates. Requests to Polar: 3 on reuse, 4 on a new seat, plus one per
- * duplicate freed and one per listed seat found already gone.
+ * → free duplicates. Requests to Polar: 3 on reuse, 4 on a new seat, plus two per duplicate
+ * freed (a validate, then its deactivate) and one per listed seat found already gone or
+ * stored with another machine's conditions (each is asked once per request).
  */
 export async function takeSeat(ctx: SeatContext, input: ActivateInput): Promise<Seat> {
   const { admin, organizationId } = ctx
@@ -86,8 +89,11 @@ export async function takeSeat(ctx: SeatContext, input: ActivateInput): Promise<
       reused: false,
     }
   }
+  // Seats found gone or mismatched stay so (a freed seat never comes back, stored
+  // conditions never change): a later look in this request need not ask again.
+  const settled = new Set<string>()
   const before = await admin.get(licenseKey.id)
-  const reused = await converge(ctx, key, before, fingerprint, undefined)
+  const reused = await converge(ctx, key, before, fingerprint, undefined, settled)
   if (reused !== null) return reused
   let created: Activation
   try {
@@ -104,12 +110,12 @@ export async function takeSeat(ctx: SeatContext, input: ActivateInput): Promise<
     // look again before giving up. Other verdicts (revoked, expired…) are final.
     if (!(error instanceof KeygateError) || !(error.transient || isLimit(error))) throw error
     const after = await admin.get(licenseKey.id)
-    const found = await converge(ctx, key, after, fingerprint, undefined)
+    const found = await converge(ctx, key, after, fingerprint, undefined, settled)
     if (found === null) throw error
     return found
   }
   const after = await admin.get(licenseKey.id)
-  const seat = await converge(ctx, key, after, fingerprint, created)
+  const seat = await converge(ctx, key, after, fingerprint, created, settled)
   if (seat === null) throw new Error('unreachable: the created activation is a candidate')
   return seat
 }
@@ -118,8 +124,10 @@ const isLimit = (error: KeygateError) => error.code === 'activation_limit_reache
 
 /**
  * This machine's seat among the listed ones (and the one this request just created, which
- * a lagging replica may not list yet); the others carrying its fingerprint are freed.
- * Null when no live seat is left: every listed one was already freed on the primary.
+ * a lagging replica may not list yet), by core's rule: the oldest that passes this
+ * machine's conditions; the other live ones are freed. A seat whose stored conditions are
+ * another machine's is neither reused nor freed: freeing it would kick whoever holds it.
+ * Null when no live seat is left.
  */
 async function converge(
   ctx: SeatContext,
@@ -128,43 +136,32 @@ async function converge(
   fingerprint: string,
   /** The activation this request created, if it created one. */
   created: Activation | undefined,
+  /** Ids already found gone or mismatched in this request; grows with this call's finds. */
+  settled: Set<string>,
 ): Promise<Seat | null> {
   const listedSeats = machineSeats(listed.data.activations, fingerprint)
-  const candidates =
+  const candidates = (
     created === undefined || listedSeats.some((a) => a.id === created.id)
       ? listedSeats
       : oldestFirst([...listedSeats, created])
-  let survivor: Activation | undefined
-  let licenseKey: PolarLicenseKey = listed.data
-  let serverTime = listed.serverTime
-  while (survivor === undefined) {
-    const candidate = candidates.shift()
-    if (candidate === undefined) return null
-    if (candidate.id === created?.id) {
-      survivor = candidate
-      break
-    }
-    const confirmed = await confirm(ctx, key, candidate.id, fingerprint)
-    if (confirmed === null) continue
-    survivor = candidate
-    licenseKey = confirmed.data
-    serverTime = confirmed.serverTime
-  }
-  for (const duplicate of candidates) {
-    await free(ctx, key, duplicate.id)
-  }
+  ).filter((a) => !settled.has(a.id))
+  const seats = await settleMachineSeats(
+    ctx.admin,
+    { key, organizationId: ctx.organizationId },
+    candidates,
+    fingerprint,
+    created?.id,
+  )
+  for (const a of [...seats.gone, ...seats.mismatched]) settled.add(a.id)
+  const survivor = seats.kept
+  if (survivor === null) return null
+  const confirmed = seats.confirmed
   return {
-    licenseKey: publicLicenseKey(licenseKey, ctx.organizationId),
+    licenseKey: publicLicenseKey(confirmed?.data ?? listed.data, ctx.organizationId),
     activation: publicActivation(survivor),
-    serverTime,
+    serverTime: confirmed === undefined ? listed.serverTime : confirmed.serverTime,
     reused: survivor.id !== created?.id,
   }
-}
-
-/** The listed seat as Polar's primary sees it (renew's request); null when it is gone. */
-function confirm(ctx: SeatContext, key: string, activationId: string, fingerprint: string) {
-  const seat = { key, organizationId: ctx.organizationId, activationId }
-  return liveSeat(ctx.admin, seat, { [MACHINE_CONDITION]: fingerprint })
 }
 
 /** Deactivates; an activation a racing instance freed first counts as freed. */

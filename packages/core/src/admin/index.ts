@@ -18,4 +18,14 @@ export {
   type PolarAdminClientOptions,
 } from './admin-types.js'
 export { PRODUCTION_RATE_LIMIT, SANDBOX_RATE_LIMIT } from './request-pacer.js'
-export { freeSeat, liveSeat, machineSeats, oldestFirst, type SeatRef } from './seats.js'
+export {
+  checkMachineSeat,
+  freeSeat,
+  liveSeat,
+  type MachineSeatCheck,
+  machineSeats,
+  oldestFirst,
+  type SeatRef,
+  type SettledMachineSeats,
+  settleMachineSeats,
+} from './seats.js'
