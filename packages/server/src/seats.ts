@@ -1,7 +1,6 @@
 import { KeygateError, MACHINE_CONDITION, type PolarLicenseKey } from '@keygate/core'
 import {
   type AdminLicenseKeyWithActivations,
-  freeSeat,
   machineSeats,
   oldestFirst,
   type PolarAdminClient,
@@ -162,9 +161,4 @@ async function converge(
     serverTime: confirmed === undefined ? listed.serverTime : confirmed.serverTime,
     reused: survivor.id !== created?.id,
   }
-}
-
-/** Deactivates; an activation a racing instance freed first counts as freed. */
-export async function free(ctx: SeatContext, key: string, activationId: string): Promise<void> {
-  await freeSeat(ctx.admin, { key, organizationId: ctx.organizationId, activationId })
 }
