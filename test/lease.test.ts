@@ -322,6 +322,29 @@ describe('devices() and freeDevice()', () => {
     expect(await a.refresh()).toMatchObject({ status: 'inactive', reason: 'activation_not_found' })
   })
 
+  it('marks only this machine’s own seat current, not one carrying its fingerprint under other conditions', async () => {
+    const t = setup()
+    const a = t.app('machine-a')
+    const state = await a.activate(t.key.key)
+    const own = state.status === 'active' ? state.activation?.id : undefined
+    t.advance(1000)
+    // The fingerprint in meta, another machine's conditions: not this machine's seat.
+    const foreign = t.emulator.addActivation(t.key, {
+      label: 'Other computer',
+      meta: { keygate_machine: 'machine-a' },
+      conditions: { keygate_machine: 'machine-b' },
+    })
+    const before = t.emulator.requests.length
+
+    const listed = await a.devices()
+    expect(listed.map((d) => [d.id, d.current])).toEqual([
+      [own, true],
+      [foreign.id, false],
+    ])
+    // The app names its own activation, so the server asks Polar no more than validate and get.
+    expect(t.emulator.requests.length - before).toBe(2)
+  })
+
   it('freeing this machine’s own device forgets the local grant', async () => {
     const t = setup()
     const store = memoryStore()

@@ -11,7 +11,9 @@ import { EXIT } from './usage.js'
  * learned of; keygate writes the machine's fingerprint into each activation's `meta`, so
  * several live activations with one fingerprint are one machine. The oldest live one stays
  * (the app may hold it); the others are deactivated. Live means Polar validates it with the
- * machine's conditions: one stored with other conditions is left alone and reported.
+ * machine's conditions: one stored with other conditions is left alone and reported, a
+ * machine's lone seat too (the list shows no conditions, so each fingerprinted seat costs
+ * one validate): it tells support that machine holds no seat it can use.
  * Activations without a fingerprint in `meta` (made by other clients) are never touched.
  */
 export async function activationsPrune(ctx: Context, ref: string): Promise<number> {
@@ -23,14 +25,15 @@ export async function activationsPrune(ctx: Context, ref: string): Promise<numbe
     const fingerprint = activation.meta[MACHINE_CONDITION]
     if (typeof fingerprint === 'string' && fingerprint !== '') fingerprints.add(fingerprint)
   }
-  const groups = [...fingerprints]
-    .map((fingerprint) => ({ fingerprint, seats: machineSeats(data.activations, fingerprint) }))
-    .filter((group) => group.seats.length > 1)
+  const groups = [...fingerprints].map((fingerprint) => ({
+    fingerprint,
+    seats: machineSeats(data.activations, fingerprint),
+  }))
   if (groups.length > 0 && data.key === undefined) {
     throw new KeygateError(
       'bad_response',
-      'Polar did not include the key in its answer, and deactivating needs it. Remove the ' +
-        "duplicate activations in Polar's dashboard instead.",
+      'Polar did not include the key in its answer, and checking or deactivating a seat ' +
+        "needs it. Remove duplicate activations in Polar's dashboard instead.",
     )
   }
   const removed: typeof data.activations = []

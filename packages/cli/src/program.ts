@@ -253,8 +253,9 @@ export function buildProgram(version: string, run: Runner): Command {
     .description(
       'Free duplicate seats: live activations carrying the same machine fingerprint in ' +
         'their metadata (keygate_machine) are one machine; the oldest stays, the others are ' +
-        'removed. An app killed during activation can leave such a seat. Activations without ' +
-        'a fingerprint are left alone.',
+        'removed. An app killed during activation can leave such a seat. A seat carrying a ' +
+        "fingerprint but stored with another machine's conditions is left alone and reported. " +
+        'Activations without a fingerprint are left alone.',
     )
     .argument('<KEY>', KEY_HELP)
     .addHelpText('after', examples("keygate activations prune '****-9D7F20'"))

@@ -105,6 +105,46 @@ describe('keygate activations prune KEY, a seat stored with other conditions', (
   })
 })
 
+describe('keygate activations prune KEY, a lone seat stored with other conditions', () => {
+  it('leaves it alone and says so, in text and in --json', async () => {
+    const { polar } = emulator
+    const key = polar.createKey({ limitActivations: 2 })
+    // The machine's only listed seat, but stored with another machine's conditions: the
+    // machine fp-a holds no seat of its own, which is what support needs to hear.
+    const mismatched = polar.addActivation(key, {
+      label: 'laptop',
+      meta: { keygate_machine: 'fp-a' },
+      conditions: { keygate_machine: 'fp-b' },
+    })
+    const desktop = polar.addActivation(key, {
+      label: 'desktop',
+      meta: { keygate_machine: 'fp-c' },
+      conditions: { keygate_machine: 'fp-c' },
+    })
+
+    const run = await seller(['activations', 'prune', key.id, '--json'])
+    expect(run.code).toBe(0)
+    const answer = JSON.parse(run.stdout)
+    expect(answer).toMatchObject({ removed: [], seats_in_use: 2 })
+    expect(answer.mismatched).toEqual([expect.objectContaining({ id: mismatched.id })])
+
+    const text = await seller(['activations', 'prune', key.id])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toContain('no machine holds more than one seat')
+    expect(text.stdout).toContain('Left 1 activation alone')
+    expect(text.stdout).toContain(mismatched.id)
+    expect(text.stdout).not.toContain(desktop.id)
+    expect(text.stdout).toContain('Seats: 2 of 2 in use')
+    expect(text.stdout).not.toContain(key.key)
+    expect(
+      polar
+        .listActivations(key)
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual([mismatched.id, desktop.id].sort())
+  })
+})
+
 describe("keygate activations remove KEY ACTIVATION, while Polar's read replica lags", () => {
   afterEach(() => emulator.polar.setReplicaLag(0))
 

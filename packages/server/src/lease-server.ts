@@ -1,5 +1,5 @@
 import { checkUuid4, KeygateError, MACHINE_CONDITION, type PolarServer } from '@keygate/core'
-import { createPolarAdminClient, machineSeats, oldestFirst } from '@keygate/core/admin'
+import { createPolarAdminClient, oldestFirst } from '@keygate/core/admin'
 import { errorAnswer, failureAnswer, json } from './http-answer.js'
 import {
   checkSigningKey,
@@ -24,6 +24,7 @@ import {
   trialInput,
 } from './request-input.js'
 import {
+  currentSeats,
   publicActivation,
   publicLicenseKey,
   type Seat,
@@ -227,19 +228,15 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   },
 
   [ROUTES.devices]: async (ctx, body): Promise<DevicesResponseBody> => {
-    const { key, fingerprint } = devicesInput(body)
+    const { key, fingerprint, activationId } = devicesInput(body)
     const validated = await ctx.admin.validate({ key, organizationId: ctx.organizationId })
     const listed = await ctx.admin.get(validated.data.id)
-    const current = new Set(
-      fingerprint === undefined
-        ? []
-        : machineSeats(listed.data.activations, fingerprint).map((a) => a.id),
-    )
+    const { activations } = listed.data
+    const { current, gone } = await currentSeats(ctx, key, activations, fingerprint, activationId)
     return {
-      devices: oldestFirst(listed.data.activations).map((a) => ({
-        ...publicActivation(a),
-        current: current.has(a.id),
-      })),
+      devices: oldestFirst(activations)
+        .filter((a) => !gone.has(a.id))
+        .map((a) => ({ ...publicActivation(a), current: current.has(a.id) })),
       limit_activations: listed.data.limit_activations,
     }
   },

@@ -31,8 +31,13 @@ export interface RenewRequestBody {
 /** `POST /v1/devices`: this key's live activations. */
 export interface DevicesRequestBody {
   key: string
-  /** When given, the activations bound to this fingerprint are marked `current`. */
+  /** When given, this machine's activation is marked `current`. */
   fingerprint?: string | undefined
+  /**
+   * The caller's own activation (the one its lease names): with the fingerprint, it alone
+   * is marked `current`, and Polar need not be asked which seat is this machine's.
+   */
+  activation_id?: string | null | undefined
 }
 
 /** `POST /v1/devices/free`: deactivate one of this key's activations (frees a seat). */
@@ -121,7 +126,10 @@ export interface LeaseResponseBody {
 }
 
 export interface Device extends LeaseActivation {
-  /** Bound to the fingerprint sent with the request. */
+  /**
+   * This machine's seat: the `activation_id` sent, or, without one, a seat carrying the
+   * fingerprint in `meta` that Polar validates with that fingerprint as its conditions.
+   */
   current: boolean
 }
 

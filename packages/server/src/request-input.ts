@@ -32,6 +32,8 @@ export interface RenewInput {
 export interface DevicesInput {
   key: string
   fingerprint: string | undefined
+  /** The caller's own activation (from its lease), when it holds one. */
+  activationId: string | undefined
 }
 
 export interface FreeInput {
@@ -105,6 +107,10 @@ export function devicesInput(body: Record<string, unknown>): DevicesInput {
   return {
     key: normalizeKey(body.key),
     fingerprint: body.fingerprint === undefined ? undefined : fingerprint(body.fingerprint),
+    activationId:
+      body.activation_id === undefined || body.activation_id === null
+        ? undefined
+        : activationId(body.activation_id),
   }
 }
 

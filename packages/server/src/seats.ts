@@ -1,6 +1,7 @@
 import { KeygateError, MACHINE_CONDITION, type PolarLicenseKey } from '@keygate/core'
 import {
   type AdminLicenseKeyWithActivations,
+  checkMachineSeat,
   machineSeats,
   oldestFirst,
   type PolarAdminClient,
@@ -161,4 +162,40 @@ async function converge(
     serverTime: confirmed === undefined ? listed.serverTime : confirmed.serverTime,
     reused: survivor.id !== created?.id,
   }
+}
+
+export interface CurrentSeats {
+  /** The seats that are this machine's. */
+  current: Set<string>
+  /** Listed seats Polar's primary says are already freed (the list trails its writes). */
+  gone: Set<string>
+}
+
+/**
+ * This machine's seats among the listed ones, for `/v1/devices`. The list carries `meta`,
+ * never the stored conditions, so a seat with this fingerprint in `meta` may still be
+ * another machine's (one the user must be able to see and free). The caller's own
+ * activation id (the one its lease names) settles it without asking Polar; without it,
+ * each seat carrying the fingerprint is validated once with this machine's conditions.
+ */
+export async function currentSeats(
+  ctx: SeatContext,
+  key: string,
+  activations: readonly Activation[],
+  fingerprint: string | undefined,
+  activationId: string | undefined,
+): Promise<CurrentSeats> {
+  const found: CurrentSeats = { current: new Set(), gone: new Set() }
+  if (fingerprint === undefined) return found
+  for (const seat of machineSeats(activations, fingerprint)) {
+    if (activationId !== undefined) {
+      if (seat.id === activationId) found.current.add(seat.id)
+      continue
+    }
+    const ref = { key, organizationId: ctx.organizationId, activationId: seat.id }
+    const check = await checkMachineSeat(ctx.admin, ref, fingerprint)
+    if (check.kind === 'live') found.current.add(seat.id)
+    else if (check.kind === 'gone') found.gone.add(seat.id)
+  }
+  return found
 }

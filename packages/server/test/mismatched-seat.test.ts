@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { setup } from './helpers.js'
+import { type Json, setup } from './helpers.js'
 
 /**
  * A listed seat whose `meta` carries this machine's fingerprint but whose stored conditions
@@ -107,5 +107,76 @@ describe('POST /v1/activate with a seat stored under other conditions', () => {
     expect(res.json.error.code).toBe('activation_limit_reached')
     expect(JSON.stringify(res.json)).not.toContain(key.key)
     expect(s.emulator.listActivations(key).map((a) => a.id)).toEqual([foreign.id])
+  })
+})
+
+describe('POST /v1/devices with a seat stored under other conditions', () => {
+  const paths = (s: Awaited<ReturnType<typeof setup>>, id: string) =>
+    s.emulator.requests.map((r) => r.path.replace(id, 'ID'))
+
+  it("marks only the seat that passes this machine's conditions current", async () => {
+    const s = await setup()
+    const key = s.emulator.createKey({ limitActivations: 3 })
+    const real = s.emulator.addActivation(key, { label: 'this box', ...mine })
+    s.emulator.advance(1000)
+    const foreign = s.emulator.addActivation(key, { label: 'other box', ...mismatched })
+
+    const res = await s.post('/v1/devices', { key: key.key, fingerprint: 'fp' })
+    expect(res.status).toBe(200)
+    expect(res.json.devices.map((d: Json) => [d.id, d.current])).toEqual([
+      [real.id, true],
+      [foreign.id, false],
+    ])
+    // The list carries no conditions: each seat with this fingerprint in meta is asked once.
+    expect(paths(s, key.id)).toEqual([
+      '/v1/license-keys/validate',
+      '/v1/license-keys/ID',
+      '/v1/license-keys/validate',
+      '/v1/license-keys/validate',
+    ])
+  })
+
+  it('shows a lone mismatched seat holding the only seat as another device, one it can free', async () => {
+    const s = await setup()
+    const key = s.emulator.createKey({ limitActivations: 1 })
+    const foreign = s.emulator.addActivation(key, { label: 'other box', ...mismatched })
+    expect((await s.post('/v1/activate', { key: key.key, fingerprint: 'fp' })).status).toBe(409)
+
+    const res = await s.post('/v1/devices', { key: key.key, fingerprint: 'fp' })
+    expect(res.status).toBe(200)
+    expect(res.json.devices).toEqual([expect.objectContaining({ id: foreign.id, current: false })])
+  })
+
+  it('leaves out a seat of this machine freed a moment ago that the lagging list still shows', async () => {
+    const s = await setup()
+    const key = s.emulator.createKey({ limitActivations: 3 })
+    const freed = s.emulator.addActivation(key, { label: 'this box', ...mine })
+    s.emulator.advance(120_000)
+    s.emulator.removeActivation(freed.id)
+    s.emulator.setReplicaLag(60_000)
+
+    const res = await s.post('/v1/devices', { key: key.key, fingerprint: 'fp' })
+    expect(res.status).toBe(200)
+    expect(res.json.devices).toEqual([])
+  })
+
+  it("with the caller's activation_id: that seat alone is current, and Polar is asked twice", async () => {
+    const s = await setup()
+    const key = s.emulator.createKey({ limitActivations: 3 })
+    const foreign = s.emulator.addActivation(key, { label: 'other box', ...mismatched })
+    s.emulator.advance(1000)
+    const real = s.emulator.addActivation(key, { label: 'this box', ...mine })
+
+    const res = await s.post('/v1/devices', {
+      key: key.key,
+      fingerprint: 'fp',
+      activation_id: real.id,
+    })
+    expect(res.status).toBe(200)
+    expect(res.json.devices.map((d: Json) => [d.id, d.current])).toEqual([
+      [foreign.id, false],
+      [real.id, true],
+    ])
+    expect(paths(s, key.id)).toEqual(['/v1/license-keys/validate', '/v1/license-keys/ID'])
   })
 })

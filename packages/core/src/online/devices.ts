@@ -19,15 +19,27 @@ function leaseServerOf(session: OnlineSession): LeaseClient {
   )
 }
 
-/** The key to ask about: the one given, else the one this machine is activated with. */
-async function keyOf(session: OnlineSession, options: DevicesOptions): Promise<string> {
-  if (options.key !== undefined) return normalizeKey(options.key)
+/**
+ * The key to ask about (the one given, else the one this machine is activated with) and
+ * this machine's own activation of it, when the grant holds one: the server then marks
+ * that seat `current` without asking Polar which seat carrying the fingerprint is ours.
+ */
+async function keyOf(
+  session: OnlineSession,
+  options: DevicesOptions,
+  fingerprint?: string,
+): Promise<{ key: string; activationId: string | undefined }> {
   const record = await session.records.read()
-  if (record.kind === 'grant' && ours(session, record.grant)) return record.grant.key
-  throw new KeygateError(
-    'invalid_input',
-    'This computer is not activated: pass the license key to list or free its devices.',
-  )
+  const grant = record.kind === 'grant' && ours(session, record.grant) ? record.grant : undefined
+  const key = options.key !== undefined ? normalizeKey(options.key) : grant?.key
+  if (key === undefined) {
+    throw new KeygateError(
+      'invalid_input',
+      'This computer is not activated: pass the license key to list or free its devices.',
+    )
+  }
+  const own = grant?.key === key && grant.fingerprint === fingerprint
+  return { key, activationId: own ? grant.activation?.id : undefined }
 }
 
 export async function devices(
@@ -35,9 +47,13 @@ export async function devices(
   options: DevicesOptions = {},
 ): Promise<Device[]> {
   const server = leaseServerOf(session)
-  const key = await keyOf(session, options)
   const fingerprint = await session.machine.fingerprint()
-  const answer = await server.devices({ key, fingerprint })
+  const { key, activationId } = await keyOf(session, options, fingerprint)
+  const answer = await server.devices({
+    key,
+    fingerprint,
+    ...(activationId === undefined ? {} : { activation_id: activationId }),
+  })
   return answer.devices.map((device) => ({
     id: device.id,
     label: device.label,
@@ -53,7 +69,7 @@ export async function freeDevice(
   options: DevicesOptions = {},
 ): Promise<boolean> {
   const server = leaseServerOf(session)
-  const key = await keyOf(session, options)
+  const { key } = await keyOf(session, options)
   await server.free({ key, activation_id: activationId })
   return session.records.locked(async (record) => {
     const stored = await record.read()

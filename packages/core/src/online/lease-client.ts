@@ -114,6 +114,8 @@ export interface LeaseClient {
   devices(body: {
     key: string
     fingerprint: string
+    /** This machine's own activation, from its grant. */
+    activation_id?: string | undefined
   }): Promise<v.InferOutput<typeof DevicesAnswerSchema>>
   free(body: {
     key: string
