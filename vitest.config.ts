@@ -10,6 +10,7 @@ const alias = [
   { find: /^@keygate\/core\/admin$/, replacement: src('core/src/admin/index.ts') },
   { find: /^@keygate\/core\/rules$/, replacement: src('core/src/polar/rules.ts') },
   { find: /^@keygate\/core$/, replacement: src('core/src/index.ts') },
+  { find: /^@keygate\/node-store\/files$/, replacement: src('node-store/src/files.ts') },
   { find: /^@keygate\/node-store$/, replacement: src('node-store/src/index.ts') },
   {
     find: /^@keygate\/electron-adapter\/preload$/,

@@ -56,7 +56,7 @@ const builtinsWithoutFacade = {
 }
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', files: 'src/files.ts' },
   format: ['esm', 'cjs'],
   platform: 'node',
   deps: {

@@ -1,7 +1,8 @@
-import { link, lstat, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { link, mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import type { Keychain } from '@keygate/core'
 import { createFileLock } from '@keygate/node-store'
+import { readOwnedFile, renameAside, UNUSABLE } from '@keygate/node-store/files'
 import type { ElectronSafeStorage } from './electron-types.js'
 import { encryptionStatus } from './encrypted-store.js'
 
@@ -17,6 +18,8 @@ export interface SafeStorageKeychainOptions {
  * this machine. Created on first use; where the OS offers no keychain (none, a locked one,
  * Linux's `basic_text`) there is no key and states say `integrity: 'none'`. A key the
  * working keyring can no longer open (the OS keyring was reset) is moved aside and replaced.
+ * These files are never read or written through a link: a link (or a folder, a FIFO) at
+ * their path is moved aside as it is and counts as no key, or as a copy never readable.
  */
 export function safeStorageKeychain(options: SafeStorageKeychainOptions): Keychain {
   const { safeStorage } = options
@@ -31,18 +34,23 @@ export function safeStorageKeychain(options: SafeStorageKeychainOptions): Keycha
       const text = await seal(safeStorage, Buffer.from(bytes).toString('base64'))
       await mkdir(dirname(path), { recursive: true })
       const temp = `${path}.${globalThis.crypto.randomUUID()}.tmp`
-      await writeFile(temp, text, { mode: 0o600 })
+      await writeFile(temp, text, { mode: 0o600, flag: 'wx' })
+      // rename() replaces a link at the path, never writes through it.
       await rename(temp, path).catch(async (error: unknown) => {
         await unlink(temp).catch(() => undefined)
         throw error
       })
     },
     async recall(name) {
-      const sealed = await readFile(copyPath(name)).catch((error: unknown) => {
-        if ((error as { code?: unknown }).code === 'ENOENT') return null
-        throw error
-      })
+      const path = copyPath(name)
+      const sealed = await readSealed(path)
       if (sealed === null) return null
+      if (sealed === UNUSABLE) {
+        // Something stood where a copy was kept: refused (core then refuses what it stood
+        // for), not read through, not taken for no copy at all. Moved aside for support.
+        await moveAsideUnusable(path)
+        return 'unreadable'
+      }
       let text: string
       try {
         text = await open(safeStorage, sealed)
@@ -56,7 +64,14 @@ export function safeStorageKeychain(options: SafeStorageKeychainOptions): Keycha
     },
     async key() {
       const path = options.path()
-      const sealed = await readKey(path)
+      let sealed = await readSealed(path)
+      if (sealed === UNUSABLE) {
+        // Not a key keygate sealed (a link would lend it another app's): moved aside, then
+        // as if absent, so a new one is made where the keyring works.
+        await moveAsideUnusable(path)
+        sealed = await readSealed(path)
+        if (sealed === UNUSABLE) throw new Error('something other than a key keeps appearing')
+      }
       const available = (await encryptionStatus(safeStorage)) === 'os'
       if (sealed !== null) {
         // A key exists: without the keychain it cannot be opened (records it sealed are
@@ -80,10 +95,21 @@ export function safeStorageKeychain(options: SafeStorageKeychainOptions): Keycha
   }
 }
 
-async function readKey(path: string): Promise<Buffer | null> {
-  return readFile(path).catch((error: unknown) => {
-    if ((error as { code?: unknown }).code === 'ENOENT') return null
-    throw error
+/** A sealed key is about 100 bytes, a copy a few hundred: anything this large is not one. */
+const MAX_SEALED_BYTES = 64 * 1024
+
+/** The sealed bytes at `path`, never through a link (`readOwnedFile`). */
+function readSealed(path: string): Promise<Buffer | null | typeof UNUSABLE> {
+  return readOwnedFile(path, MAX_SEALED_BYTES)
+}
+
+/**
+ * Moves what stands at `path` aside while it is still not a file: under the lock beside it,
+ * so a process that saw the same link never moves the file another one put in its place.
+ */
+async function moveAsideUnusable(path: string): Promise<void> {
+  await createFileLock({ file: path }).lock(async () => {
+    if ((await readSealed(path)) === UNUSABLE) await renameAside(path)
   })
 }
 
@@ -101,7 +127,10 @@ async function create(safeStorage: ElectronSafeStorage, path: string): Promise<U
     return secret
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'EEXIST') throw error
-    return fromText(await open(safeStorage, await readFile(path)))
+    // link() never replaces an entry, a link included: read the winner's, never through one.
+    const winner = await readSealed(path)
+    if (winner === null || winner === UNUSABLE) throw new Error('the sealed key changed under us')
+    return fromText(await open(safeStorage, winner))
   } finally {
     await unlink(temp).catch(() => undefined)
   }
@@ -129,75 +158,18 @@ async function replaceUnreadable(
   unreadable: Buffer,
 ): Promise<Uint8Array> {
   return createFileLock({ file: path }).lock(async () => {
-    const current = await readKey(path)
+    const current = await readSealed(path)
     if (current === null) return create(safeStorage, path)
-    if (!current.equals(unreadable)) return fromText(await open(safeStorage, current))
-    // The same bytes may open now: the failure was a hiccup after all.
-    const text = await open(safeStorage, current).catch(() => null)
-    if (text !== null) return fromText(text)
-    await moveAside(path)
+    if (current !== UNUSABLE) {
+      if (!current.equals(unreadable)) return fromText(await open(safeStorage, current))
+      // The same bytes may open now: the failure was a hiccup after all.
+      const text = await open(safeStorage, current).catch(() => null)
+      if (text !== null) return fromText(text)
+    }
+    // Kept, for a keyring that comes back; never over an earlier copy (`renameAside`).
+    await renameAside(path)
     return create(safeStorage, path)
   })
-}
-
-/**
- * Moves the key file to `<path>.unreadable-<time>`, never over an existing file; only the
- * newest `KEPT_ASIDE` such copies stay (`pruneAside`), the one just moved among them.
- */
-async function moveAside(path: string): Promise<void> {
-  // ISO time without colons, which Windows forbids in file names.
-  const base = `${path}.unreadable-${new Date().toISOString().replace(/:/g, '-')}`
-  let target = base
-  for (let n = 0; ; n++) {
-    target = n === 0 ? base : `${base}-${n}`
-    try {
-      // A link, not a rename, which would replace an earlier copy of the same name.
-      await link(path, target)
-      break
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== 'EEXIST' || n >= 99) throw error
-    }
-  }
-  await unlink(path)
-  await pruneAside(path, target)
-}
-
-/** How many copies of the key moved aside are kept: a keyring reset at every start must
- * not pile them up in userData. As node-store keeps the record's (not exported there). */
-const KEPT_ASIDE = 5
-// The names `moveAside` gives; a copy a user named by hand, with our prefix, is not ours.
-const ASIDE_STAMP = /^(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z)(?:-(\d{1,2}))?$/
-
-/**
- * Removes all but the newest copies, by the time in the name, sparing `spare`. A copy that
- * is a link (or anything but a file) is one directory entry, removed as it is, never
- * followed; this key is only ever moved aside as a file. Best effort: never throws.
- */
-async function pruneAside(path: string, spare: string): Promise<void> {
-  try {
-    const dir = dirname(path)
-    const prefix = `${basename(path)}.unreadable-`
-    const copies: Array<{ name: string; stamp: string; n: number }> = []
-    for (const name of await readdir(dir)) {
-      const match = name.startsWith(prefix) ? ASIDE_STAMP.exec(name.slice(prefix.length)) : null
-      if (match !== null) copies.push({ name, stamp: match[1] ?? '', n: Number(match[2] ?? 0) })
-    }
-    copies.sort((a, b) => (a.stamp === b.stamp ? b.n - a.n : a.stamp < b.stamp ? 1 : -1))
-    let kept = 1 // `spare`, just linked
-    for (const { name } of copies) {
-      if (name === basename(spare)) continue
-      if (kept < KEPT_ASIDE) {
-        kept++
-        continue
-      }
-      const entry = join(dir, name)
-      // A folder is not a copy this code made: left alone (unlink never removes one).
-      const info = await lstat(entry).catch(() => undefined)
-      if (info !== undefined && !info.isDirectory()) await unlink(entry).catch(() => undefined)
-    }
-  } catch {
-    // Tidying is best effort: the new key is in place whatever happens here.
-  }
 }
 
 function fromText(text: string): Uint8Array {

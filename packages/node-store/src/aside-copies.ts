@@ -1,14 +1,62 @@
 // Copies moved aside (`<file>.unreadable-<time>`) are kept for support, but a loop of
 // resets (a broken disk, a tamper loop) would otherwise pile them up without bound.
-import { lstat, readdir, rm, unlink } from 'node:fs/promises'
+import { lstat, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { KeygateError } from '@keygate/core'
+import { describeFsError, errnoCode } from './errno.js'
 
 /** How many moved-aside copies of one file are kept: the newest. */
 const KEPT_ASIDE = 5
 
-// The time keygate puts in the name, ISO without colons (the record, the lock) or ms since
-// the epoch (the install id), then the `-<n>` a second copy of the same time gets. Nothing
-// else is ours, even with our prefix: a name a user gave a copy by hand is left alone.
+/**
+ * Renames the entry at `path` (a file, folder or link: rename never follows a link) to a
+ * free `<path>.unreadable-<time>` name; null when it was gone already. Throws the fs
+ * error, or a KeygateError when no free name is left. Only the newest copies are kept
+ * (`pruneAside`), the one just moved always among them.
+ */
+export async function renameAside(path: string): Promise<string | null> {
+  const target = await freeName(`${path}.unreadable-${timestamp()}`)
+  try {
+    await rename(path, target)
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw error
+  }
+  await pruneAside(path, target)
+  return target
+}
+
+async function freeName(base: string): Promise<string> {
+  for (let n = 0; n < 100; n++) {
+    const candidate = n === 0 ? base : `${base}-${n}`
+    if (!(await exists(candidate))) return candidate
+  }
+  throw new KeygateError('store', `Too many copies moved aside next to ${base}.`)
+}
+
+/** Whether anything (a symlink included) is at `path`. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path)
+    return true
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false
+    throw new KeygateError(
+      'store',
+      `Cannot check ${path} before moving a damaged file there (${describeFsError(error)}).`,
+      { cause: error },
+    )
+  }
+}
+
+/** ISO time without colons, which Windows forbids in file names. */
+function timestamp(): string {
+  return new Date().toISOString().replace(/:/g, '-')
+}
+
+// The time `renameAside` puts in the name, ISO without colons, or ms since the epoch (how
+// earlier releases named the install id's copies), then the `-<n>` of a second copy.
+// Nothing else is ours, even with our prefix: a name a user gave a copy by hand is left alone.
 const STAMP = /^(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z|\d{13})(?:-(\d{1,2}))?$/
 
 interface Copy {

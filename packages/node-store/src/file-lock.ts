@@ -1,9 +1,9 @@
 import type { Stats } from 'node:fs'
 import { lstat, mkdir, rmdir } from 'node:fs/promises'
 import { KeygateError } from '@keygate/core'
+import { renameAside } from './aside-copies.js'
 import { ensureDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
-import { renameAside } from './record-writes.js'
 
 export interface FileLockSettings {
   /** The file the lock protects (it may not exist yet). */

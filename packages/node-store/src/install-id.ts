@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto'
-import { link, open, readFile, rename, unlink } from 'node:fs/promises'
+import { link, open, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeygateError } from '@keygate/core'
-import { pruneAside } from './aside-copies.js'
+import { renameAside } from './aside-copies.js'
 import { ensureDir, syncDir } from './durable-fs.js'
-import { describeFsError, errnoCode, isErrno } from './errno.js'
+import { describeFsError, isErrno } from './errno.js'
+import { readOwnedFile, UNUSABLE } from './owned-file.js'
 
 /** The fallback id's file name inside its folder. */
 const INSTALL_ID_FILE = 'install-id'
 
 const ID_PATTERN = /^[0-9a-f]{32}$/
+/** An id is 33 bytes; a file much larger is not one, and not worth reading. */
+const MAX_ID_BYTES = 1024
 
 /**
  * A random id for this install, created once and kept in `dir`: the machine id of
@@ -20,21 +23,22 @@ export async function installId(dir: string): Promise<string> {
   const file = join(dir, INSTALL_ID_FILE)
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const existing = await readId(file)
-      if (existing !== null && existing !== 'invalid') return existing
+      let existing = await readId(file)
       if (existing === 'invalid') {
         // Maybe a writer on a filesystem without hard links is halfway through: look again.
         await new Promise((resolve) => setTimeout(resolve, 50))
-        if ((await readId(file)) === 'invalid') {
-          // Damaged for good. Nothing can recover the old id, so start a new one, but
-          // keep the damaged file for diagnosis rather than overwrite it (the newest few).
-          const aside = `${file}.unreadable-${Date.now()}`
-          await rename(file, aside).catch(() => undefined)
-          await pruneAside(file, aside)
-        }
-        continue
+        existing = await readId(file)
       }
-      await create(dir, file)
+      if (existing === null) {
+        await create(dir, file)
+      } else if (existing === 'invalid' || existing === UNUSABLE) {
+        // Damaged for good, or never ours (a link, read through, would lend this install
+        // another's id). Nothing can recover the old id, so start a new one, but keep what
+        // was there for diagnosis rather than overwrite it: a link moved as a link.
+        await renameAside(file)
+      } else {
+        return existing
+      }
     }
   } catch (error) {
     throw new KeygateError(
@@ -46,17 +50,17 @@ export async function installId(dir: string): Promise<string> {
   throw new KeygateError('store', `The install id in ${dir} keeps changing under us; try again.`)
 }
 
-async function readId(file: string): Promise<string | 'invalid' | null> {
-  try {
-    const text = (await readFile(file, 'utf8')).trim()
-    return ID_PATTERN.test(text) ? text : 'invalid'
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null
-    throw error
-  }
+async function readId(file: string): Promise<string | 'invalid' | typeof UNUSABLE | null> {
+  const bytes = await readOwnedFile(file, MAX_ID_BYTES)
+  if (bytes === null || bytes === UNUSABLE) return bytes
+  const text = bytes.toString('utf8').trim()
+  return ID_PATTERN.test(text) ? text : 'invalid'
 }
 
-/** Publishes a fully written id under `file` unless one is already there. */
+/**
+ * Publishes a fully written id under `file` unless one is already there. Never through a
+ * link: link() and an exclusive create both fail on one (EEXIST), as on any entry.
+ */
 async function create(dir: string, file: string): Promise<void> {
   await ensureDir(dir)
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`

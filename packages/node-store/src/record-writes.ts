@@ -1,10 +1,10 @@
 // Everything that changes the record on disk: write, clear, move aside. Loaded by the
 // file store on first use, so the start-up check (a read) never loads or parses it.
 import { constants, mkdirSync } from 'node:fs'
-import { lstat, open, readdir, rename, unlink } from 'node:fs/promises'
+import { lstat, open, readdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { KeygateError, maskKey } from '@keygate/core'
-import { pruneAside } from './aside-copies.js'
+import { pruneAside, renameAside } from './aside-copies.js'
 import { overwriteInPlace, replaceFile, replaceFileQuick } from './atomic-file.js'
 import { ensureDir, syncDir, writeHint } from './durable-fs.js'
 import { describeFsError, errnoCode } from './errno.js'
@@ -120,24 +120,6 @@ export async function moveAside(path: string, dir: string, reason: string): Prom
   return target
 }
 
-/**
- * Renames the entry at `path` (a file, folder or link: rename never follows a link) to a
- * free `<path>.unreadable-<time>` name; null when it was gone already. Throws the fs
- * error, or a KeygateError when no free name is left. Only the newest copies are kept
- * (`pruneAside`), the one just moved always among them.
- */
-export async function renameAside(path: string): Promise<string | null> {
-  const target = await freeName(`${path}.unreadable-${timestamp()}`)
-  try {
-    await rename(path, target)
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null
-    throw error
-  }
-  await pruneAside(path, target)
-  return target
-}
-
 // A `"key": "…"` member, its string possibly cut short by the damage.
 const KEY_MEMBER = /"key"\s*:\s*"((?:[^"\\]|\\.)*)/g
 const MIN_ECHOED_KEY = 8
@@ -193,34 +175,6 @@ function jsonString(raw: string): string {
   } catch {
     return raw
   }
-}
-
-async function freeName(base: string): Promise<string> {
-  for (let n = 0; n < 100; n++) {
-    const candidate = n === 0 ? base : `${base}-${n}`
-    if (!(await exists(candidate))) return candidate
-  }
-  throw new KeygateError('store', `Too many quarantined license records next to ${base}.`)
-}
-
-/** Whether anything (a symlink included) is at `path`. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path)
-    return true
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false
-    throw new KeygateError(
-      'store',
-      `Cannot check ${path} before moving the license record there (${describeFsError(error)}).`,
-      { cause: error },
-    )
-  }
-}
-
-/** ISO time without colons, which Windows forbids in file names. */
-function timestamp(): string {
-  return new Date().toISOString().replace(/:/g, '-')
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createFileStore, nodeMachine } from '@keygate/node-store'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { removeTempDirs, tempDir } from './temp-dir.js'
 
 afterEach(removeTempDirs)
@@ -193,5 +193,19 @@ describe('moved-aside install ids', () => {
     if (posix) await expect(lstat(link)).rejects.toMatchObject({ code: 'ENOENT' })
     await target.unchanged()
     expect(await aside(dir, 'install-id')).toHaveLength(KEPT)
+  })
+
+  it('two ids damaged within one millisecond keep two copies: the second never replaces the first', async () => {
+    const dir = await tempDir()
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(new Date('2026-03-01T10:00:00.000Z'))
+      await damageIds(dir, 2)
+    } finally {
+      vi.useRealTimers()
+    }
+    const kept = await aside(dir, 'install-id')
+    const texts = await Promise.all(kept.map((name) => readFile(join(dir, name), 'utf8')))
+    expect(texts).toEqual(['damaged 0', 'damaged 1'])
   })
 })

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import {
   lstat,
   mkdir,
@@ -11,7 +12,7 @@ import {
 import { join } from 'node:path'
 import { createLicensing, staticMachine } from '@keygate/core'
 import { createPolarEmulator } from '@keygate/core/testing'
-import { createFileStore } from '@keygate/node-store'
+import { createFileStore, nodeMachine } from '@keygate/node-store'
 import { afterEach, describe, expect, it } from 'vitest'
 import { removeTempDirs, tempDir } from './temp-dir.js'
 
@@ -145,4 +146,64 @@ describe.runIf(posix)('a symbolic link at the lock path', () => {
     expect(await store.lock(async () => 'held')).toBe('held')
     expect((await stat(outside)).isDirectory()).toBe(true)
   })
+})
+
+describe.runIf(posix)('a symbolic link or a non-file at the install id path', () => {
+  const machine = (dir: string) => nodeMachine({ cache: false, salt: 's', dir, sources: [] })
+  const ID = '0123456789abcdef0123456789abcdef\n'
+
+  /** Checks that `dir` holds a fresh id file (0600) and that what stood there was moved aside. */
+  async function replaced(dir: string): Promise<string> {
+    const info = await lstat(join(dir, 'install-id'))
+    expect(info.isFile()).toBe(true)
+    expect(info.mode & 0o777).toBe(0o600)
+    const id = await readFile(join(dir, 'install-id'), 'utf8')
+    expect(id).toMatch(/^[0-9a-f]{32}\n$/)
+    expect(id).not.toBe(ID)
+    const [moved, ...more] = await aside(dir, 'install-id')
+    expect(more).toEqual([])
+    return join(dir, moved ?? '?')
+  }
+
+  it("is not read through: another install's id is not taken, the link itself is moved aside", async () => {
+    const other = await tempDir('keygate-other-install-')
+    await writeFile(join(other, 'install-id'), ID)
+    const before = await stat(join(other, 'install-id'))
+    const dir = await tempDir()
+    await symlink(join(other, 'install-id'), join(dir, 'install-id'))
+    const fingerprint = await machine(dir).fingerprint()
+    expect(fingerprint).not.toBe(await machine(other).fingerprint())
+    expect(await readlink(await replaced(dir))).toBe(join(other, 'install-id'))
+    expect(await machine(dir).fingerprint()).toBe(fingerprint)
+    expect(await readFile(join(other, 'install-id'), 'utf8')).toBe(ID)
+    expect((await stat(join(other, 'install-id'))).mtimeMs).toBe(before.mtimeMs)
+  })
+
+  it('a dangling link is moved aside and nothing is created where it points', async () => {
+    const nowhere = join(await tempDir('keygate-nowhere-'), 'created-through-the-link')
+    const dir = await tempDir()
+    await symlink(nowhere, join(dir, 'install-id'))
+    expect(await machine(dir).fingerprint()).toMatch(/^[0-9a-f]{64}$/)
+    expect(await readlink(await replaced(dir))).toBe(nowhere)
+    await expect(lstat(nowhere)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('a folder there is moved aside with what it holds', async () => {
+    const dir = await tempDir()
+    await mkdir(join(dir, 'install-id'))
+    await writeFile(join(dir, 'install-id', 'inside'), 'kept')
+    expect(await machine(dir).fingerprint()).toMatch(/^[0-9a-f]{64}$/)
+    expect(await readFile(join(await replaced(dir), 'inside'), 'utf8')).toBe('kept')
+  })
+
+  it.runIf(process.platform === 'linux')(
+    'a FIFO there does not hang the fingerprint',
+    async () => {
+      const dir = await tempDir()
+      execFileSync('mkfifo', [join(dir, 'install-id')])
+      expect(await machine(dir).fingerprint()).toMatch(/^[0-9a-f]{64}$/)
+      expect((await lstat(await replaced(dir))).isFIFO()).toBe(true)
+    },
+    5000,
+  )
 })
