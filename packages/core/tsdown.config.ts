@@ -34,8 +34,6 @@ export default defineConfig({
   // Each entry exports its public API only, no internals for the other chunks to import.
   inputOptions: { preserveEntrySignatures: 'strict' },
   outputOptions: {
-    // With the whitespace kept (see `minify`), the JSDoc would ship too; the types carry it.
-    comments: { legal: true, annotation: true, jsdoc: false },
     codeSplitting: {
       // Chunks follow the folders. Everything outside online/, polar/, testing/, admin/ and
       // crypto/ (the start-up code: offline/ and the top-level modules, with what index.ts
@@ -64,11 +62,11 @@ export default defineConfig({
       ],
     },
   },
-  // Start-up cost is parse cost: Node compiles every byte of a module it loads. Compressed and
-  // mangled, but one statement a line and function names kept: a stack trace from a user's
-  // app names the function and a line of the shipped file, with no source map to ship (maps
-  // with their sources were 2 MB of the 2.6 MB package; test/packed-files.test.ts).
-  minify: { compress: true, mangle: { keepNames: true }, codegen: { removeWhitespace: false } },
+  // Start-up cost is parse cost: Node compiles every byte of a module it loads. Fully minified
+  // but function names kept, so a stack trace from a user's app names the function (and the
+  // column of the shipped file) with no source map to ship: maps with their sources were
+  // most of the package (test/packed-files.test.ts).
+  minify: { compress: true, mangle: { keepNames: true }, codegen: { removeWhitespace: true } },
   dts: true,
   clean: true,
   fixedExtension: false,
