@@ -44,9 +44,9 @@ function staticChunks(dir: string, entry: string): string[] {
     if (seen.has(file)) return
     seen.add(file)
     const code = readFileSync(join(dir, file), 'utf8')
-    // ESM `import … from"./x.js"` / `import"./x.js"`, CJS `require("./x.cjs")`; not the
+    // ESM `import … from "./x.js"` / `import "./x.js"`, CJS `require("./x.cjs")`; not the
     // lazy forms (`import(…)`, and the CJS build's `Promise.resolve().then(() => require(…))`).
-    const found = code.matchAll(/(?:from|import|(?<!=>)require\()\s*["'`](\.\/[^"'`]+)["'`]/g)
+    const found = code.matchAll(/(?:from|import|(?<!=>\s*)require\()\s*["'`](\.\/[^"'`]+)["'`]/g)
     for (const [, target] of found) walk((target ?? '').slice(2))
   }
   walk(entry)
