@@ -9,6 +9,7 @@ const alias = [
   { find: /^@keygate\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
   { find: /^@keygate\/core\/admin$/, replacement: src('core/src/admin/index.ts') },
   { find: /^@keygate\/core\/rules$/, replacement: src('core/src/polar/rules.ts') },
+  { find: /^@keygate\/core\/lease$/, replacement: src('core/src/offline/lease/public.ts') },
   { find: /^@keygate\/core$/, replacement: src('core/src/index.ts') },
   { find: /^@keygate\/node-store\/files$/, replacement: src('node-store/src/files.ts') },
   { find: /^@keygate\/node-store$/, replacement: src('node-store/src/index.ts') },

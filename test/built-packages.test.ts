@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
 
 /**
@@ -55,15 +56,83 @@ function staticChunks(dir: string, entry: string): string[] {
 
 describe('the built start-up path', () => {
   runIt(
-    'core’s entry loads its start-up chunk only: online, HTTP and crypto code stay lazy',
+    'core’s entry loads its start-up chunk only: online, HTTP, crypto, lease and trial code stay lazy',
     () => {
       const dir = join(root, 'packages/core/dist')
       for (const entry of ['index.js', 'index.cjs']) {
         const chunks = staticChunks(dir, entry)
         expect(chunks.length).toBeGreaterThanOrEqual(2)
         expect(
-          chunks.filter((file) => /online|http-client|schemas|record-mac|crypto-js/.test(file)),
+          chunks.filter((file) =>
+            /online|http-client|schemas|record-mac|crypto-js|lease|trial/.test(file),
+          ),
         ).toEqual([])
+      }
+    },
+  )
+})
+
+/**
+ * What an app's bundler keeps at start for createLicensing + createFileStore + nodeMachine
+ * + check() (bench/entries/startup-app.ts): each kind of code is found by a string only it
+ * holds, and must be in a chunk loaded later, never in what loads at start.
+ */
+const LAZY_CODE = {
+  // offline/lease/: the JWS header type the verifier checks.
+  'lease verifier': 'keygate-lease+jwt',
+  // offline/trial/: the trial memory's MAC input.
+  'trial code': 'keygate trial v1',
+  // polar/: Polar's route.
+  'Polar client': '/v1/customer-portal/license-keys/',
+  // online/: the lease server's route.
+  'lease server client': '/v1/renew',
+}
+
+describe('the bundled start-up path', () => {
+  runIt(
+    'holds no lease verifier, trial, Polar or lease-server code: a plain grant needs none',
+    async () => {
+      const entry = 'bench/entries/startup-app.ts'
+      const result = await build({
+        entryPoints: [join(root, entry)],
+        outdir: join(root, 'test/.out/startup-bundle'),
+        absWorkingDir: root,
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        platform: 'node',
+        splitting: true,
+        write: false,
+        metafile: true,
+        logLevel: 'silent',
+        // Through the packages' exports (dist), not the root tsconfig's source `paths`.
+        tsconfigRaw: {},
+      })
+      const outputs = result.metafile.outputs
+      // Each import() target is an entry point of its own chunk: match the app's entry.
+      const start = Object.keys(outputs).find((path) => outputs[path]?.entryPoint === entry)
+      const eager = new Set<string>()
+      const visit = (path: string) => {
+        if (eager.has(path)) return
+        eager.add(path)
+        for (const imported of outputs[path]?.imports ?? []) {
+          if (imported.kind === 'import-statement' && !imported.external) visit(imported.path)
+        }
+      }
+      visit(start ?? '')
+      const text = (loaded: boolean) =>
+        result.outputFiles
+          .filter((file) => file.path.endsWith('.js'))
+          .filter((file) => eager.has(file.path.slice(root.length).replace(/^\//, '')) === loaded)
+          .map((file) => file.text)
+          .join('\n')
+      const atStart = text(true)
+      const later = text(false)
+      // The walk found the start-up code itself (its error messages), not an empty set.
+      expect(atStart).toContain('[keygate]')
+      for (const [what, marker] of Object.entries(LAZY_CODE)) {
+        expect(later, `${what} is bundled at all`).toContain(marker)
+        expect(atStart, `${what} loads at start`).not.toContain(marker)
       }
     },
   )

@@ -6,8 +6,8 @@ import {
   parseGrant,
   serializeGrant,
   staticMachine,
-  verifyLease,
 } from '@keygate/core'
+import { verifyLease } from '@keygate/core/lease'
 import { createPolarEmulator } from '@keygate/core/testing'
 import { createKeyPair, createLeaseServer, type KeyPair } from '@keygate/server'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'

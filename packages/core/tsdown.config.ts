@@ -6,6 +6,7 @@ export default defineConfig({
     'testing/index': 'src/testing/index.ts',
     'admin/index': 'src/admin/index.ts',
     'rules/index': 'src/polar/rules.ts',
+    'lease/index': 'src/offline/lease/public.ts',
   },
   format: ['esm', 'cjs'],
   platform: 'neutral',
@@ -35,10 +36,12 @@ export default defineConfig({
   inputOptions: { preserveEntrySignatures: 'strict' },
   outputOptions: {
     codeSplitting: {
-      // Chunks follow the folders. Everything outside online/, polar/, testing/, admin/ and
-      // crypto/ (the start-up code: offline/ and the top-level modules, with what index.ts
-      // re-exports) is one file shared by every entry; online/ and the HTTP client load on
-      // first use, through their import(). crypto/ holds what only some apps need: the
+      // Chunks follow the folders. Everything outside online/, polar/, testing/, admin/,
+      // crypto/ and offline/'s subfolders (the start-up code: the files of offline/ and the
+      // top-level modules, with what index.ts re-exports) is one file shared by every entry;
+      // online/ and the HTTP client load on first use, through their import(). offline/lease/
+      // and offline/trial/ are a chunk each, loaded by the start-up code only for a record (or
+      // app) with a lease server or a trial. crypto/ holds what only some apps need: the
       // record's MAC (a keychain), and the pure-JS hash and curve with the @noble code they
       // use (a runtime without Node's crypto). Type declarations (.d.ts) are not grouped.
       groups: [
@@ -47,6 +50,8 @@ export default defineConfig({
           test: /src[\\/]crypto[\\/]record-mac\.ts$/,
           priority: 2,
         },
+        { name: 'lease', test: /src[\\/]offline[\\/]lease[\\/].*(?<!\.d)\.ts$/, priority: 2 },
+        { name: 'trial', test: /src[\\/]offline[\\/]trial[\\/].*(?<!\.d)\.ts$/, priority: 2 },
         {
           name: 'crypto-js',
           test: /src[\\/]crypto[\\/].*(?<!\.d)\.ts$|node_modules[\\/]@noble[\\/]/,
@@ -56,7 +61,7 @@ export default defineConfig({
           // First: a group also takes in its modules' dependencies, and the start-up modules
           // the crypto/ files import must stay here (else `shared` would import them at start).
           name: 'shared',
-          test: /src[\\/](?!online[\\/]|polar[\\/]|testing[\\/]|admin[\\/]|crypto[\\/]).*(?<!\.d)\.ts$|node_modules[\\/]valibot[\\/].*\.mjs$/,
+          test: /src[\\/](?!online[\\/]|polar[\\/]|testing[\\/]|admin[\\/]|crypto[\\/]|offline[\\/][^\\/]+[\\/]).*(?<!\.d)\.ts$|node_modules[\\/]valibot[\\/].*\.mjs$/,
           priority: 3,
         },
       ],

@@ -27,15 +27,14 @@ export {
   type RecordOrigin,
 } from './offline/inspect.js'
 export type { Integrity, Keychain } from './offline/integrity.js'
+// verifyLease and the other verifiers are `@keygate/core/lease`: the start-up check loads the
+// lease code only under a lease server, so an app's start-up bundle need not carry it.
 export {
   type LeaseClaims,
   type LeasePublicKey,
   leasePublicKeyProblem,
   loadLeaseVerifier,
   type TrialClaims,
-  verifyLease,
-  verifyLeaseAhead,
-  verifyTrialToken,
 } from './offline/lease.js'
 export { checkUuid4, isUuid4, type PolarServer, resolveServer } from './offline/origin.js'
 export { type PendingActivation, parsePendingRecord } from './offline/pending.js'

@@ -5,7 +5,7 @@ import { createHighWaterMark } from './offline/clock-mark.js'
 import { createStateEmitter } from './offline/emitter.js'
 import { allowsUpdate, applyEntitlements } from './offline/entitlements.js'
 import { needsRevalidation } from './offline/evaluate.js'
-import { checkLeaseServer } from './offline/lease.js'
+import { checkLeaseServer, loadLeaseCode } from './offline/lease.js'
 import { checkUuid4, resolveServer } from './offline/origin.js'
 import { resolvePolicy } from './offline/policy.js'
 import { NOT_ACTIVATED, recordAccess } from './offline/record.js'
@@ -67,8 +67,12 @@ export function createLicensing(options: LicensingOptions): Licensing {
   // Kept per instance; a load that failed is tried again on the next call.
   let online: Promise<{ code: Online; session: OnlineSession }> | undefined
   function loadOnline(): Promise<{ code: Online; session: OnlineSession }> {
-    online ??= import('./online/index.js').then(
-      ({ createOnlineSession, onlineCode }) => ({
+    // The online code evaluates leased grants it builds itself: the lease code comes with it.
+    online ??= Promise.all([
+      import('./online/index.js'),
+      leaseServer === undefined ? undefined : loadLeaseCode(),
+    ]).then(
+      ([{ createOnlineSession, onlineCode }]) => ({
         code: onlineCode,
         session: createOnlineSession(session, options, settings),
       }),

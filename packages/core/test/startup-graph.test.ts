@@ -5,15 +5,19 @@ import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 
 // What an app bundles and parses at start to call check() is the static import graph of
-// licensing.ts. The start-up boundary is a folder: offline/ (and the few top-level
-// modules it needs) load at start, online/ and polar/ only behind one `import()`. Read from
-// the sources, so a static import that drags the online code back in fails here, before any
-// bundle is measured (docs/benchmarks.md). No file names: only folders.
+// licensing.ts. The start-up boundary is a folder: the files of offline/ (and the few
+// top-level modules it needs) load at start, online/ and polar/ only behind one `import()`,
+// and offline/'s subfolders (lease/, trial/) behind their own, for the records that need
+// them. Read from the sources, so a static import that drags that code back in fails here,
+// before any bundle is measured (docs/benchmarks.md). No file names: only folders.
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '../src')
 
-const folderOf = (module: string) => (module.includes('/') ? (module.split('/')[0] ?? '.') : '.')
+/** `offline`, `offline/lease`, `.` for a top-level module. */
+const folderOf = (module: string) => dirname(module)
 const LAZY = new Set(['online', 'polar'])
+/** Under a folder of `LAZY`: online or Polar code. */
+const isOnline = (folder: string) => LAZY.has(folder.split('/')[0] ?? '')
 
 interface Imports {
   /** Modules loaded with this one: value imports and re-exports (type-only ones are erased). */
@@ -75,20 +79,37 @@ function staticGraph(entry: string): Set<string> {
   return seen
 }
 
+/** The modules of `folder` and of its subfolders. */
 function allModules(folder: string): string[] {
-  return readdirSync(join(SRC, folder))
+  return readdirSync(join(SRC, folder), { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.ts'))
     .map((name) => (folder === '.' ? name : `${folder}/${name}`))
 }
 
+/** The names a module exports as functions of its own (`export function f` / `async function`). */
+function exportedFunctions(file: string): string[] {
+  const text = readFileSync(join(SRC, file), 'utf8')
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true)
+  return source.statements.flatMap((statement) =>
+    ts.isFunctionDeclaration(statement) &&
+    statement.name !== undefined &&
+    statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)
+      ? [statement.name.text]
+      : [],
+  )
+}
+
 describe('the start-up boundary is the offline/ folder', () => {
-  it('offline/ imports nothing of online/ or polar/, statically or lazily', () => {
+  it('offline/ (its subfolders too) imports nothing of online/ or polar/, statically or lazily', () => {
     const modules = allModules('offline')
     expect(modules.length).toBeGreaterThan(3)
+    expect(new Set(modules.map(folderOf))).toEqual(
+      new Set(['offline', 'offline/lease', 'offline/trial']),
+    )
     const crossings = modules.flatMap((module) => {
       const { static: eager, dynamic } = importsOf(module)
       return [...eager, ...dynamic]
-        .filter((target) => LAZY.has(folderOf(target)))
+        .filter((target) => isOnline(folderOf(target)))
         .map((target) => `${module} → ${target}`)
     })
     expect(crossings).toEqual([])
@@ -109,22 +130,55 @@ describe('the start-up module graph (createLicensing and check)', () => {
     const dynamic = [...graph].flatMap((module) =>
       importsOf(module).dynamic.map((target) => ({ module, target })),
     )
-    // Besides the online code, only crypto/ loads lazily: the record's MAC (an app with a
-    // keychain) and the pure-JS hash and curve (a runtime without Node's crypto).
+    // Besides the online code, what only some records or apps need loads lazily: crypto/
+    // (the record's MAC under a keychain; the pure-JS hash and curve for a runtime without
+    // Node's crypto), offline/lease/ (a lease server) and offline/trial/ (a trial).
     const intoOnline = dynamic.filter(({ target }) => folderOf(target) === 'online')
     expect(intoOnline.map(({ module }) => module)).toEqual(['licensing.ts'])
     const others = dynamic.filter(({ target }) => folderOf(target) !== 'online')
-    expect(others.map(({ target }) => folderOf(target))).toEqual(others.map(() => 'crypto'))
-    expect(others.length).toBeGreaterThan(0)
-    // The crypto/ chunks lean on the start-up code (already loaded), never on the online code.
+    expect(new Set(others.map(({ target }) => folderOf(target)))).toEqual(
+      new Set(['crypto', 'offline/lease', 'offline/trial']),
+    )
+    // These chunks lean on the start-up code (already loaded), never on the online code.
     for (const { target } of others) {
       const folders = new Set([...staticGraph(target)].map(folderOf))
-      expect([...folders].filter((folder) => LAZY.has(folder))).toEqual([])
+      expect([...folders].filter(isOnline)).toEqual([])
     }
     const [target] = importsOf('licensing.ts').dynamic
     expect(folderOf(target ?? '')).toBe('online')
     const online = staticGraph(target ?? '')
+    // The lease code loads with it only under a lease server (licensing.ts), never statically.
     expect(new Set([...online].map(folderOf))).toEqual(new Set(['.', 'offline', 'online', 'polar']))
+  })
+
+  it('loads no lease verifier and no trial code: a plain grant needs neither', () => {
+    // By what the code does, not where it lives: verifying a lease or a trial token, judging a
+    // leased grant, and running a trial (its evaluation, MAC, start).
+    const lazyOnly = [
+      'verifyLease',
+      'verifyLeaseAhead',
+      'verifyTrialToken',
+      'verifyTrialAhead',
+      'leasedGrant',
+      'evaluateLeased',
+      'evaluateTrial',
+      'sealTrial',
+      'checkTrial',
+      'startTrial',
+      'trialStateOf',
+    ]
+    const defined = [...graph].flatMap((module) =>
+      exportedFunctions(module).map((name) => `${module}: ${name}`),
+    )
+    // The probe sees the start-up code's own functions (it would find these names too).
+    expect(defined).toContain('offline/evaluate.ts: evaluate')
+    expect(defined.filter((entry) => lazyOnly.includes(entry.split(': ')[1] ?? ''))).toEqual([])
+    const lazily = new Set(
+      [...staticGraph('offline/lease/index.ts'), ...staticGraph('offline/trial/index.ts')].flatMap(
+        exportedFunctions,
+      ),
+    )
+    expect(lazyOnly.filter((name) => !lazily.has(name))).toEqual([])
   })
 
   it('tells re-exports, type-only imports and import() apart', () => {

@@ -1,4 +1,4 @@
-import { loadLeaseVerifier, verifyTrialToken } from '@keygate/core'
+import { loadLeaseVerifier, verifyTrialToken } from '@keygate/core/lease'
 import { decodeProtectedHeader } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { setup } from './helpers.js'

@@ -3,7 +3,7 @@ import { type HighWaterMark, trialMarkDue } from './clock-mark.js'
 import type { StateEmitter } from './emitter.js'
 import { evaluate } from './evaluate.js'
 import type { Grant } from './grant.js'
-import { type LeasePublicKey, verifyTrialAhead } from './lease.js'
+import type { LeasePublicKey } from './lease.js'
 import type { PendingActivation } from './pending.js'
 import type { Policy } from './policy.js'
 import {
@@ -15,8 +15,8 @@ import {
   type RecordAccess,
   type StoredRecord,
 } from './record.js'
-import type { InactiveState, LicenseState, TrialState } from './state.js'
-import { DAY_MS, evaluateTrial, type StoredTrial, type TrialSettings } from './trial.js'
+import type { InactiveState, LicenseState } from './state.js'
+import { loadTrialCode, type TrialSettings } from './trial.js'
 
 /**
  * What every licensing operation works with: plain values and the injected edges (the
@@ -57,7 +57,7 @@ export async function stateOf(session: Session, record: StoredRecord): Promise<L
   switch (record.kind) {
     case 'empty':
       if (record.trial !== undefined && session.trial !== undefined) {
-        return trialStateOf(session, record.trial)
+        return (await loadTrialCode()).trialStateOf(session, record.trial)
       }
       return record.pending === undefined ? NOT_ACTIVATED : interrupted(record.pending)
     case 'foreign':
@@ -70,27 +70,6 @@ export async function stateOf(session: Session, record: StoredRecord): Promise<L
   }
 }
 
-/** What a trial memory allows now (trial.ts). */
-async function trialStateOf(
-  session: Session,
-  stored: StoredTrial,
-): Promise<TrialState | InactiveState> {
-  // With a lease server only its token counts: a memory without one asks for it first.
-  if (session.lease !== undefined && stored.ok && stored.memory.token === undefined) {
-    return NOT_ACTIVATED
-  }
-  if (session.lease !== undefined && stored.ok && stored.memory.token !== undefined) {
-    await verifyTrialAhead(stored.memory.token, session.lease)
-  }
-  return evaluateTrial(stored, {
-    now: session.now(),
-    policy: session.policy,
-    fingerprint: await session.machine.fingerprint(),
-    organizationId: session.organizationId,
-    lease: session.lease,
-  })
-}
-
 /**
  * True when a check should start this machine's trial: trials are on and the record holds
  * nothing (no grant, no interrupted activation, no trial; with a lease server, no token).
@@ -101,26 +80,6 @@ export function trialDue(session: Session, record: StoredRecord): boolean {
   }
   if (record.trial === undefined) return true
   return session.lease !== undefined && record.trial.ok && record.trial.memory.token === undefined
-}
-
-/**
- * Starts this machine's trial (no lease server), inside the lock, once: the record is
- * re-read there, so processes racing to start converge on the first one's start. Where
- * the keychain keeps a copy of an earlier trial (the record was deleted), that one is
- * restored, never a new one started; an edited copy is refused.
- */
-async function startTrial(session: Session, days: number): Promise<StoredRecord> {
-  return session.records.locked(async (locked) => {
-    const record = await locked.read()
-    if (!trialDue(session, record)) return record
-    const copy = await locked.recallTrial()
-    if (copy !== null && !copy.ok) return { kind: 'empty', trial: copy }
-    const now = session.now()
-    await locked.writeTrial(
-      copy?.memory ?? { startedAt: now, endsAt: now + days * DAY_MS, clockHighWater: now },
-    )
-    return locked.read()
-  })
 }
 
 /** A read grant's state at `at` on the machine with `fingerprint`, on what it rests on. */
@@ -223,7 +182,7 @@ export async function checkOffline(session: Session): Promise<{
   if (session.trial !== undefined && trialDue(session, record)) {
     if (session.lease !== undefined) return { state: NOT_ACTIVATED, ticket, trialDue: true }
     try {
-      record = await startTrial(session, session.trial.days)
+      record = await (await loadTrialCode()).startTrial(session, session.trial.days)
     } catch (error) {
       const failure = asStoreError(error, 'The trial could not be started')
       return { state: { ...NOT_ACTIVATED, error: failure }, ticket }

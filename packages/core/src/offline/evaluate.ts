@@ -1,7 +1,7 @@
 import type { KeygateError } from '../errors.js'
 import { activationInfo, type Grant, licenseInfo } from './grant.js'
 import { type Integrity, integrityOf, isDowngraded } from './integrity.js'
-import { type LeasePublicKey, leasedGrant } from './lease.js'
+import { type LeasePublicKey, leaseCode } from './lease.js'
 import type { Policy } from './policy.js'
 import { REASONS } from './reasons.js'
 import type {
@@ -25,7 +25,10 @@ export interface EvaluateContext {
   integrity?: Integrity | undefined
   /** Ask Polar at the next online check even while fresh (a record without its MAC). */
   revalidateNow?: boolean | undefined
-  /** The lease server's public key: then only the grant's verified lease decides (lease.ts; await `loadLeaseVerifier()` once first). */
+  /**
+   * The lease server's public key: then only the grant's verified lease decides (`lease/`,
+   * loaded first: the public `evaluate` has it at hand, the record's reader loads it).
+   */
   lease?: LeasePublicKey | undefined
 }
 
@@ -50,7 +53,7 @@ export interface EvaluateContext {
  * that runs behind Polar's is never taken for an edited record.
  */
 export function evaluate(grant: Grant, context: EvaluateContext): GrantState {
-  if (context.lease !== undefined) return evaluateLeased(grant, context.lease, context)
+  if (context.lease !== undefined) return leaseCode().evaluateLeased(grant, context.lease, context)
   const { now, policy, fingerprint } = context
   const tolerance = policy.clockTolerance
   const integrity = context.integrity ?? integrityOf(grant)
@@ -175,47 +178,4 @@ export function needsRevalidation(state: LicenseState, now: number): boolean {
       // No nextCheckAt: no record, or a record Polar must not be asked about.
       return state.nextCheckAt !== undefined && now >= state.nextCheckAt
   }
-}
-
-/**
- * A grant from a lease server: the verified lease replaces the record's times and key
- * facts (see lease.ts), then the usual decisions run, and nothing outlives the lease.
- */
-function evaluateLeased(
-  grant: Grant,
-  publicKey: LeasePublicKey,
-  context: EvaluateContext,
-): GrantState {
-  const leased = leasedGrant(grant, publicKey, context.fingerprint)
-  if (!leased.ok) {
-    // Renewing through the lease server can lift `tampered` at once (Polar decides again).
-    const lift = REASONS[leased.reason].lift !== 'never'
-    return {
-      status: 'inactive',
-      reason: leased.reason,
-      license: licenseInfo(grant),
-      activation: activationInfo(grant),
-      ...(lift ? { nextCheckAt: context.now } : {}),
-      integrity: 'signed',
-    }
-  }
-  const state = evaluate(leased.grant, { ...context, lease: undefined })
-  const ends = leased.leaseEndsAt
-  const effectiveNow = Math.max(context.now, leased.grant.clockHighWater)
-  if (state.status === 'inactive') return { ...state, integrity: 'signed' }
-  if (effectiveNow >= ends) {
-    return {
-      status: 'inactive',
-      reason: 'grace_expired',
-      license: state.license,
-      activation: state.activation,
-      validatedAt: state.validatedAt,
-      nextCheckAt: Math.min(ends, context.now),
-      integrity: 'signed',
-    }
-  }
-  if (state.status === 'active') {
-    return { ...state, nextCheckAt: Math.min(state.nextCheckAt, ends), integrity: 'signed' }
-  }
-  return { ...state, graceEndsAt: Math.min(state.graceEndsAt, ends), integrity: 'signed' }
 }

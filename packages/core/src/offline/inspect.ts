@@ -4,7 +4,7 @@ import { type Session, stateOf } from './check.js'
 import { createHighWaterMark } from './clock-mark.js'
 import { createStateEmitter } from './emitter.js'
 import type { Grant } from './grant.js'
-import { type LeasePublicKey, leasedGrant } from './lease.js'
+import { type LeasePublicKey, leaseCode } from './lease.js'
 import { type PolarServer, resolveServer } from './origin.js'
 import { type Policy, resolvePolicy } from './policy.js'
 import type { InactiveReason } from './reasons.js'
@@ -204,11 +204,11 @@ function trialFacts(memory: TrialMemory) {
 /**
  * The grant as its verified lease has it, when the lease's signature holds and it names
  * this record (its machine is the state's business: judged here against the record's own).
- * The record's reader verified the lease as it read it.
+ * The record's reader loaded the lease code and verified the lease as it read it.
  */
 function verifiedLease(grant: Grant, publicKey: LeasePublicKey | undefined): Grant | undefined {
   if (publicKey === undefined || grant.lease === undefined) return undefined
-  const leased = leasedGrant(grant, publicKey, grant.fingerprint)
+  const leased = leaseCode().leasedGrant(grant, publicKey, grant.fingerprint)
   return leased.ok ? leased.grant : undefined
 }
 

@@ -14,18 +14,10 @@ import {
   tagIntegrity,
   UNREADABLE,
 } from './integrity.js'
-import { type LeasePublicKey, verifyLeaseAhead } from './lease.js'
+import { type LeasePublicKey, loadLeaseCode } from './lease.js'
 import { type PendingActivation, parsePendingRecord, serializePendingRecord } from './pending.js'
 import type { InactiveState } from './state.js'
-import {
-  checkTrial,
-  parseTrialMemory,
-  parseTrialRecord,
-  type StoredTrial,
-  sealTrial,
-  serializeTrialRecord,
-  type TrialMemory,
-} from './trial.js'
+import { loadTrialCode, type StoredTrial, type TrialMemory } from './trial.js'
 
 /**
  * The one module that talks to the `LicenseStore`. Everything else reads the record
@@ -130,9 +122,10 @@ export interface RecordAccess {
 }
 
 /**
- * `lease`: the lease server's public key, when there is one. A grant's lease is verified as
- * it is read (so `evaluate`, synchronous, finds the answer): a record whose MAC verified
- * and that names this key as the one its lease was verified with is not verified again.
+ * `lease`: the lease server's public key, when there is one. A grant read then comes with
+ * the lease code loaded and its lease verified (so `evaluate`, synchronous, finds the
+ * answer): a record whose MAC verified and that names this key as the one its lease was
+ * verified with is not verified again. Without a lease server none of that code loads.
  */
 export function recordAccess(
   store: LicenseStore,
@@ -193,9 +186,13 @@ export function recordAccess(
   const verified: VerifiedMemo = {}
   const read = async (): Promise<StoredRecord> => {
     const record = await readRecord(store, recordKeys, verified, signedBefore)
-    if (lease !== undefined && record.kind === 'grant' && record.grant.lease !== undefined) {
-      const trusted = record.integrity === 'keychain' && record.grant.leaseKey === lease.x
-      await verifyLeaseAhead(record.grant.lease, lease, trusted)
+    if (lease !== undefined && record.kind === 'grant') {
+      // A load that fails is reported by the evaluation (`leaseCode`), never as a verdict.
+      const code = await loadLeaseCode().catch(() => undefined)
+      if (code !== undefined && record.grant.lease !== undefined) {
+        const trusted = record.integrity === 'keychain' && record.grant.leaseKey === lease.x
+        await code.verifyLeaseAhead(record.grant.lease, lease, trusted)
+      }
     }
     return record
   }
@@ -212,8 +209,10 @@ export function recordAccess(
         // The trial memory of what it read: every write keeps it, so a trial never restarts.
         let memory: TrialMemory | undefined
         /** A record holding the note (and the trial memory, when there is one). */
-        const noteText = (note: PendingActivation) =>
-          memory === undefined ? serializePendingRecord(note) : serializeTrialRecord(memory, note)
+        const noteText = async (note: PendingActivation) =>
+          memory === undefined
+            ? serializePendingRecord(note)
+            : (await loadTrialCode()).serializeTrialRecord(memory, note)
         return fn({
           async read() {
             seen = await read()
@@ -245,17 +244,20 @@ export function recordAccess(
           },
           async writePending(pending, key) {
             const note = key === undefined ? pending : { ...pending, ...(await storedKey(key)) }
-            await store.write(noteText(note))
+            await store.write(await noteText(note))
             return note
           },
           async writeQuickNote(pending) {
             if (store.writeQuick === undefined) return false
-            await store.writeQuick(noteText(pending))
+            await store.writeQuick(await noteText(pending))
             return true
           },
-          clear: () =>
-            memory === undefined ? store.clear() : store.write(serializeTrialRecord(memory)),
+          async clear() {
+            if (memory === undefined) return store.clear()
+            await store.write((await loadTrialCode()).serializeTrialRecord(memory))
+          },
           async writeTrial(trial) {
+            const { sealTrial, serializeTrialRecord } = await loadTrialCode()
             const signed = sealTrial(await recordKeys(), trial)
             await store.write(serializeTrialRecord(signed))
             memory = signed
@@ -271,6 +273,7 @@ export function recordAccess(
             if (bytes === UNREADABLE) {
               return { ok: false, problem: "the keychain's trial copy can no longer be opened" }
             }
+            const { checkTrial, parseTrialMemory } = await loadTrialCode()
             let parsed: TrialMemory | undefined
             try {
               parsed = parseTrialMemory(JSON.parse(new TextDecoder().decode(bytes)))
@@ -291,6 +294,7 @@ export function recordAccess(
 
   /** The memory ended at `at`, re-signed, and its keychain copy updated. Best effort. */
   async function endTrial(trial: TrialMemory, at: number): Promise<TrialMemory> {
+    const { checkTrial, sealTrial } = await loadTrialCode()
     const keys = await recordKeys().catch(() => null)
     // Only a memory whose MAC verifies is signed again: one carried by a grant read without
     // its MAC is whatever its writer said, and stays refused as a trial.
@@ -359,8 +363,21 @@ export async function readRecord(
   const parsed = parseRecord(text)
   if (!parsed.ok) {
     const pending = parsed.problem === 'invalid' ? parsePendingRecord(text) : undefined
-    const trial = parsed.problem === 'invalid' ? parseTrialRecord(text) : undefined
-    if (trial !== undefined) {
+    // Only a record that may hold a trial loads the trial code to read it.
+    let trialCode: Awaited<ReturnType<typeof loadTrialCode>> | undefined
+    if (parsed.problem === 'invalid' && text.includes('"trial"')) {
+      try {
+        trialCode = await loadTrialCode()
+      } catch (error) {
+        // Kept as it is, never moved aside as unreadable: the record is fine, the app is not.
+        return {
+          kind: 'foreign',
+          why: `keygate's trial code could not be loaded (${messageOf(error)})`,
+        }
+      }
+    }
+    const trial = trialCode?.parseTrialRecord(text)
+    if (trialCode !== undefined && trial !== undefined) {
       // Only a machine without a license reads this: the keychain is reached for its MAC.
       let keys: RecordKeys | null
       let reached = true
@@ -375,7 +392,7 @@ export async function readRecord(
         kind: 'empty',
         pending,
         pendingKey: openNoteKey(pending, keys),
-        trial: checkTrial(keys, trial),
+        trial: trialCode.checkTrial(keys, trial),
       }
       if (reached) {
         verified.text = text

@@ -1,13 +1,7 @@
 import * as v from 'valibot'
 import { KeygateError, type KeygateErrorCode } from '../errors.js'
 import { GRANT_VERSION, type Grant } from '../offline/grant.js'
-import {
-  type LeasePublicKey,
-  verifyLease,
-  verifyLeaseAhead,
-  verifyTrialAhead,
-  verifyTrialToken,
-} from '../offline/lease.js'
+import { type LeasePublicKey, loadLeaseCode } from '../offline/lease.js'
 import type { GrantOrigin } from '../offline/origin.js'
 import type { Pacer } from '../polar/pacer.js'
 import type { Conditions } from '../polar/types.js'
@@ -199,6 +193,7 @@ export function createLeaseClient(
 
   const leased = async (path: string, body: object): Promise<LeaseAnswer> => {
     const answer = await post(path, body, LeaseAnswerSchema)
+    const { verifyLease, verifyLeaseAhead } = await loadLeaseCode()
     await verifyLeaseAhead(answer.lease, options.publicKey)
     if (verifyLease(answer.lease, options.publicKey) === null) {
       throw new KeygateError(
@@ -216,6 +211,7 @@ export function createLeaseClient(
     free: (body) => post('/v1/devices/free', body, FreedAnswerSchema),
     async trial(body) {
       const answer = await post('/v1/trial', body, TrialAnswerSchema)
+      const { verifyTrialAhead, verifyTrialToken } = await loadLeaseCode()
       await verifyTrialAhead(answer.token, options.publicKey)
       if (verifyTrialToken(answer.token, options.publicKey) === null) {
         throw new KeygateError(

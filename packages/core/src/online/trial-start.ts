@@ -1,5 +1,5 @@
 import { lockedStateOf, report, stateOf, trialDue } from '../offline/check.js'
-import { verifyTrialToken } from '../offline/lease.js'
+import { loadLeaseCode } from '../offline/lease.js'
 import { asStoreError, NOT_ACTIVATED } from '../offline/record.js'
 import type { LicenseState } from '../offline/state.js'
 import { DAY_MS } from '../offline/trial.js'
@@ -38,7 +38,7 @@ export async function startLeasedTrial(session: OnlineSession): Promise<LicenseS
       }
       const fingerprint = await session.machine.fingerprint()
       const answer = await leaseServer.trial({ fingerprint, days: trial.days })
-      const claims = verifyTrialToken(answer.token, lease)
+      const claims = (await loadLeaseCode()).verifyTrialToken(answer.token, lease)
       const now = session.now()
       // Kept on the local clock too, for a later version of the app without a lease server.
       const skew = claims === null ? 0 : claims.iat * 1000 - now

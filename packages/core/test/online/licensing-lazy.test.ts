@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { staticMachine } from '../../src/machine.js'
 import { memoryStore } from '../../src/store.js'
@@ -146,5 +147,90 @@ describe('when the online code cannot be loaded', () => {
     expect(failed).toMatchObject({ name: 'KeygateError', code: 'network' })
     expect(JSON.stringify(failed)).not.toContain(t.key.key)
     expect(String(failed)).not.toContain(t.key.key)
+  })
+})
+
+// What only a lease server's records (offline/lease/) or a trial (offline/trial/) need: a
+// plain grant's start-up check loads neither.
+const ON_DEMAND = ['offline/lease/index', 'offline/trial/index'] as const
+
+describe('the lease and trial code', () => {
+  afterEach(() => {
+    for (const name of ON_DEMAND) vi.doUnmock(`../../src/${name}.js`)
+    vi.resetModules()
+  })
+
+  async function fresh() {
+    const loads: string[] = []
+    vi.resetModules()
+    for (const name of ON_DEMAND) {
+      vi.doMock(`../../src/${name}.js`, async (importOriginal) => {
+        loads.push(name)
+        return importOriginal()
+      })
+    }
+    const { createLicensing } = await import('../../src/licensing.js')
+    return { createLicensing, loads }
+  }
+
+  async function grantRecord() {
+    const t = setup()
+    await t.licensing.activate(t.key.key)
+    return { t, record: await t.store.read() }
+  }
+
+  it('a plain grant loads neither, checked offline or online', async () => {
+    const { t, record } = await grantRecord()
+    const { createLicensing, loads } = await fresh()
+    const licensing = createLicensing({
+      organizationId: t.emulator.organizationId,
+      store: memoryStore(record),
+      machine: staticMachine('fp-machine-a'),
+      client: t.client,
+      now: () => t.clock.now,
+    })
+    expect(await licensing.check({ online: 'never' })).toMatchObject({ status: 'active' })
+    t.advance(2 * DAY)
+    expect(await licensing.check()).toMatchObject({ status: 'active' })
+    expect(loads).toEqual([])
+  })
+
+  it('an app with trials loads the trial code only, and starts the trial', async () => {
+    const { createLicensing, loads } = await fresh()
+    const licensing = createLicensing({
+      organizationId: '1f0e5d2c-3b4a-4c5d-8e7f-0a1b2c3d4e5f',
+      store: memoryStore(),
+      machine: staticMachine('fp-machine-a'),
+      trial: { days: 14 },
+    })
+    expect(await licensing.check({ online: 'never' })).toMatchObject({
+      status: 'trial',
+      trial: { daysLeft: 14 },
+    })
+    expect(loads).toEqual(['offline/trial/index'])
+  })
+
+  it('a lease server loads the lease code: a grant without a lease is then refused', async () => {
+    const { t, record } = await grantRecord()
+    const { publicKey } = generateKeyPairSync('ed25519')
+    const jwk = publicKey.export({ format: 'jwk' }) as { x: string }
+    const { createLicensing, loads } = await fresh()
+    const licensing = createLicensing({
+      organizationId: t.emulator.organizationId,
+      store: memoryStore(record),
+      machine: staticMachine('fp-machine-a'),
+      client: t.client,
+      now: () => t.clock.now,
+      leaseServer: {
+        url: 'https://lease.example.com',
+        publicKey: { kty: 'OKP', crv: 'Ed25519', x: jwk.x },
+      },
+    })
+    expect(await licensing.check({ online: 'never' })).toMatchObject({
+      status: 'inactive',
+      reason: 'tampered',
+      integrity: 'signed',
+    })
+    expect(loads).toEqual(['offline/lease/index'])
   })
 })
